@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** The development JWT secret; refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The environment the service reads at start-up. Every field has a developer default. */
+export const configSchema = z
+  .object({
+    /** production | development | test */
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    /** HTTP and WebSocket port (GraphQL at /graphql on both). */
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** Interface to listen on. */
+    HOST: z.string().default('0.0.0.0'),
+    /** Redis holding all hot state. */
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** PostgreSQL database holding the durable record; created if missing. */
+    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/lms'),
+    /** HS256 secret for bearer tokens (at least 32 characters). */
+    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    /** Prefix of every Redis key and channel, so several servers and test runs can share a Redis. */
+    KEY_PREFIX: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9:_\-.]+$/, 'KEY_PREFIX may hold letters, digits and : _ - . only')
+      .default('lms:'),
+    /** Number of learner partitions (hash tags); fixed for the life of a deployment. */
+    PARTITIONS: z.coerce.number().int().min(1).max(16384).default(64),
+    /** Run the outbox flusher inside this process. */
+    FLUSHER: bool.default(true),
+    /** How long the flusher blocks waiting for new outbox entries. */
+    FLUSH_INTERVAL_MS: z.coerce.number().int().min(5).max(60_000).default(100),
+    /** Outbox entries per Postgres transaction. */
+    FLUSH_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** A pending entry idle this long belongs to a dead flusher and is claimed. */
+    FLUSH_CLAIM_IDLE_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Load the demo catalog when the catalog is empty. */
+    DEMO_CATALOG: bool.default(true),
+    /** pino level. */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Deepest selection a query may have. */
+    MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+    /** Highest cost (graphql-armor cost-limit) a query may have. */
+    MAX_QUERY_COST: z.coerce.number().int().min(100).default(5000),
+  })
+  .transform((env) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      throw new Error('JWT_SECRET is required when NODE_ENV=production');
+    }
+    return {
+      env: env.NODE_ENV,
+      port: env.PORT,
+      host: env.HOST,
+      redisUrl: env.REDIS_URL,
+      databaseUrl: env.DATABASE_URL,
+      jwtSecret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+      jwtSecretIsDefault: !env.JWT_SECRET,
+      keyPrefix: env.KEY_PREFIX,
+      partitions: env.PARTITIONS,
+      flusher: {
+        enabled: env.FLUSHER,
+        intervalMs: env.FLUSH_INTERVAL_MS,
+        batchSize: env.FLUSH_BATCH,
+        claimIdleMs: env.FLUSH_CLAIM_IDLE_MS,
+      },
+      demoCatalog: env.DEMO_CATALOG,
+      logLevel: env.LOG_LEVEL,
+      limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
+    };
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * Build the config from an environment.
+ * @throws Error with one readable line per invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked = Object.fromEntries(
+    Object.keys(configSchema.in.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new Error(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  return parsed.data;
+}

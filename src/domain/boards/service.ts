@@ -1,0 +1,63 @@
+import { BadInput, NotFound } from '../errors';
+import type { Catalog } from '../catalog/types';
+import type { LearnerState } from '../learners/state';
+import type { BoardScores } from '../ports';
+import { boardIdOf, boardInfo, type BoardInfo, type BoardPeriod, type BoardRef, type RankedEntry } from './rules';
+
+export const MAX_BOARD_PAGE = 100;
+export const MAX_AROUND_RADIUS = 25;
+
+/** Leaderboards: the global board and each course's board. */
+export class BoardService {
+  constructor(private readonly scores: BoardScores) {}
+
+  /**
+   * Resolve a board argument.
+   * @throws NotFound for an unknown course, BadInput for a period not served yet
+   */
+  resolve(input: { period?: BoardPeriod | null; courseId?: string | null } | null | undefined, catalog: Catalog): { ref: BoardRef; id: string; info: BoardInfo } {
+    const period = input?.period ?? 'ALL_TIME';
+    const courseId = input?.courseId ?? null;
+    if (period !== 'ALL_TIME') {
+      throw new BadInput(`${period} boards are not available yet; use ALL_TIME.`, 'board.period');
+    }
+    if (courseId !== null && !catalog.course(courseId)) throw new NotFound('course', courseId);
+    const ref: BoardRef = { period, courseId };
+    return { ref, id: boardIdOf(ref), info: boardInfo(ref) };
+  }
+
+  /** Put the learner's current scores on the global board and on each course board given. */
+  async record(state: LearnerState, courseIds: readonly string[]): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    if (state.xpAt !== null) {
+      writes.push(this.scores.setScore(boardIdOf({ period: 'ALL_TIME', courseId: null }), state.id, state.totalXp, state.xpAt, state.version));
+    }
+    for (const courseId of courseIds) {
+      const e = state.enrollments.get(courseId);
+      if (!e || e.xpAt === null) continue;
+      writes.push(this.scores.setScore(boardIdOf({ period: 'ALL_TIME', courseId }), state.id, e.xpEarned, e.xpAt, state.version));
+    }
+    await Promise.all(writes);
+  }
+
+  async page(boardId: string, first: number, offset: number): Promise<RankedEntry[]> {
+    return this.scores.range(boardId, offset, first);
+  }
+
+  async count(boardId: string): Promise<number> {
+    return this.scores.count(boardId);
+  }
+
+  async rankOf(boardId: string, learnerId: string): Promise<RankedEntry | null> {
+    const [entry] = await this.scores.ranks(boardId, [learnerId]);
+    return entry ?? null;
+  }
+
+  /** The learner's entry and `radius` entries on each side; empty when not ranked. */
+  async around(boardId: string, learnerId: string, radius: number): Promise<RankedEntry[]> {
+    const me = await this.rankOf(boardId, learnerId);
+    if (!me) return [];
+    const from = Math.max(1, me.rank - radius);
+    return this.scores.range(boardId, from - 1, me.rank + radius - from + 1);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Expected failures. `src/schema/errors.ts` maps each `code` to a GraphQL error in one place;
+ * anything that is not a DomainError is masked as INTERNAL_SERVER_ERROR.
+ */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'ALREADY_ENROLLED'
+  | 'NOT_ENROLLED'
+  | 'ALREADY_COMPLETED'
+  | 'RATE_LIMITED';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+export class Unauthenticated extends DomainError {
+  readonly code = 'UNAUTHENTICATED' as const;
+  constructor(message = 'Sign in to do this: send a valid bearer token.') {
+    super(message);
+  }
+}
+
+export class Forbidden extends DomainError {
+  readonly code = 'FORBIDDEN' as const;
+  constructor(message = 'You are not allowed to do this.') {
+    super(message);
+  }
+}
+
+export class NotFound extends DomainError {
+  readonly code = 'NOT_FOUND' as const;
+  constructor(
+    readonly kind: 'course' | 'lesson' | 'quiz' | 'badge' | 'learner',
+    readonly id: string,
+  ) {
+    super(`There is no ${kind} with id "${id}".`);
+  }
+}
+
+export class BadInput extends DomainError {
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor(
+    message: string,
+    /** Dotted path of the offending argument, e.g. `input.modules.0.lessons.2.xpReward`. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AlreadyEnrolled extends DomainError {
+  readonly code = 'ALREADY_ENROLLED' as const;
+  constructor(readonly courseId: string) {
+    super(`You are already enrolled in course "${courseId}".`);
+  }
+}
+
+export class NotEnrolled extends DomainError {
+  readonly code = 'NOT_ENROLLED' as const;
+  constructor(readonly courseId: string) {
+    super(`Enroll in course "${courseId}" before making progress in it.`);
+  }
+}
+
+export class AlreadyCompleted extends DomainError {
+  readonly code = 'ALREADY_COMPLETED' as const;
+  constructor(readonly lessonId: string) {
+    super(`Lesson "${lessonId}" is already completed.`);
+  }
+}
+
+export class RateLimited extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+  constructor(message = 'Too many actions in a short time; try again in a moment.') {
+    super(message);
+  }
+}

@@ -1,0 +1,50 @@
+import { BadInput } from '../errors';
+import type { LearnerState, XpTransaction } from './state';
+import type { LearnerStore, LedgerCursor } from '../ports';
+
+export const MAX_PAGE = 100;
+
+/** Opaque cursor of a ledger row: base64url of `<occurredAt>:<id>`. */
+export function encodeCursor(tx: { occurredAt: number; id: string }): string {
+  return Buffer.from(`${tx.occurredAt}:${tx.id}`, 'utf8').toString('base64url');
+}
+
+/** @throws BadInput for a cursor this API did not hand out */
+export function decodeCursor(cursor: string, field = 'after'): LedgerCursor {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = raw.indexOf(':');
+  const occurredAt = Number(raw.slice(0, at));
+  if (at <= 0 || !Number.isSafeInteger(occurredAt) || raw.length === at + 1) {
+    throw new BadInput('That cursor is not one this API handed out.', field);
+  }
+  return { occurredAt, id: raw.slice(at + 1) };
+}
+
+/** Reading learners: the signed-in learner, public profiles, the XP ledger. */
+export class LearnerService {
+  constructor(private readonly learners: LearnerStore) {}
+
+  /** The learner's state (hydrated when needed; a newcomer starts empty). */
+  me(learnerId: string): Promise<LearnerState> {
+    return this.learners.get(learnerId);
+  }
+
+  /** A learner known to the system, or null. */
+  find(learnerId: string): Promise<LearnerState | null> {
+    return this.learners.find(learnerId);
+  }
+
+  findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]> {
+    return this.learners.findMany(learnerIds);
+  }
+
+  /** One page of XP awards, newest first. */
+  async xpHistory(learnerId: string, first: number, after: string | null): Promise<{ items: XpTransaction[]; hasNextPage: boolean }> {
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
+      throw new BadInput(`first must be between 0 and ${MAX_PAGE}.`, 'first');
+    }
+    const cursor = after ? decodeCursor(after) : null;
+    const rows = await this.learners.xpHistory(learnerId, first + 1, cursor);
+    return { items: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+}

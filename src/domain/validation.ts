@@ -1,0 +1,15 @@
+import type { z } from 'zod';
+import { BadInput } from './errors';
+
+/**
+ * Parse `value` with a zod schema or throw BadInput naming the offending field
+ * (`root.path.to.field`) and saying what is wrong in one sentence.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = [root, ...issue.path.map(String)].filter(Boolean).join('.');
+  const message = issue.message.endsWith('.') ? issue.message : `${issue.message}.`;
+  throw new BadInput(`Invalid ${field}: ${message}`, field);
+}

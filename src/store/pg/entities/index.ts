@@ -1,0 +1,18 @@
+export * from './catalog';
+export * from './learner';
+import { BadgeEntity, CourseEntity, LessonEntity, LevelEntity, ModuleEntity, QuizEntity } from './catalog';
+import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity, XpTransactionEntity } from './learner';
+
+export const entities = [
+  CourseEntity,
+  ModuleEntity,
+  LessonEntity,
+  QuizEntity,
+  BadgeEntity,
+  LevelEntity,
+  LearnerEntity,
+  EnrollmentEntity,
+  LessonProgressEntity,
+  XpTransactionEntity,
+  BadgeAwardEntity,
+];

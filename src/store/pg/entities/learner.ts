@@ -1,0 +1,119 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/** The learner snapshot: totals as of `version` (written behind, only moving forward). */
+export interface LearnerRow {
+  id: string;
+  displayName: string | null;
+  timeZone: string;
+  totalXp: number;
+  lessonsCompleted: number;
+  xpReachedAt: Date | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const LearnerEntity = new EntitySchema<LearnerRow>({
+  name: 'LearnerRow',
+  tableName: 'learners',
+  properties: {
+    id: { type: 'text', primary: true },
+    displayName: { type: 'text', fieldName: 'display_name', nullable: true },
+    timeZone: { type: 'text', fieldName: 'time_zone' },
+    totalXp: { type: 'integer', fieldName: 'total_xp' },
+    lessonsCompleted: { type: 'integer', fieldName: 'lessons_completed' },
+    xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
+    version: { type: 'integer' },
+    createdAt: { type: 'Date', fieldName: 'created_at' },
+    updatedAt: { type: 'Date', fieldName: 'updated_at' },
+  },
+});
+
+export interface EnrollmentRow {
+  id: string;
+  learnerId: string;
+  courseId: string;
+  enrolledAt: Date;
+  completedAt: Date | null;
+  xpEarned: number;
+  xpReachedAt: Date | null;
+  version: number;
+}
+
+export const EnrollmentEntity = new EntitySchema<EnrollmentRow>({
+  name: 'EnrollmentRow',
+  tableName: 'enrollments',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    learnerId: { type: 'text', fieldName: 'learner_id' },
+    courseId: { type: 'text', fieldName: 'course_id' },
+    enrolledAt: { type: 'Date', fieldName: 'enrolled_at' },
+    completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
+    xpEarned: { type: 'integer', fieldName: 'xp_earned' },
+    xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
+    version: { type: 'integer' },
+  },
+});
+
+export interface LessonProgressRow {
+  learnerId: string;
+  lessonId: string;
+  courseId: string;
+  completedAt: Date | null;
+  watchTimeSeconds: number;
+  updatedAt: Date;
+}
+
+export const LessonProgressEntity = new EntitySchema<LessonProgressRow>({
+  name: 'LessonProgressRow',
+  tableName: 'lesson_progress',
+  properties: {
+    learnerId: { type: 'text', fieldName: 'learner_id', primary: true },
+    lessonId: { type: 'text', fieldName: 'lesson_id', primary: true },
+    courseId: { type: 'text', fieldName: 'course_id' },
+    completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
+    watchTimeSeconds: { type: 'integer', fieldName: 'watch_time_seconds' },
+    updatedAt: { type: 'Date', fieldName: 'updated_at' },
+  },
+});
+
+/** The append-only XP ledger: one row per award, keyed by the award's id. */
+export interface XpTransactionRow {
+  id: string;
+  learnerId: string;
+  amount: number;
+  reason: string;
+  sourceId: string | null;
+  courseId: string | null;
+  occurredAt: Date;
+}
+
+export const XpTransactionEntity = new EntitySchema<XpTransactionRow>({
+  name: 'XpTransactionRow',
+  tableName: 'xp_transactions',
+  properties: {
+    id: { type: 'text', primary: true },
+    learnerId: { type: 'text', fieldName: 'learner_id' },
+    amount: { type: 'integer' },
+    reason: { type: 'text' },
+    sourceId: { type: 'text', fieldName: 'source_id', nullable: true },
+    courseId: { type: 'text', fieldName: 'course_id', nullable: true },
+    occurredAt: { type: 'Date', fieldName: 'occurred_at' },
+  },
+});
+
+export interface BadgeAwardRow {
+  learnerId: string;
+  badgeId: string;
+  awardedAt: Date;
+}
+
+export const BadgeAwardEntity = new EntitySchema<BadgeAwardRow>({
+  name: 'BadgeAwardRow',
+  tableName: 'badge_awards',
+  properties: {
+    learnerId: { type: 'text', fieldName: 'learner_id', primary: true },
+    badgeId: { type: 'text', fieldName: 'badge_id', primary: true },
+    awardedAt: { type: 'Date', fieldName: 'awarded_at' },
+  },
+});

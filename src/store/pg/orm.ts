@@ -1,0 +1,77 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
+import { migrationsList } from '../../../migrations';
+import { entities } from './entities';
+
+export type Orm = MikroORM;
+
+/** Split a postgres URL into the database name and a URL of the maintenance database. */
+function maintenanceUrl(databaseUrl: string): { name: string; adminUrl: string } {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+  url.pathname = '/postgres';
+  return { name, adminUrl: url.toString() };
+}
+
+/**
+ * Create the database named in `databaseUrl` when it does not exist.
+ * @throws the connection error when Postgres is not reachable
+ */
+export async function createDatabaseIfMissing(databaseUrl: string): Promise<boolean> {
+  const { name, adminUrl } = maintenanceUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await client.query(`create database ${pg.escapeIdentifier(name)}`);
+    } catch (err) {
+      // Another process created it between the check and the create.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+      return false;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drop a database (tests). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const { name, adminUrl } = maintenanceUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Connect MikroORM to the database (entities defined without decorators). */
+export async function openOrm(databaseUrl: string, options: { poolMax?: number } = {}): Promise<Orm> {
+  return MikroORM.init({
+    clientUrl: databaseUrl,
+    entities,
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    extensions: [Migrator],
+    migrations: {
+      migrationsList,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    debug: false,
+    allowGlobalContext: false,
+  });
+}
+
+/** Apply every pending migration. @returns the names applied */
+export async function migrate(orm: Orm): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}

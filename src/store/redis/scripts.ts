@@ -1,0 +1,36 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+
+const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
+
+/** The scripts in `lua/`, by name. The file name `<verbNoun>-<numberOfKeys>.lua` gives the key count. */
+export type ScriptName =
+  | 'hydrateLearner'
+  | 'enroll'
+  | 'completeLesson'
+  | 'awardBadge'
+  | 'setBoardScore'
+  | 'boardPosition';
+
+type Reply = (string | number | null)[] | number;
+
+/** A Redis connection with the project's scripts defined on it (EVALSHA, falling back to EVAL). */
+export type ScriptedRedis = Redis & {
+  [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
+};
+
+const sources = new Map<string, { lua: string; numberOfKeys: number }>();
+for (const file of readdirSync(LUA_DIR)) {
+  const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
+  if (!match) continue;
+  sources.set(match[1]!, { lua: readFileSync(LUA_DIR + file, 'utf8'), numberOfKeys: Number(match[2]) });
+}
+
+/** Define every script on a connection once; callers then use typed store methods, never KEYS/ARGV. */
+export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const [name, def] of sources) {
+    if (!(name in redis)) redis.defineCommand(name, def);
+  }
+  return redis as ScriptedRedis;
+}

@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` runs pure domain rules with no I/O; `integration` runs the store,
+// the schema and the subscriptions against the real Redis and PostgreSQL. Each integration
+// test file creates its own database and key prefix (see test/harness.ts).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/domain/**/*.test.ts', 'src/config.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['src/store/**/*.test.ts', 'src/schema/**/*.test.ts', 'src/subscriptions/**/*.test.ts', 'test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Two cores: more forks only add contention on the shared Redis/Postgres.
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
