@@ -4,9 +4,13 @@ import { defineConfig } from 'vitest/config';
 // the schema and the subscriptions against the real Redis and PostgreSQL. Each integration
 // test file creates its own database and key prefix (see test/harness.ts).
 export default defineConfig({
+  // One copy of graphql-js: Vite would otherwise load its ESM build for our code while
+  // graphql-yoga (loaded by Node) gets the CommonJS one, and `instanceof GraphQLError` breaks.
+  resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['src/domain/**/*.test.ts', 'src/config.test.ts'],
@@ -14,6 +18,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['src/store/**/*.test.ts', 'src/schema/**/*.test.ts', 'src/subscriptions/**/*.test.ts', 'test/**/*.test.ts'],

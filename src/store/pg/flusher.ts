@@ -130,6 +130,28 @@ export class Flusher {
   }
 
   /**
+   * Write everything in the outbox and wait until no consumer has an entry in flight, so
+   * Postgres holds every change made so far (tests, rebuilds). Entries another consumer
+   * holds longer than `waitMs` are claimed and written here.
+   */
+  async settle(waitMs = 5000): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      await this.drain();
+      const pipe = this.redis.pipeline();
+      for (const s of this.streams) pipe.xpending(s, FLUSHER_GROUP);
+      const replies = (await pipe.exec()) ?? [];
+      const pending = replies.reduce((n, [err, summary]) => n + (err ? 0 : Number((summary as [number])[0])), 0);
+      if (pending === 0) return;
+      if (Date.now() >= deadline) {
+        await this.claim(this.streams, 0);
+        return;
+      }
+      await sleep(10);
+    }
+  }
+
+  /**
    * Make sure a partition's outbox is in Postgres (before hydrating one of its learners):
    * write what nobody has read, then wait for other consumers' in-flight entries, claiming
    * them if they do not finish in time (writes are idempotent, so a double write is harmless).

@@ -56,7 +56,7 @@ export class LearnerRepository {
   /** One page of a learner's ledger, newest first, strictly after `after`. */
   async history(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]> {
     const q = this.knex()('xp_transactions')
-      .select('id', 'amount', 'reason', 'source_id', 'occurred_at')
+      .select('id', 'amount', 'reason', 'source_id', this.knex().raw('(extract(epoch from occurred_at) * 1000)::float8 as occurred_ms'))
       .where('learner_id', learnerId)
       .orderBy([
         { column: 'occurred_at', order: 'desc' },
@@ -70,13 +70,13 @@ export class LearnerRepository {
           .orWhere((x) => x.where('occurred_at', '=', new Date(after.occurredAt)).andWhere('id', '<', after.id)),
       );
     }
-    const rows = (await q) as { id: string; amount: number; reason: string; source_id: string | null; occurred_at: Date }[];
+    const rows = (await q) as { id: string; amount: number; reason: string; source_id: string | null; occurred_ms: number }[];
     return rows.map((r) => ({
       id: r.id,
       amount: r.amount,
       reason: r.reason,
       sourceId: r.source_id,
-      occurredAt: r.occurred_at.getTime(),
+      occurredAt: Math.round(Number(r.occurred_ms)),
     }));
   }
 

@@ -1,0 +1,36 @@
+/**
+ * Development helper: print a bearer token for a learner.
+ *   npm run token -- alice@example.com [--admin] [--service] [--expires 12h]
+ * Signs with JWT_SECRET (or the development default the server also uses).
+ */
+import { loadConfig } from '../config';
+import { signToken } from '../domain/auth/tokens';
+import { learnerId, type Role } from '../domain/auth/viewer';
+
+const args = process.argv.slice(2);
+const roles: Role[] = [];
+let expiresIn = '12h';
+let sub: string | undefined;
+for (let i = 0; i < args.length; i += 1) {
+  const a = args[i]!;
+  if (a === '--admin') roles.push('admin');
+  else if (a === '--service') roles.push('service');
+  else if (a === '--expires') expiresIn = args[++i] ?? expiresIn;
+  else if (!a.startsWith('--')) sub = a;
+  else {
+    console.error(`Unknown option ${a}`);
+    process.exit(2);
+  }
+}
+if (!sub || !learnerId.safeParse(sub).success) {
+  console.error('Usage: npm run token -- <learnerId> [--admin] [--service] [--expires 12h]');
+  process.exit(2);
+}
+const config = loadConfig();
+const token = await signToken(sub, { secret: config.jwtSecret, roles, expiresIn });
+if (process.stdout.isTTY) {
+  console.error(`Token for ${sub}${roles.length ? ` (${roles.join(', ')})` : ''}, valid ${expiresIn}. GraphiQL headers:`);
+  console.log(JSON.stringify({ Authorization: `Bearer ${token}` }));
+} else {
+  console.log(token);
+}

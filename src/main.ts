@@ -1,0 +1,42 @@
+import { buildApp, StartupError } from './app';
+import { loadConfig } from './config';
+
+/** Start the service; nothing else. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+  let app;
+  try {
+    app = await buildApp(config);
+    await app.start();
+  } catch (err) {
+    if (err instanceof StartupError) {
+      console.error(err.message);
+      await app?.stop().catch(() => undefined);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,77 @@
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { BadInput, DomainError } from '../domain/errors';
+import type { Logger } from '../logger';
+import type { Context } from './context';
+
+/**
+ * Turn one error into what a client may see: domain errors keep their message and get their
+ * `extensions.code` (and `extensions.field` for BAD_USER_INPUT); anything unexpected is
+ * logged with the request id and masked as INTERNAL_SERVER_ERROR.
+ */
+export function toClientError(error: GraphQLError, requestId: string | undefined, log: Logger): GraphQLError {
+  const original = error.originalError;
+  if (original instanceof DomainError) {
+    return new GraphQLError(original.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: {
+        code: original.code,
+        ...(original instanceof BadInput && original.field ? { field: original.field } : {}),
+      },
+    });
+  }
+  // Errors graphql-js raised itself (validation, variable coercion) are about the request.
+  if (!original || original instanceof GraphQLError) {
+    if (original instanceof GraphQLError && original.originalError instanceof DomainError) {
+      return toClientError(original, requestId, log);
+    }
+    return error;
+  }
+  log.error({ err: original, requestId, path: error.path }, 'unexpected error in a resolver');
+  return new GraphQLError(`Something went wrong on our side (request ${requestId ?? 'unknown'}).`, {
+    nodes: error.nodes,
+    path: error.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+  });
+}
+
+function mapResult(result: ExecutionResult, ctx: Context | undefined, log: Logger): ExecutionResult | null {
+  if (!result.errors?.length) return null;
+  return { ...result, errors: result.errors.map((e) => toClientError(e, ctx?.requestId, log)) };
+}
+
+/** Envelop plugin applying `toClientError` to every query, mutation and subscription result. */
+export function useErrorCodes(log: Logger): Plugin<Context> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone(payload) {
+          const ctx = payload.args.contextValue as Context | undefined;
+          return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+            const mapped = mapResult(result, ctx, log);
+            if (mapped) setResult(mapped);
+          });
+        },
+      };
+    },
+    onSubscribe() {
+      return {
+        onSubscribeResult(payload) {
+          const ctx = payload.args.contextValue as Context | undefined;
+          return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+            const mapped = mapResult(result, ctx, log);
+            if (mapped) setResult(mapped);
+          });
+        },
+        onSubscribeError({ error, setError }) {
+          if (error instanceof DomainError) {
+            setError(new GraphQLError(error.message, { extensions: { code: error.code } }));
+          }
+        },
+      };
+    },
+  };
+}

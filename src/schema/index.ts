@@ -1,0 +1,21 @@
+import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder';
+import './scalars';
+import './catalog';
+import './learner';
+import './progress';
+import './leaderboard';
+import './achievements';
+
+let schema: GraphQLSchema | null = null;
+
+/** The served schema (built once per process). */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: false });
+  return schema;
+}
+
+/** The served schema as SDL, sorted (for diffs and docs). */
+export function printableSchema(): GraphQLSchema {
+  return lexicographicSortSchema(buildSchema());
+}

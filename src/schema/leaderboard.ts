@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { requireViewer } from '../domain/auth/viewer';
+import { MAX_AROUND_RADIUS, MAX_BOARD_PAGE } from '../domain/boards/service';
+import type { BoardInfo, BoardPeriod, RankedEntry } from '../domain/boards/rules';
+import { emptyLearner } from '../domain/learners/state';
+import { parseInput } from '../domain/validation';
+import type { RankMove } from '../subscriptions/feeds';
+import { builder } from './builder';
+import type { Context } from './context';
+import { LearnerRef, PublicLearnerRef } from './learner';
+
+export const BoardPeriodEnum = builder.enumType('BoardPeriod', {
+  values: ['ALL_TIME', 'DAILY', 'WEEKLY', 'MONTHLY'] as const,
+});
+
+export const BoardInput = builder.inputType('BoardInput', {
+  fields: (t) => ({
+    period: t.field({ type: BoardPeriodEnum, defaultValue: 'ALL_TIME' }),
+    courseId: t.id({ description: "A course's own board; the global board when absent." }),
+  }),
+});
+
+const BoardRef = builder.objectRef<BoardInfo>('Board').implement({
+  fields: (t) => ({
+    period: t.field({ type: BoardPeriodEnum, resolve: (b) => b.period }),
+    courseId: t.exposeID('courseId', { nullable: true }),
+    periodKey: t.exposeString('periodKey', { nullable: true, description: 'Which period, e.g. 2026-W47; null for ALL_TIME.' }),
+    endsAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the current period ends; null for ALL_TIME.',
+      resolve: (b) => b.endsAt,
+    }),
+  }),
+});
+
+export const LeaderboardEntryRef = builder.objectRef<RankedEntry>('LeaderboardEntry').implement({
+  fields: (t) => ({
+    rank: t.exposeInt('rank'),
+    score: t.exposeInt('score'),
+    learner: t.field({
+      type: PublicLearnerRef,
+      resolve: async (e, _a, ctx) => (await ctx.loaders.learner.load(e.learnerId)) ?? emptyLearner(e.learnerId),
+    }),
+  }),
+});
+
+/** A board page; entries and count are read lazily unless a feed already has them. */
+interface LeaderboardView {
+  id: string;
+  info: BoardInfo;
+  first: number;
+  offset: number;
+  entries?: RankedEntry[];
+  totalCount?: number;
+}
+
+const firstArg = z.number().int().min(0, 'first cannot be negative.').max(MAX_BOARD_PAGE, `first is at most ${MAX_BOARD_PAGE}.`);
+const offsetArg = z.number().int().min(0, 'offset cannot be negative.').max(1_000_000_000);
+const radiusArg = z.number().int().min(0, 'radius cannot be negative.').max(MAX_AROUND_RADIUS, `radius is at most ${MAX_AROUND_RADIUS}.`);
+
+type BoardArg = { period?: BoardPeriod | null; courseId?: string | null } | null | undefined;
+
+function resolveBoard(ctx: Context, board: BoardArg) {
+  return ctx.services.boards.resolve(board, ctx.services.catalog.get());
+}
+
+const LeaderboardRef = builder.objectRef<LeaderboardView>('Leaderboard').implement({
+  fields: (t) => ({
+    board: t.field({ type: BoardRef, resolve: (v) => v.info }),
+    totalCount: t.int({ resolve: (v, _a, ctx) => v.totalCount ?? ctx.services.boards.count(v.id) }),
+    entries: t.field({
+      type: [LeaderboardEntryRef],
+      resolve: (v, _a, ctx) => v.entries ?? ctx.services.boards.page(v.id, v.first, v.offset),
+    }),
+    me: t.field({
+      type: LeaderboardEntryRef,
+      nullable: true,
+      description: "The signed-in learner's entry; null when not ranked or not signed in.",
+      resolve: (v, _a, ctx) => (ctx.viewer ? ctx.services.boards.rankOf(v.id, ctx.viewer.id) : null),
+    }),
+    aroundMe: t.field({
+      type: [LeaderboardEntryRef],
+      description: 'Entries around the signed-in learner, radius on each side.',
+      args: { radius: t.arg.int({ defaultValue: 2 }) },
+      resolve: (v, args, ctx) => {
+        const radius = parseInput(radiusArg, args.radius ?? 2, 'radius');
+        return ctx.viewer ? ctx.services.boards.around(v.id, ctx.viewer.id, radius) : [];
+      },
+    }),
+  }),
+});
+
+const RankChangeRef = builder.objectRef<RankMove & { info: BoardInfo }>('RankChange').implement({
+  fields: (t) => ({
+    board: t.field({ type: BoardRef, resolve: (m) => m.info }),
+    learnerId: t.exposeID('learnerId'),
+    previousRank: t.exposeInt('previousRank', { nullable: true, description: 'null when the learner was not on the board before.' }),
+    rank: t.exposeInt('rank'),
+    score: t.exposeInt('score'),
+  }),
+});
+
+builder.objectField(LearnerRef, 'rank', (t) =>
+  t.field({
+    type: LeaderboardEntryRef,
+    nullable: true,
+    args: { board: t.arg({ type: BoardInput }) },
+    resolve: (s, { board }, ctx) => ctx.services.boards.rankOf(resolveBoard(ctx, board).id, s.id),
+  }),
+);
+
+builder.queryFields((t) => ({
+  leaderboard: t.field({
+    type: LeaderboardRef,
+    description: "A board's ranking, best first.",
+    args: {
+      board: t.arg({ type: BoardInput }),
+      first: t.arg.int({ defaultValue: 10 }),
+      offset: t.arg.int({ defaultValue: 0 }),
+    },
+    resolve: (_r, args, ctx) => {
+      const { id, info } = resolveBoard(ctx, args.board);
+      return {
+        id,
+        info,
+        first: parseInput(firstArg, args.first ?? 10, 'first'),
+        offset: parseInput(offsetArg, args.offset ?? 0, 'offset'),
+      };
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  rankChanged: t.field({
+    type: RankChangeRef,
+    description: "Every change of the signed-in learner's rank on a board: climbing, or being overtaken.",
+    authScopes: { learner: true },
+    args: { board: t.arg({ type: BoardInput }) },
+    subscribe: (_r, { board }, ctx) => {
+      const { id } = resolveBoard(ctx, board);
+      return ctx.services.feeds.boards.rankChanges(id, requireViewer(ctx.viewer).id);
+    },
+    resolve: (move, { board }, ctx) => ({ ...move, info: resolveBoard(ctx, board).info }),
+  }),
+  leaderboardChanged: t.field({
+    type: LeaderboardRef,
+    description: "A board's top entries: the current state at once, then on every change (coalesced).",
+    args: { board: t.arg({ type: BoardInput }), first: t.arg.int({ defaultValue: 10 }) },
+    subscribe: (_r, args, ctx) => {
+      const { id } = resolveBoard(ctx, args.board);
+      return ctx.services.feeds.boards.tops(id, parseInput(firstArg, args.first ?? 10, 'first'));
+    },
+    resolve: (snapshot, args, ctx) => ({
+      id: snapshot.boardId,
+      info: resolveBoard(ctx, args.board).info,
+      first: snapshot.entries.length,
+      offset: 0,
+      entries: snapshot.entries,
+      totalCount: snapshot.totalCount,
+    }),
+  }),
+}));

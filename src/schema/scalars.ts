@@ -1,0 +1,67 @@
+import { Kind } from 'graphql';
+import { BadInput } from '../domain/errors';
+import { builder } from './builder';
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseInstant(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_INSTANT.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new BadInput('A DateTime is an ISO-8601 instant with an offset, e.g. 2026-11-22T10:30:00Z.');
+  }
+  return new Date(value);
+}
+
+function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+builder.scalarType('DateTime', {
+  description: 'An instant, ISO-8601 with offset, e.g. 2026-11-22T10:30:00Z.',
+  serialize: (v) => new Date(v).toISOString(),
+  parseValue: parseInstant,
+  parseLiteral: (ast) => parseInstant(ast.kind === Kind.STRING ? ast.value : null),
+});
+
+builder.scalarType('Date', {
+  description: "A calendar day in the learner's time zone, YYYY-MM-DD.",
+  serialize: (v) => v,
+  parseValue: (v) => {
+    if (typeof v !== 'string' || !isCalendarDate(v)) throw new BadInput('A Date is a calendar day, YYYY-MM-DD.');
+    return v;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING || !isCalendarDate(ast.value)) throw new BadInput('A Date is a calendar day, YYYY-MM-DD.');
+    return ast.value;
+  },
+});
+
+function literalToJson(ast: import('graphql').ValueNode, variables?: Record<string, unknown> | null): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((v) => literalToJson(v, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[ast.name.value];
+    default:
+      throw new BadInput('Unsupported JSON literal.');
+  }
+}
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value (badge criteria).',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: (ast, variables) => literalToJson(ast, variables),
+});

@@ -1,0 +1,149 @@
+/**
+ * Test harness: every test file gets its own Postgres database and Redis key prefix, so files
+ * run in parallel against the one real Redis and Postgres without seeing each other.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { buildApp, type App, type AppOptions } from '../src/app';
+import { loadConfig, type Config } from '../src/config';
+import { signToken } from '../src/domain/auth/tokens';
+import type { Role } from '../src/domain/auth/viewer';
+import type { CourseInput } from '../src/domain/catalog/input';
+import { createLogger } from '../src/logger';
+import { deleteMatching } from '../src/store/redis/client';
+import { dropDatabase } from '../src/store/pg/orm';
+
+export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PG_BASE = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+/** A database and key prefix of one's own. */
+export interface TestEnv {
+  databaseUrl: string;
+  keyPrefix: string;
+  redisUrl: string;
+}
+
+export function newTestEnv(): TestEnv {
+  const id = randomUUID().replace(/-/g, '').slice(0, 12);
+  return { databaseUrl: `${PG_BASE}/lms_test_${id}`, keyPrefix: `test:${id}:`, redisUrl: REDIS_URL };
+}
+
+/** The config a test server runs with; `env` entries override. */
+export function testConfig(env: TestEnv, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    REDIS_URL: env.redisUrl,
+    DATABASE_URL: env.databaseUrl,
+    KEY_PREFIX: env.keyPrefix,
+    JWT_SECRET: TEST_SECRET,
+    PARTITIONS: '16',
+    FLUSH_INTERVAL_MS: '20',
+    DEMO_CATALOG: 'false',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+}
+
+export interface GqlResult<T = Record<string, any>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }[];
+}
+
+export interface TestApp {
+  app: App;
+  env: TestEnv;
+  port: number;
+  url: string;
+  wsUrl: string;
+  /** Run an operation in-process through yoga.fetch. */
+  gql<T = Record<string, any>>(query: string, options?: { variables?: Record<string, unknown>; token?: string }): Promise<GqlResult<T>>;
+  stop(): Promise<void>;
+}
+
+/** Build and start a server (HTTP, WebSocket and flusher) on a free loopback port. */
+export async function startTestApp(env: TestEnv, options: { config?: Record<string, string>; app?: AppOptions } = {}): Promise<TestApp> {
+  const config = testConfig(env, options.config);
+  const app = await buildApp(config, { logger: createLogger(config.logLevel), boardFeedIntervalMs: 250, ...options.app });
+  const port = await app.start(0);
+  return {
+    app,
+    env,
+    port,
+    url: `http://127.0.0.1:${port}/graphql`,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    async gql(query, { variables, token } = {}) {
+      const res = await app.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GqlResult<any>;
+    },
+    stop: () => app.stop(),
+  };
+}
+
+/** Remove a test env's keys and database. */
+export async function destroyTestEnv(env: TestEnv): Promise<void> {
+  const redis = new Redis(env.redisUrl);
+  try {
+    await deleteMatching(redis, `${env.keyPrefix}*`);
+  } finally {
+    redis.disconnect();
+  }
+  await dropDatabase(env.databaseUrl);
+}
+
+/** A token for a learner, signed with the test secret. */
+export function tokenFor(learnerId: string, roles: Role[] = [], options: { expiresIn?: string | number; nowMs?: number } = {}): Promise<string> {
+  return signToken(learnerId, { secret: TEST_SECRET, roles, ...options });
+}
+
+let courseSeq = 0;
+
+/**
+ * A course for tests: `modules` modules of `lessons` lessons each, paying `xp` per lesson
+ * (or `xpOf(index)`), with lesson ids `<id>-l<n>` numbered across the course.
+ */
+export function makeCourse(over: { id?: string; modules?: number; lessons?: number; xp?: number; xpOf?: (i: number) => number; quizzes?: number } = {}): CourseInput {
+  const id = over.id ?? `course-${++courseSeq}`;
+  let n = 0;
+  return {
+    id,
+    title: `Course ${id}`,
+    description: null,
+    modules: Array.from({ length: over.modules ?? 2 }, (_, m) => ({
+      id: `${id}-m${m + 1}`,
+      title: `Module ${m + 1}`,
+      lessons: Array.from({ length: over.lessons ?? 3 }, () => {
+        const i = n++;
+        return {
+          id: `${id}-l${i + 1}`,
+          title: `Lesson ${i + 1}`,
+          kind: (['VIDEO', 'READING', 'CHALLENGE'] as const)[i % 3]!,
+          durationSeconds: 300,
+          xpReward: over.xpOf ? over.xpOf(i) : (over.xp ?? 50),
+        };
+      }),
+      quizzes: Array.from({ length: over.quizzes ?? 0 }, (_, q) => ({ id: `${id}-m${m + 1}-q${q + 1}`, title: `Quiz ${q + 1}`, passScore: 70, xpReward: 40 })),
+    })),
+  };
+}
+
+/** Wait until `check` returns a truthy value (polling), or fail after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
