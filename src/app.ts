@@ -28,6 +28,7 @@ import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
 import { HydratingLearnerStore } from './store/learners';
 import { CatalogRepository } from './store/pg/catalog';
+import { BoardRepository } from './store/pg/boards';
 import { Flusher, type FlusherOptions } from './store/pg/flusher';
 import { LearnerRepository } from './store/pg/learners';
 import { createDatabaseIfMissing, migrate, openOrm, type Orm } from './store/pg/orm';
@@ -72,6 +73,9 @@ export interface App {
   keys: Keys;
   flusher: Flusher;
   learnerStore: HydratingLearnerStore;
+  boardStore: BoardStore;
+  boardRepo: BoardRepository;
+  learnerRepo: LearnerRepository;
   /** Listen on `port` (default: config.port; 0 picks a free one). @returns the port */
   start(port?: number): Promise<number>;
   /** Graceful stop: refuse new work, finish in-flight requests, drain the outbox, close sockets. */
@@ -107,7 +111,7 @@ async function preparePostgres(url: string, log: Logger): Promise<Orm> {
     }
     throw new StartupError(`PostgreSQL refused to prepare the database at ${redactUrl(url)}: ${e.message}`);
   }
-  const orm = await openOrm(url);
+  const orm = await openOrm(url, { log: (message) => log.debug({ orm: message }) });
   const applied = await migrate(orm);
   if (applied.length) log.info({ applied }, 'applied migrations');
   return orm;
@@ -160,7 +164,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await flusher.ensureGroups();
 
   const hot = new LearnerHotStore(redis, keys);
-  const boardStore = new BoardStore(redis, keys);
+  const boardRepo = new BoardRepository(orm);
+  const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
   const learnerRepo = new LearnerRepository(orm);
   const learnerStore = new HydratingLearnerStore(hot, learnerRepo, keys, (stream) => flusher.flushPartition(stream));
 
@@ -323,6 +328,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     keys,
     flusher,
     learnerStore,
+    boardStore,
+    boardRepo,
+    learnerRepo,
     async start(port = config.port) {
       if (config.flusher.enabled) await flusher.start();
       await new Promise<void>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { createLogger } from '../logger';
 import { Flusher } from '../store/pg/flusher';
 import { LearnerRepository } from '../store/pg/learners';
 import { openOrm, migrate } from '../store/pg/orm';
+import { BoardRepository } from '../store/pg/boards';
 import { BoardStore } from '../store/redis/boards';
 import { createRedis } from '../store/redis/client';
 import { Keys } from '../store/redis/keys';
@@ -38,11 +39,24 @@ const flusher = new Flusher(redis, keys, knex, log, {
 });
 await flusher.ensureGroups();
 
-const bar = new SingleBar({ format: ' {phase} |{bar}| {value}/{total}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+const boardRepo = new BoardRepository(orm);
+// Redrawn in place on a terminal; a line a second when piped (CI logs).
+const bar = new SingleBar(
+  { format: ' {phase} |{bar}| {value}/{total}', hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 1000 },
+  Presets.shades_classic,
+);
 let phase = '';
 const started = Date.now();
 const result = await rebuildCache(
-  { redis, keys, knex, hot: new LearnerHotStore(redis, keys), repo: new LearnerRepository(orm), boards: new BoardStore(redis, keys), drain: () => flusher.settle() },
+  {
+    redis,
+    keys,
+    hot: new LearnerHotStore(redis, keys),
+    repo: new LearnerRepository(orm),
+    boardRepo,
+    boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id)),
+    drain: () => flusher.settle(),
+  },
   (p) => {
     if (p.phase !== phase) {
       if (phase) bar.stop();

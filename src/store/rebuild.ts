@@ -1,18 +1,17 @@
-import type { Knex } from '@mikro-orm/postgresql';
-import { boardIdOf } from '../domain/boards/rules';
 import type { BoardStore } from './redis/boards';
 import { deleteMatching } from './redis/client';
 import type { Keys } from './redis/keys';
 import type { LearnerHotStore } from './redis/learners';
+import type { BoardRepository } from './pg/boards';
 import type { LearnerRepository } from './pg/learners';
 import type { ScriptedRedis } from './redis/scripts';
 
 export interface RebuildDeps {
   redis: ScriptedRedis;
   keys: Keys;
-  knex: Knex;
   hot: LearnerHotStore;
   repo: LearnerRepository;
+  boardRepo: BoardRepository;
   boards: BoardStore;
   /** Writes everything still in the outbox to Postgres first. */
   drain: () => Promise<void>;
@@ -44,31 +43,11 @@ export async function rebuildCache(deps: RebuildDeps, onProgress: (p: RebuildPro
   }
 
   await deps.boards.clearAll();
-  const boards: { id: string; rows: { learnerId: string; score: number; reachedAt: number; version: number }[] }[] = [];
-  const toMs = (v: unknown) => Math.round(Number(v));
-  const global = (await deps.knex('learners')
-    .select('id', 'total_xp', 'version', deps.knex.raw('(extract(epoch from xp_reached_at) * 1000)::float8 as at'))
-    .where('total_xp', '>', 0)) as { id: string; total_xp: number; version: number; at: number | null }[];
-  boards.push({
-    id: boardIdOf({ period: 'ALL_TIME', courseId: null }),
-    rows: global.map((r) => ({ learnerId: r.id, score: r.total_xp, reachedAt: toMs(r.at ?? 0), version: r.version })),
-  });
-  const perCourse = (await deps.knex('enrollments')
-    .select('learner_id', 'course_id', 'xp_earned', 'version', deps.knex.raw('(extract(epoch from xp_reached_at) * 1000)::float8 as at'))
-    .where('xp_earned', '>', 0)
-    .orderBy('course_id')) as { learner_id: string; course_id: string; xp_earned: number; version: number; at: number | null }[];
-  const byCourse = new Map<string, typeof boards[number]['rows']>();
-  for (const r of perCourse) {
-    const rows = byCourse.get(r.course_id) ?? [];
-    rows.push({ learnerId: r.learner_id, score: r.xp_earned, reachedAt: toMs(r.at ?? 0), version: r.version });
-    byCourse.set(r.course_id, rows);
+  const boardIds = await deps.boardRepo.boardIds();
+  onProgress({ phase: 'boards', done: 0, total: boardIds.length });
+  for (const [i, id] of boardIds.entries()) {
+    await deps.boards.replace(id, await deps.boardRepo.entries(id));
+    onProgress({ phase: 'boards', done: i + 1, total: boardIds.length });
   }
-  for (const [courseId, rows] of byCourse) boards.push({ id: boardIdOf({ period: 'ALL_TIME', courseId }), rows });
-
-  onProgress({ phase: 'boards', done: 0, total: boards.length });
-  for (let i = 0; i < boards.length; i += 1) {
-    await deps.boards.replace(boards[i]!.id, boards[i]!.rows);
-    onProgress({ phase: 'boards', done: i + 1, total: boards.length });
-  }
-  return { learners: done, boards: boards.length };
+  return { learners: done, boards: boardIds.length };
 }

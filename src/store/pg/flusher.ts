@@ -190,8 +190,10 @@ export class Flusher {
         backoff = 50;
       } catch (err) {
         if (this.stopping) break;
-        if (String((err as Error).message).includes('NOGROUP')) {
+        const message = String((err as Error).message);
+        if (message.includes('NOGROUP') || message.includes('UNBLOCKED')) {
           // Redis lost the streams (flushed, restarted): recreate the groups and carry on.
+          this.log.warn('flusher: the outbox streams vanished (Redis flushed or restarted); recreating the group');
           await this.ensureGroups().catch(() => undefined);
           continue;
         }

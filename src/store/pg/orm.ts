@@ -51,7 +51,7 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** Connect MikroORM to the database (entities defined without decorators). */
-export async function openOrm(databaseUrl: string, options: { poolMax?: number } = {}): Promise<Orm> {
+export async function openOrm(databaseUrl: string, options: { poolMax?: number; log?: (message: string) => void } = {}): Promise<Orm> {
   return MikroORM.init({
     clientUrl: databaseUrl,
     entities,
@@ -66,6 +66,8 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number }
     },
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: false,
+    // MikroORM's own lines (the migrator's progress) go to our logger, not to stdout.
+    logger: options.log ?? (() => undefined),
     allowGlobalContext: false,
   });
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { boardMember, learnerOfMember, type RankedEntry } from '../../domain/boards/rules';
+import type { BoardEntryRow } from '../pg/boards';
 import { deleteMatching } from './client';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
@@ -50,11 +52,25 @@ export interface BoardPosition {
   member: string | null;
 }
 
-/** Leaderboards in Redis: one sorted set per board (scores negated, best first) and a meta hash. */
+const NOT_LOADED = -100;
+
+/**
+ * Leaderboards in Redis: one sorted set per board (scores negated, best first) and a meta
+ * hash (each learner's member and version, the change counter). A board Redis does not hold
+ * (never written, or lost with a flush or restart) is loaded from Postgres on first touch,
+ * once per process at a time; the install is atomic and keeps a board another instance
+ * installed first.
+ */
 export class BoardStore {
+  private readonly loading = new Map<string, Promise<void>>();
+  /** Boards loaded from Postgres by this process (tests, metrics). */
+  loads = 0;
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
+    /** The board's entries as Postgres records them. */
+    private readonly loadEntries: (boardId: string) => Promise<BoardEntryRow[]>,
   ) {}
 
   /**
@@ -64,17 +80,14 @@ export class BoardStore {
    */
   async setScore(boardId: string, learnerId: string, score: number, reachedAt: number, version: number): Promise<{ previousRank: number | null; rank: number | null; seq: number } | null> {
     const k = this.keys.board(boardId);
-    const reply = (await this.redis.setBoardScore(
-      k.z,
-      k.meta,
-      learnerId,
-      score,
-      boardMember(learnerId, reachedAt),
-      version,
-      boardId,
-      this.keys.channel('board'),
-    )) as number[];
-    if (Number(reply[0]) === 0) return null;
+    const run = async () =>
+      (await this.redis.setBoardScore(k.z, k.meta, learnerId, score, boardMember(learnerId, reachedAt), version, boardId, this.keys.channel('board'))) as number[];
+    let reply = await run();
+    if (Number(reply[0]) === NOT_LOADED) {
+      await this.ensureLoaded(boardId);
+      reply = await run();
+    }
+    if (Number(reply[0]) !== 1) return null;
     const prev = Number(reply[1]);
     const rank = Number(reply[2]);
     return { previousRank: prev < 0 ? null : prev, rank: rank < 0 ? null : rank, seq: Number(reply[3]) };
@@ -83,7 +96,8 @@ export class BoardStore {
   /** `count` entries from rank `offset + 1`, best first. */
   async range(boardId: string, offset: number, count: number): Promise<RankedEntry[]> {
     if (count <= 0) return [];
-    const flat = await this.redis.zrange(this.keys.board(boardId).z, offset, offset + count - 1, 'WITHSCORES');
+    const k = this.keys.board(boardId);
+    const flat = await this.loaded(boardId, () => this.redis.zrange(k.z, offset, offset + count - 1, 'WITHSCORES'));
     const out: RankedEntry[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       out.push({ rank: offset + i / 2 + 1, learnerId: learnerOfMember(flat[i]!), score: -Number(flat[i + 1]) });
@@ -93,13 +107,19 @@ export class BoardStore {
 
   /** Number of ranked learners. */
   async count(boardId: string): Promise<number> {
-    return this.redis.zcard(this.keys.board(boardId).z);
+    const k = this.keys.board(boardId);
+    return this.loaded(boardId, () => this.redis.zcard(k.z));
   }
 
   /** A learner's place, read atomically with the board's change counter. */
   async position(boardId: string, learnerId: string): Promise<BoardPosition> {
     const k = this.keys.board(boardId);
-    const [seq, rank, score, member] = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as [number, number, number, string];
+    let reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as number[];
+    if (Number(reply[0]) === NOT_LOADED) {
+      await this.ensureLoaded(boardId);
+      reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as number[];
+    }
+    const [seq, rank, score, member] = reply as [number, number, number, string];
     return {
       seq: Number(seq),
       rank: Number(rank) < 0 ? null : Number(rank),
@@ -112,7 +132,7 @@ export class BoardStore {
   async ranks(boardId: string, learnerIds: readonly string[]): Promise<(RankedEntry | null)[]> {
     if (learnerIds.length === 0) return [];
     const k = this.keys.board(boardId);
-    const members = await this.redis.hmget(k.meta, ...learnerIds.map((id) => `m:${id}`));
+    const members = await this.loaded(boardId, () => this.redis.hmget(k.meta, ...learnerIds.map((id) => `m:${id}`)));
     const pipe = this.redis.pipeline();
     for (const m of members) {
       if (m) {
@@ -131,39 +151,61 @@ export class BoardStore {
     });
   }
 
-  /**
-   * Replace a board with the given entries (rebuilds). Written to temporary keys under the
-   * board's hash tag and renamed into place in one MULTI, so readers never see half a board.
-   * The change counter carries on from the old board.
-   */
-  async replace(boardId: string, entries: readonly { learnerId: string; score: number; reachedAt: number; version: number }[]): Promise<void> {
-    const k = this.keys.board(boardId);
-    const tmp = { z: `${k.z}:rebuild`, meta: `${k.meta}:rebuild` };
-    await this.redis.del(tmp.z, tmp.meta);
-    const CHUNK = 1000;
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const chunk = entries.slice(i, i + CHUNK).filter((e) => e.score > 0);
-      if (chunk.length === 0) continue;
-      const zargs: (string | number)[] = [];
-      const hargs: (string | number)[] = [];
-      for (const e of chunk) {
-        const member = boardMember(e.learnerId, e.reachedAt);
-        zargs.push(-e.score, member);
-        hargs.push(`m:${e.learnerId}`, member, `v:${e.learnerId}`, e.version);
-      }
-      await this.redis.zadd(tmp.z, ...zargs);
-      await this.redis.hset(tmp.meta, ...hargs);
-    }
-    const seq = Number((await this.redis.hget(k.meta, 'seq')) ?? 0);
-    await this.redis.hset(tmp.meta, 'seq', seq + 1);
-    const multi = this.redis.multi().del(k.z, k.meta);
-    if (entries.some((e) => e.score > 0)) multi.rename(tmp.z, k.z);
-    multi.rename(tmp.meta, k.meta);
-    await multi.exec();
+  /** Replace a board with the given entries (rebuilds), atomically. */
+  async replace(boardId: string, entries: readonly BoardEntryRow[]): Promise<void> {
+    await this.install(boardId, entries, true);
   }
 
   /** Delete every board (full rebuilds). */
   async clearAll(): Promise<number> {
     return deleteMatching(this.redis, this.keys.boardPattern());
+  }
+
+  /** Load the board from Postgres unless Redis has it; once per process at a time. */
+  async ensureLoaded(boardId: string): Promise<void> {
+    let job = this.loading.get(boardId);
+    if (!job) {
+      job = (async () => {
+        if (await this.redis.exists(this.keys.board(boardId).meta)) return;
+        this.loads += 1;
+        await this.install(boardId, await this.loadEntries(boardId), false);
+      })().finally(() => this.loading.delete(boardId));
+      this.loading.set(boardId, job);
+    }
+    return job;
+  }
+
+  /** Run a read together with a check that the board is loaded; load it and read again if not. */
+  private async loaded<T>(boardId: string, read: () => Promise<T>): Promise<T> {
+    const meta = this.keys.board(boardId).meta;
+    const [exists, value] = await Promise.all([this.redis.exists(meta), read()]);
+    if (exists) return value;
+    await this.ensureLoaded(boardId);
+    return read();
+  }
+
+  /** Stage entries under the board's hash tag, then swap them in with one script. */
+  private async install(boardId: string, entries: readonly BoardEntryRow[], replace: boolean): Promise<boolean> {
+    const k = this.keys.board(boardId);
+    const tag = randomUUID().slice(0, 8);
+    const staged = { z: `${k.z}:staging:${tag}`, meta: `${k.meta}:staging:${tag}` };
+    const CHUNK = 1000;
+    const ranked = entries.filter((e) => e.score > 0);
+    await this.redis.hset(staged.meta, 'seq', 0);
+    for (let i = 0; i < ranked.length; i += CHUNK) {
+      const zargs: (string | number)[] = [];
+      const hargs: (string | number)[] = [];
+      for (const e of ranked.slice(i, i + CHUNK)) {
+        const member = boardMember(e.learnerId, e.reachedAt);
+        zargs.push(-e.score, member);
+        hargs.push(`m:${e.learnerId}`, member, `v:${e.learnerId}`, e.version);
+      }
+      await this.redis.zadd(staged.z, ...zargs);
+      await this.redis.hset(staged.meta, ...hargs);
+    }
+    // Staging keys expire on their own if this process dies half way.
+    await this.redis.pexpire(staged.meta, 600_000);
+    if (ranked.length) await this.redis.pexpire(staged.z, 600_000);
+    return (await this.redis.installBoard(k.z, k.meta, staged.z, staged.meta, replace ? 1 : 0)) === 1;
   }
 }

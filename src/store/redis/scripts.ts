@@ -11,7 +11,8 @@ export type ScriptName =
   | 'completeLesson'
   | 'awardBadge'
   | 'setBoardScore'
-  | 'boardPosition';
+  | 'boardPosition'
+  | 'installBoard';
 
 type Reply = (string | number | null)[] | number;
 

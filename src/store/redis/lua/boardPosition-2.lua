@@ -3,9 +3,13 @@
   so a subscriber can tell which announced moves its snapshot already includes.
   Input:  KEYS[1] board sorted set   KEYS[2] board meta hash
           ARGV[1] learnerId
-  Output: {seq, rank or -1, score or -1, member or ''}
+  Output: {seq, rank or -1, score or -1, member or ''};
+          {-100} the board is not in Redis (load it from Postgres, then retry)
 ]]
 local rcall = redis.call
+if rcall('EXISTS', KEYS[2]) == 0 then
+  return {-100}
+end
 local seq = tonumber(rcall('HGET', KEYS[2], 'seq')) or 0
 local member = rcall('HGET', KEYS[2], 'm:' .. ARGV[1])
 if not member then

@@ -8,11 +8,16 @@
           ARGV[1] learnerId  ARGV[2] score (XP)  ARGV[3] member if the score changed
           ARGV[4] version  ARGV[5] boardId  ARGV[6] channel
   Output: {0} nothing changed (stale or same score);
-          {1, previousRank or -1, rank, seq, count}
+          {1, previousRank or -1, rank, seq, count};
+          {-100} the board is not in Redis (load it from Postgres, then retry)
 ]]
 local rcall = redis.call
 local learner, score, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local version = tonumber(ARGV[4])
+
+if rcall('EXISTS', KEYS[2]) == 0 then
+  return {-100}
+end
 
 local seen = tonumber(rcall('HGET', KEYS[2], 'v:' .. learner))
 if seen and version <= seen then

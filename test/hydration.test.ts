@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteMatching } from '../src/store/redis/client';
+import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
+
+const run = promisify(execFile);
+const env = newTestEnv();
+let t: TestApp;
+let service: string;
+
+const ME = `query {
+  me {
+    id totalXp
+    level { level name minXp nextLevelXp progress }
+    enrollments { id course { id } enrolledAt xpEarned progress { completedLessons percentage } }
+    badges { badge { id } awardedAt }
+    rank { rank score }
+    courseRank: rank(board: { courseId: "hyd" }) { rank score }
+    xpHistory(first: 50) { edges { node { id amount reason sourceId occurredAt } } }
+  }
+}`;
+const BOARD = `{ leaderboard(first: 50) { totalCount entries { rank score learner { id totalXp } } } }`;
+
+const learners = ['hy-ana', 'hy-ben', 'hy-cem', 'hy-dan'];
+
+async function snapshot() {
+  const out: Record<string, unknown> = {};
+  for (const l of learners) {
+    const res = await t.gql(ME, { token: await tokenFor(l) });
+    expect(res.errors).toBeUndefined();
+    out[l] = res.data!.me;
+  }
+  out.board = (await t.gql(BOARD)).data!.leaderboard;
+  return out;
+}
+
+/** Lose everything this test env keeps in Redis, as a FLUSHALL or a restart without persistence would. */
+async function loseRedis() {
+  await deleteMatching(t.app.redis, `${env.keyPrefix}*`);
+}
+
+beforeAll(async () => {
+  t = await startTestApp(env);
+  service = await tokenFor('lms', ['service']);
+  await t.app.services.catalog.upsertCourse(makeCourse({ id: 'hyd', modules: 2, lessons: 3, xpOf: (i) => 40 + i * 10 }));
+  await t.app.services.catalog.upsertBadge({ id: 'hyd-two', name: 'Two down', criteria: { type: 'lessons_completed', value: 2 }, xpReward: 5 });
+  // Different amounts of progress, so ranks differ.
+  for (const [i, l] of learners.entries()) {
+    await t.gql(`mutation($l: ID) { enroll(courseId: "hyd", learnerId: $l) { id } }`, { variables: { l }, token: service });
+    for (let n = 1; n <= i + 1; n += 1) {
+      const res = await t.gql(`mutation($l: ID, $lesson: ID!) { completeLesson(lessonId: $lesson, learnerId: $l) { totalXp } }`, {
+        variables: { l, lesson: `hyd-l${n}` },
+        token: service,
+      });
+      expect(res.errors).toBeUndefined();
+    }
+  }
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await destroyTestEnv(env);
+});
+
+describe('Redis lost after a drain', () => {
+  it('answers me and the boards exactly as before, hydrating each learner once even under concurrent requests', async () => {
+    await t.app.flusher.settle();
+    const before = await snapshot();
+
+    await loseRedis();
+    const hydrationsBefore = t.app.learnerStore.hydrations;
+    const token = await tokenFor('hy-dan');
+    const concurrent = await Promise.all(Array.from({ length: 10 }, () => t.gql(ME, { token })));
+    for (const r of concurrent) expect(r.data!.me).toEqual(before['hy-dan']);
+    expect(t.app.learnerStore.hydrations - hydrationsBefore).toBe(1);
+
+    const after = await snapshot();
+    expect(after).toEqual(before);
+    expect((before['hy-dan'] as { rank: { rank: number } }).rank.rank).toBe(1);
+  });
+
+  it('carries on from the hydrated state: no double pay, new XP on top', async () => {
+    await t.app.flusher.settle();
+    await loseRedis();
+    const repeat = await t.gql(`mutation { completeLesson(lessonId: "hyd-l1", learnerId: "hy-ana") { xpAwarded } }`, { token: service });
+    expect(repeat.errors![0]!.extensions!.code).toBe('ALREADY_COMPLETED');
+    const next = await t.gql(`mutation { completeLesson(lessonId: "hyd-l6", learnerId: "hy-ana") { xpAwarded totalXp } }`, { token: service });
+    expect(next.errors).toBeUndefined();
+    // hy-ana had lesson 1 (40 XP); lesson 6 pays 90; the badge needs two lessons and pays 5.
+    expect(next.data!.completeLesson).toEqual({ xpAwarded: 90, totalXp: 135 });
+    await t.app.flusher.settle();
+    expect(await t.app.learnerRepo.ledgerTotal('hy-ana')).toBe(135);
+    const board = await t.gql(`{ leaderboard(board: { courseId: "hyd" }, first: 10) { entries { score learner { id } } } }`);
+    expect(board.data!.leaderboard.entries.find((e: { learner: { id: string } }) => e.learner.id === 'hy-ana').score).toBe(130);
+  });
+});
+
+describe('rebuild-cache', () => {
+  it('restores every learner and board from Postgres', async () => {
+    await t.app.flusher.settle();
+    const before = await snapshot();
+    await loseRedis();
+
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/rebuild-cache.ts'], {
+      env: {
+        ...process.env,
+        REDIS_URL: env.redisUrl,
+        DATABASE_URL: env.databaseUrl,
+        KEY_PREFIX: env.keyPrefix,
+        PARTITIONS: '16',
+        JWT_SECRET: TEST_SECRET,
+        LOG_LEVEL: 'silent',
+      },
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/Rebuilt 4 learners and 2 boards/);
+    expect(stderr).toMatch(/boards/);
+
+    // The boards are back before anyone asks for them: nothing needs loading on demand.
+    const loadsBefore = t.app.boardStore.loads;
+    expect(await t.app.redis.zcard(t.app.keys.board('g:all').z)).toBe(4);
+    expect(await t.app.redis.zcard(t.app.keys.board('c:hyd:all').z)).toBe(4);
+    for (const l of learners) expect(await t.app.redis.exists(t.app.keys.learner(l))).toBe(1);
+    expect(await snapshot()).toEqual(before);
+    expect(t.app.boardStore.loads).toBe(loadsBefore);
+  });
+});
