@@ -147,3 +147,61 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A live subscription over graphql-ws, collecting what arrives. */
+export interface LiveSubscription<T = Record<string, any>> {
+  values: T[];
+  /** When each value arrived (ms). */
+  times: number[];
+  errors: unknown[];
+  /** Wait until at least `n` values arrived. */
+  waitFor(n: number, timeoutMs?: number): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** Subscribe with a fresh graphql-ws client (no retries), token in connectionParams. */
+export async function subscribe<T = Record<string, any>>(
+  wsUrl: string,
+  query: string,
+  options: { variables?: Record<string, unknown>; token?: string } = {},
+): Promise<LiveSubscription<T>> {
+  const { createClient } = await import('graphql-ws');
+  const { default: WebSocket } = await import('ws');
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: options.token ? { authorization: `Bearer ${options.token}` } : {},
+  });
+  const values: T[] = [];
+  const times: number[] = [];
+  const errors: unknown[] = [];
+  let ack!: () => void;
+  const connected = new Promise<void>((r) => (ack = r));
+  client.on('connected', () => ack());
+  const dispose = client.subscribe<T>(
+    { query, variables: options.variables },
+    {
+      next: (v) => {
+        if (v.errors) errors.push(...v.errors);
+        if (v.data) {
+          values.push(v.data as T);
+          times.push(Date.now());
+        }
+      },
+      error: (e) => errors.push(e),
+      complete: () => undefined,
+    },
+  );
+  await Promise.race([connected, new Promise((_, reject) => setTimeout(() => reject(new Error('graphql-ws did not connect')), 5000))]);
+  return {
+    values,
+    times,
+    errors,
+    waitFor: (n, timeoutMs = 5000) => eventually(() => (values.length >= n ? values : null), timeoutMs, `${n} subscription values (have ${values.length}, errors ${JSON.stringify(errors)})`),
+    async close() {
+      dispose();
+      await client.dispose();
+    },
+  };
+}
