@@ -25,7 +25,6 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signToken } from '../src/domain/auth/tokens';
-import { FLUSHER_GROUP } from '../src/store/pg/flusher';
 import { Keys } from '../src/store/redis/keys';
 import {
   bigCourse,
@@ -35,6 +34,7 @@ import {
   freePort,
   log,
   newBenchEnv,
+  outboxBacklog,
   pool,
   procCpuSeconds,
   redisCpuSeconds,
@@ -158,26 +158,6 @@ class ServerProcess {
     }
     return { ...outcome, ms: Date.now() - started, killed: false };
   }
-}
-
-/**
- * Outbox entries not yet in Postgres: never delivered to the flusher group (lag) plus delivered
- * but not acknowledged (pending). XLEN would also count acknowledged entries not trimmed yet.
- */
-async function outboxBacklog(redis: Redis, keys: Keys): Promise<number> {
-  let total = 0;
-  for (const stream of keys.outboxes()) {
-    const groups = (await redis.xinfo('GROUPS', stream)) as (string | number | null)[][];
-    for (const flat of groups) {
-      const info = new Map<string, string | number | null>();
-      for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1] ?? null);
-      if (info.get('name') !== FLUSHER_GROUP) continue;
-      const lag = info.get('lag');
-      // lag is null when Redis cannot tell (after deletions); fall back to the stream length.
-      total += Number(info.get('pending') ?? 0) + (lag === null || lag === undefined ? await redis.xlen(stream) : Number(lag));
-    }
-  }
-  return total;
 }
 
 /** Hands out (learner, lesson) pairs, each once, lesson-major. */

@@ -4,13 +4,15 @@
  * parsing and result output. Not a benchmark itself.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CourseInput } from '../src/domain/catalog/input';
+import { FLUSHER_GROUP } from '../src/store/pg/flusher';
 import { deleteMatching } from '../src/store/redis/client';
+import type { Keys } from '../src/store/redis/keys';
 import { dropDatabase } from '../src/store/pg/orm';
 
 /** The repository root (bench/..). */
@@ -146,6 +148,30 @@ export async function pool(count: number, concurrency: number, task: (i: number)
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
+/**
+ * Outbox entries not yet in Postgres: never delivered to the flusher group (lag) plus delivered
+ * but not acknowledged (pending). XLEN alone would also count acknowledged entries not trimmed yet.
+ */
+export async function outboxBacklog(redis: Redis, keys: Keys): Promise<number> {
+  const streams = keys.outboxes();
+  const pipe = redis.pipeline();
+  for (const stream of streams) pipe.xinfo('GROUPS', stream);
+  const replies = (await pipe.exec()) ?? [];
+  let total = 0;
+  for (const [i, [err, groups]] of replies.entries()) {
+    if (err) throw err;
+    for (const flat of groups as (string | number | null)[][]) {
+      const info = new Map<string, string | number | null>();
+      for (let j = 0; j + 1 < flat.length; j += 2) info.set(String(flat[j]), flat[j + 1] ?? null);
+      if (info.get('name') !== FLUSHER_GROUP) continue;
+      const lag = info.get('lag');
+      // lag is null when Redis cannot tell (after deletions): count the whole stream then.
+      total += Number(info.get('pending') ?? 0) + (lag === null || lag === undefined ? await redis.xlen(streams[i]!) : Number(lag));
+    }
+  }
+  return total;
+}
+
 /** CPU seconds (user + system, all threads) a process has used, from /proc; null off Linux. */
 export function procCpuSeconds(pid: number): number | null {
   try {
@@ -156,6 +182,36 @@ export function procCpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds used by every live process named `postgres` on this machine (the server, its
+ * backends and background workers), from /proc; null off Linux. Backends that exit between two
+ * readings drop out, and other clients' work counts too: treat it as a rough figure.
+ */
+export function postgresCpuSeconds(): number | null {
+  let total = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const cpu = procCpuSeconds(Number(entry));
+    if (cpu !== null) {
+      total += cpu;
+      found = true;
+    }
+  }
+  return found ? total : null;
 }
 
 /** CPU seconds Redis has used (INFO cpu). */
