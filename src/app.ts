@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -115,6 +115,17 @@ async function preparePostgres(url: string, log: Logger): Promise<Orm> {
   const applied = await migrate(orm);
   if (applied.length) log.info({ applied }, 'applied migrations');
   return orm;
+}
+
+/** Resolve once `count()` has stayed at 0 for `forMs`, or after `maxMs` whatever it is. */
+async function quiet(count: () => number, forMs: number, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    if (count() > 0) since = Date.now();
+    else if (Date.now() - since >= forMs) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** The token of a request or WebSocket connection, verified. @throws Unauthenticated */
@@ -254,12 +265,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // In-flight HTTP requests, so a stop can wait for them.
   let inFlight = 0;
-  let idle: (() => void) | null = null;
+  let draining = false;
   const server: Server = createServer((req, res) => {
     inFlight += 1;
+    // While stopping, answer what arrives on open connections but tell clients to go away.
+    if (draining) res.setHeader('connection', 'close');
     res.on('close', () => {
       inFlight -= 1;
-      if (inFlight === 0) idle?.();
     });
     void yoga.handle(req, res);
   });
@@ -351,11 +363,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     stop() {
       stopping ??= (async () => {
         log.info('stopping: refusing new connections');
-        if (started) server.close();
+        draining = true;
+        // Stop accepting, but keep open connections: a request already sent on one is served.
+        // (http.Server#close would also drop connections whose request is not parsed yet.)
+        if (started) net.Server.prototype.close.call(server);
+        await quiet(() => inFlight, 250, 10_000);
         server.closeIdleConnections();
-        if (inFlight > 0) {
-          await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, 10_000))]);
-        }
         log.info('stopping: in-flight requests done; draining the outbox');
         await flusher.stop({ drain: true }).catch((err) => log.error({ err }, 'outbox drain failed; entries stay in Redis'));
         for (const client of wss.clients) client.close(1001, 'Server shutting down');

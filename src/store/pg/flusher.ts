@@ -103,10 +103,11 @@ export class Flusher {
   /** Stop the loop; with `drain`, first write everything already in the outbox. */
   async stop(options: { drain: boolean } = { drain: true }): Promise<void> {
     this.stopping = true;
+    // Cut a blocking read short instead of waiting out its timeout.
+    this.blocking.disconnect();
     await this.running;
     this.running = null;
     if (options.drain && !this.killed) await this.drain();
-    this.blocking.disconnect();
   }
 
   /**
@@ -121,6 +122,12 @@ export class Flusher {
 
   /** Write everything in every outbox until nothing new is left. */
   async drain(): Promise<void> {
+    // Entries delivered to this consumer but never written (a read cut short) come first.
+    for (;;) {
+      const own = await this.read(this.streams, 0, this.redis, '0');
+      if (own.length === 0) break;
+      await this.process(own);
+    }
     for (;;) {
       const entries = await this.read(this.streams, 0);
       if (entries.length === 0) break;
@@ -205,10 +212,11 @@ export class Flusher {
     }
   }
 
-  private async read(streams: string[], blockMs: number, conn: Redis = this.redis): Promise<OutboxEntry[]> {
+  /** Read new entries (`from` = '>'), or this consumer's own pending ones (`from` = '0'). */
+  private async read(streams: string[], blockMs: number, conn: Redis = this.redis, from: '>' | '0' = '>'): Promise<OutboxEntry[]> {
     const args: (string | number)[] = ['GROUP', FLUSHER_GROUP, this.consumer, 'COUNT', this.options.batchSize];
     if (blockMs > 0) args.push('BLOCK', blockMs);
-    args.push('STREAMS', ...streams, ...streams.map(() => '>'));
+    args.push('STREAMS', ...streams, ...streams.map(() => from));
     let reply: StreamReply;
     try {
       reply = (await conn.call('XREADGROUP', ...args)) as StreamReply;
@@ -219,7 +227,8 @@ export class Flusher {
       } else throw err;
     }
     if (!reply) return [];
-    return reply.flatMap(([stream, raw]) => parseEntries(stream, raw));
+    // Reading own pending entries returns every stream, most of them with nothing.
+    return reply.flatMap(([stream, raw]) => (raw.length ? parseEntries(stream, raw) : []));
   }
 
   /** Claim entries idle for `minIdleMs` on the given streams and write them. */
