@@ -13,7 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['src/domain/**/*.test.ts', 'src/config.test.ts'],
+          include: ['src/domain/**/*.test.ts', 'src/config.test.ts', 'src/logger.test.ts'],
           environment: 'node',
         },
       },

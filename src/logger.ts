@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -6,8 +6,9 @@ export type { Logger };
  * Structured logs (JSON lines). Authorization headers and tokens are redacted wherever they
  * appear, so a log line never holds a credential.
  */
-export function createLogger(level: string, name = 'lms'): Logger {
-  return pino({
+export function createLogger(level: string, name = 'lms', destination?: DestinationStream): Logger {
+  return pino(
+    {
     name,
     level,
     redact: {
@@ -23,5 +24,7 @@ export function createLogger(level: string, name = 'lms'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  },
+    destination,
+  );
 }

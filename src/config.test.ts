@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { DEV_JWT_SECRET, loadConfig } from './config';
+
+describe('config', () => {
+  it('has defaults that work on a developer machine', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 4000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/lms',
+      keyPrefix: 'lms:',
+      jwtSecret: DEV_JWT_SECRET,
+      jwtSecretIsDefault: true,
+    });
+  });
+
+  it('honours PORT, REDIS_URL, DATABASE_URL, JWT_SECRET and KEY_PREFIX', () => {
+    const c = loadConfig({
+      PORT: '4100',
+      REDIS_URL: 'redis://10.0.0.2:6380',
+      DATABASE_URL: 'postgres://app@db:5432/other',
+      JWT_SECRET: 'x'.repeat(40),
+      KEY_PREFIX: 'tenant-b:',
+    });
+    expect(c).toMatchObject({ port: 4100, redisUrl: 'redis://10.0.0.2:6380', databaseUrl: 'postgres://app@db:5432/other', jwtSecret: 'x'.repeat(40), jwtSecretIsDefault: false, keyPrefix: 'tenant-b:' });
+  });
+
+  it('refuses bad values in one readable line, and production without a secret', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid configuration: PORT: /);
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);
+    expect(() => loadConfig({ KEY_PREFIX: 'a{b}' })).toThrow(/KEY_PREFIX/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+  });
+});

@@ -1,0 +1,26 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './logger';
+
+describe('logs', () => {
+  it('never hold a token, wherever it sits in what is logged', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const log = createLogger('info', 'test', sink);
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbXkifQ.c2lnbmF0dXJl';
+    log.info({ authorization: `Bearer ${token}` }, 'top level');
+    log.info({ req: { headers: { authorization: `Bearer ${token}` } } }, 'request');
+    log.info({ connectionParams: { authorization: `Bearer ${token}` } }, 'socket');
+    log.info({ token }, 'bare');
+    expect(lines).toHaveLength(4);
+    for (const line of lines) {
+      expect(line).not.toContain(token);
+      expect(JSON.parse(line)).toHaveProperty('msg');
+    }
+  });
+});
