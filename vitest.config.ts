@@ -13,6 +13,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Fast rules first, then the integration files.
+          sequence: { groupOrder: 0 },
           include: ['src/domain/**/*.test.ts', 'src/config.test.ts', 'src/logger.test.ts'],
           environment: 'node',
         },
@@ -21,6 +23,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['src/store/**/*.test.ts', 'src/schema/**/*.test.ts', 'src/subscriptions/**/*.test.ts', 'test/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
