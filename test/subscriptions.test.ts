@@ -45,6 +45,8 @@ describe('across two instances', () => {
     const token = await tokenFor('sub-amy');
     const achievements = await subscribe(b.wsUrl, 'subscription { achievementUnlocked { badge { id name } learnerId awardedAt } }', { token });
     const ranks = await subscribe(b.wsUrl, 'subscription { rankChanged { board { period courseId } learnerId previousRank rank score } }', { token });
+    // graphql-ws does not acknowledge a subscribe; wait until B has set both up.
+    await eventually(() => b.app.services.feeds.learner.listening('sub-amy') && b.app.services.feeds.boards.tracking('g:all', 'sub-amy'), 5000, 'B to subscribe');
 
     await a.gql(ENROLL, { variables: { l: 'sub-amy', c: 'live' }, token: service });
     await complete(a, 'sub-amy', 'live-l1');
@@ -65,6 +67,11 @@ describe('across two instances', () => {
 
     const lead = await subscribe(b.wsUrl, 'subscription { rankChanged(board: { courseId: "live" }) { learnerId previousRank rank score } }', { token: await tokenFor('sub-lead') });
     const chase = await subscribe(b.wsUrl, 'subscription { rankChanged(board: { courseId: "live" }) { learnerId previousRank rank score } }', { token: await tokenFor('sub-chase') });
+    await eventually(
+      () => b.app.services.feeds.boards.tracking('c:live:all', 'sub-lead') && b.app.services.feeds.boards.tracking('c:live:all', 'sub-chase'),
+      5000,
+      'B to track both',
+    );
     const leadBefore = (await b.gql('{ me { rank(board: { courseId: "live" }) { rank } } }', { token: await tokenFor('sub-lead') })).data!.me.rank.rank as number;
     const chaseBefore = (await b.gql('{ me { rank(board: { courseId: "live" }) { rank } } }', { token: await tokenFor('sub-chase') })).data!.me.rank.rank as number;
     expect(chaseBefore).toBeGreaterThan(leadBefore);

@@ -36,9 +36,9 @@ export class LearnerFeed {
     }, new SlidingBuffer(LEARNER_BUFFER));
   }
 
-  /** Learners with a live subscription on this instance (tests, metrics). */
-  get size(): number {
-    return this.byLearner.size;
+  /** Whether a learner has a live subscription on this instance (tests, metrics). */
+  listening(learnerId: string): boolean {
+    return this.byLearner.has(learnerId);
   }
 }
 
@@ -146,6 +146,11 @@ export class BoardFeeds {
       watch.tops.delete(watcher);
       this.release(boardId, watch);
     }, new SlidingBuffer(4));
+  }
+
+  /** Whether a learner's rank on a board is being tracked here, position known (tests, metrics). */
+  tracking(boardId: string, learnerId: string): boolean {
+    return [...(this.boards.get(boardId)?.ranks ?? [])].some((w) => w.learnerId === learnerId && w.position !== null);
   }
 
   private watch(boardId: string): BoardWatch {
