@@ -58,7 +58,8 @@ export class ProgressService {
     if (!lesson) throw new NotFound('lesson', lessonId);
     const now = clock.now();
 
-    let state = await learners.completeLesson(learnerId, { id: lesson.id, courseId: lesson.courseId, xp: lesson.xpReward }, randomUUID(), now);
+    const paid = await learners.completeLesson(learnerId, { id: lesson.id, courseId: lesson.courseId, xp: lesson.xpReward }, randomUUID(), now);
+    let state = paid;
     let awarded: BadgeAwarded[] = [];
     try {
       ({ state, awarded } = await badges.awardDue(state, catalog, now));
@@ -68,8 +69,8 @@ export class ProgressService {
     }
     await boards.record(state, [lesson.courseId]);
 
-    const badgeXp = awarded.reduce((sum, a) => sum + a.badge.xpReward, 0);
-    const before = levelOf(state.totalXp - lesson.xpReward - badgeXp, catalog.levels);
+    // The script's own total minus its own award is exactly where this learner stood before.
+    const before = levelOf(paid.totalXp - lesson.xpReward, catalog.levels);
     const after = levelOf(state.totalXp, catalog.levels);
     await this.announce(state, lesson.xpReward, now, awarded, before.level < after.level ? after : null);
 
