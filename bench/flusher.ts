@@ -106,10 +106,12 @@ async function main(): Promise<void> {
   const { input, lessonIds } = bigCourse(COURSE_ID, Math.ceil(lessons / LESSONS_PER_MODULE), Math.min(lessons, LESSONS_PER_MODULE), XP);
   const course = await app.services.catalog.upsertCourse(input);
   const learnerIds = Array.from({ length: LEARNERS }, (_, i) => `flush-learner-${i}`);
+  // What the real mutation path asks the scripts to return.
+  const needs = app.services.catalog.get().needsFor(COURSE_ID);
 
   let t0 = performance.now();
   await pool(LEARNERS, 64, async (i) => {
-    await learnerStore.enroll(learnerIds[i]!, COURSE_ID, randomUUID(), Date.now());
+    await learnerStore.enroll(learnerIds[i]!, COURSE_ID, randomUUID(), Date.now(), needs);
   });
   await flusher.settle();
   log(`course of ${course.lessonCount} lessons; ${LEARNERS} learners enrolled and flushed in ${round(performance.now() - t0, 0)} ms`);
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   await pool(BACKLOG, FILL_CONCURRENCY, async (i) => {
     const learner = learnerIds[i % LEARNERS]!;
     const lessonId = lessonIds[Math.floor(i / LEARNERS)]!;
-    await learnerStore.completeLesson(learner, { id: lessonId, courseId: COURSE_ID, xp: XP }, randomUUID(), Date.now());
+    await learnerStore.completeLesson(learner, { id: lessonId, courseId: COURSE_ID, xp: XP }, randomUUID(), Date.now(), needs);
   });
   const fillMs = performance.now() - t0;
   const queued = await outboxBacklog(app.redis, app.keys);

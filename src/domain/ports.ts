@@ -5,7 +5,7 @@
 import type { Badge, Catalog, Course } from './catalog/types';
 import type { LearnerEvent } from './events';
 import type { Level } from './levels/rules';
-import type { LearnerState, XpTransaction } from './learners/state';
+import type { LearnerState, StateNeeds, XpTransaction } from './learners/state';
 import type { RankedEntry } from './boards/rules';
 
 /** The clock; injected so rules and tests are deterministic. */
@@ -28,12 +28,15 @@ export interface LearnerStore {
   /** The learner's state when the learner is known anywhere, without creating anything. */
   find(learnerId: string): Promise<LearnerState | null>;
   findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]>;
-  /** @throws AlreadyEnrolled */
-  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number): Promise<LearnerState>;
+  /**
+   * Changes return the learner's counters and what `needs` asks for.
+   * @throws AlreadyEnrolled
+   */
+  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState>;
   /** @throws NotEnrolled, AlreadyCompleted */
-  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number): Promise<LearnerState>;
+  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number, needs: StateNeeds): Promise<LearnerState>;
   /** @returns the state after the award, or null when the badge was already held */
-  awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number): Promise<LearnerState | null>;
+  awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState | null>;
   /** A page of XP awards, newest first, including awards not yet written behind. */
   xpHistory(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]>;
 }

@@ -1,4 +1,4 @@
-import { emptyLearner, type LearnerState, type XpTransaction } from '../domain/learners/state';
+import { emptyLearner, type LearnerState, type StateNeeds, type XpTransaction } from '../domain/learners/state';
 import type { LearnerStore, LedgerCursor } from '../domain/ports';
 import type { Keys } from './redis/keys';
 import { BadgeAlreadyHeld, LearnerHotStore, LearnerNotLoaded } from './redis/learners';
@@ -42,17 +42,17 @@ export class HydratingLearnerStore implements LearnerStore {
     return Promise.all(states.map((s, i) => s ?? this.find(learnerIds[i]!)));
   }
 
-  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number): Promise<LearnerState> {
-    return this.withHydration(learnerId, () => this.hot.enroll(learnerId, courseId, enrollmentId, now));
+  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
+    return this.withHydration(learnerId, () => this.hot.enroll(learnerId, courseId, enrollmentId, now, needs));
   }
 
-  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number): Promise<LearnerState> {
-    return this.withHydration(learnerId, () => this.hot.completeLesson(learnerId, lesson, txId, now));
+  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
+    return this.withHydration(learnerId, () => this.hot.completeLesson(learnerId, lesson, txId, now, needs));
   }
 
-  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number): Promise<LearnerState | null> {
+  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState | null> {
     try {
-      return await this.withHydration(learnerId, () => this.hot.awardBadge(learnerId, badgeId, xp, txId, now));
+      return await this.withHydration(learnerId, () => this.hot.awardBadge(learnerId, badgeId, xp, txId, now, needs));
     } catch (err) {
       if (err instanceof BadgeAlreadyHeld) return null;
       throw err;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Badge, Catalog } from '../catalog/types';
-import type { LearnerState } from '../learners/state';
+import type { LearnerState, StateNeeds } from '../learners/state';
 import { levelOf } from '../levels/rules';
 import type { LearnerStore } from '../ports';
 import { lessonsCompletedIn } from '../progress/rules';
@@ -43,13 +43,14 @@ export interface BadgeAwarded {
 export class BadgeService {
   constructor(private readonly learners: LearnerStore) {}
 
-  async awardDue(state: LearnerState, catalog: Catalog, now: number): Promise<{ state: LearnerState; awarded: BadgeAwarded[] }> {
+  /** `state` must hold what `needs` asks for (Catalog.needsFor gives enough to judge every badge). */
+  async awardDue(state: LearnerState, catalog: Catalog, now: number, needs: StateNeeds): Promise<{ state: LearnerState; awarded: BadgeAwarded[] }> {
     const awarded: BadgeAwarded[] = [];
     for (let round = 0; round <= catalog.badges.length; round += 1) {
       const due = badgesDue(state, catalog);
       if (due.length === 0) break;
       for (const badge of due) {
-        const next = await this.learners.awardBadge(state.id, badge.id, badge.xpReward, randomUUID(), now);
+        const next = await this.learners.awardBadge(state.id, badge.id, badge.xpReward, randomUUID(), now, needs);
         // null: a concurrent request awarded it first; that request announces it.
         if (next) {
           state = next;

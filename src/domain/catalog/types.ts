@@ -1,5 +1,6 @@
 import type { LevelTable } from '../levels/rules';
 import type { BadgeCriteria } from '../badges/criteria';
+import type { StateNeeds } from '../learners/state';
 
 export type LessonKind = 'VIDEO' | 'READING' | 'CHALLENGE';
 
@@ -61,6 +62,7 @@ export class Catalog {
   private readonly lessonById = new Map<string, Lesson>();
   private readonly quizById = new Map<string, Quiz>();
   private readonly badgeById: Map<string, Badge>;
+  private readonly needsByCourse = new Map<string, StateNeeds>();
 
   constructor(
     readonly courses: readonly Course[],
@@ -96,6 +98,31 @@ export class Catalog {
   /** Lessons of a course, in module then lesson order. */
   lessonsOf(courseId: string): Lesson[] {
     return this.course(courseId)?.modules.flatMap((m) => m.lessons) ?? [];
+  }
+
+  /**
+   * What a change in `courseId` needs back from the store to answer and to check badges: the
+   * course's enrollment and lessons, every badge, and the lessons of courses that badge rules
+   * count. Computed once per catalog snapshot and course.
+   */
+  needsFor(courseId: string): StateNeeds {
+    let needs = this.needsByCourse.get(courseId);
+    if (!needs) {
+      const courses = new Set([courseId]);
+      const visit = (c: BadgeCriteria): void => {
+        if ('all' in c) c.all.forEach(visit);
+        else if ('any' in c) c.any.forEach(visit);
+        else if (c.type === 'lessons_completed' && c.course_id) courses.add(c.course_id);
+      };
+      for (const b of this.badges) visit(b.criteria);
+      needs = {
+        courseIds: [courseId],
+        lessonIds: [...courses].flatMap((id) => this.lessonsOf(id).map((l) => l.id)),
+        badgeIds: this.badges.map((b) => b.id),
+      };
+      this.needsByCourse.set(courseId, needs);
+    }
+    return needs;
   }
 
   static empty(): Catalog {

@@ -11,7 +11,10 @@ export interface EnrollmentState {
   completedAt: number | null;
 }
 
-/** Everything hot about one learner, read in one step from the store. */
+/**
+ * Everything hot about one learner, read in one step from the store. After a change, the
+ * maps hold only what the change asked for (see StateNeeds); reads return everything.
+ */
 export interface LearnerState {
   id: string;
   totalXp: number;
@@ -26,6 +29,18 @@ export interface LearnerState {
   enrollments: ReadonlyMap<string, EnrollmentState>;
   /** badgeId -> awardedAt (ms) */
   badges: ReadonlyMap<string, number>;
+}
+
+/**
+ * The part of a learner's state a change needs back (the counters always come): the
+ * enrollments of `courseIds`, whether each of `lessonIds` is completed, and which of
+ * `badgeIds` are held. Asking only for these keeps a change's cost independent of how much
+ * history the learner has.
+ */
+export interface StateNeeds {
+  courseIds: readonly string[];
+  lessonIds: readonly string[];
+  badgeIds: readonly string[];
 }
 
 /** A learner nobody has seen yet. */

@@ -41,8 +41,9 @@ export class ProgressService {
    */
   async enroll(learnerId: string, courseId: string): Promise<{ state: LearnerState; enrollment: EnrollmentState }> {
     const { catalog, learners, clock } = this.deps;
-    if (!catalog.get().course(courseId)) throw new NotFound('course', courseId);
-    const state = await learners.enroll(learnerId, courseId, randomUUID(), clock.now());
+    const snapshot = catalog.get();
+    if (!snapshot.course(courseId)) throw new NotFound('course', courseId);
+    const state = await learners.enroll(learnerId, courseId, randomUUID(), clock.now(), snapshot.needsFor(courseId));
     return { state, enrollment: state.enrollments.get(courseId)! };
   }
 
@@ -58,11 +59,12 @@ export class ProgressService {
     if (!lesson) throw new NotFound('lesson', lessonId);
     const now = clock.now();
 
-    const paid = await learners.completeLesson(learnerId, { id: lesson.id, courseId: lesson.courseId, xp: lesson.xpReward }, randomUUID(), now);
+    const needs = catalog.needsFor(lesson.courseId);
+    const paid = await learners.completeLesson(learnerId, { id: lesson.id, courseId: lesson.courseId, xp: lesson.xpReward }, randomUUID(), now, needs);
     let state = paid;
     let awarded: BadgeAwarded[] = [];
     try {
-      ({ state, awarded } = await badges.awardDue(state, catalog, now));
+      ({ state, awarded } = await badges.awardDue(state, catalog, now, needs));
     } catch (err) {
       // The lesson is complete and paid; a badge that failed is awarded on the next event.
       this.deps.log.error({ err, learnerId }, 'badge check failed after a lesson completion');

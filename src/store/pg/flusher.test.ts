@@ -31,14 +31,15 @@ async function pendingTotal(): Promise<number> {
 /** Make `n` learners enroll and complete `lessons` lessons each, straight through the store. */
 async function makeProgress(prefix: string, n: number, lessons: number): Promise<void> {
   const now = Date.now();
+  const needs = { courseIds: ['fl'], lessonIds: [], badgeIds: [] };
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const learner = `${prefix}-${i}`;
-      await t.app.learnerStore.enroll(learner, 'fl', randomUUID(), now);
+      await t.app.learnerStore.enroll(learner, 'fl', randomUUID(), now, needs);
       for (let l = 1; l <= lessons; l += 1) {
-        await t.app.learnerStore.completeLesson(learner, { id: `fl-l${l}`, courseId: 'fl', xp: 10 }, randomUUID(), now + l);
+        await t.app.learnerStore.completeLesson(learner, { id: `fl-l${l}`, courseId: 'fl', xp: 10 }, randomUUID(), now + l, needs);
       }
-      await t.app.learnerStore.awardBadge(learner, 'fl-badge', 7, randomUUID(), now + lessons + 1);
+      await t.app.learnerStore.awardBadge(learner, 'fl-badge', 7, randomUUID(), now + lessons + 1, needs);
     }),
   );
 }

@@ -1,5 +1,5 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled } from '../../domain/errors';
-import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
+import type { EnrollmentState, LearnerState, StateNeeds, XpTransaction } from '../../domain/learners/state';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
 
@@ -76,6 +76,15 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   return out;
 }
 
+/** The hash fields that hold what `needs` asks for. */
+export function fieldsFor(needs: StateNeeds): string[] {
+  const out: string[] = [];
+  for (const c of needs.courseIds) out.push(`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `ec:${c}`);
+  for (const l of needs.lessonIds) out.push(`l:${l}`);
+  for (const b of needs.badgeIds) out.push(`b:${b}`);
+  return out;
+}
+
 /**
  * Learners' hot state in Redis. Every change is one Lua script that checks its guard,
  * applies the change and appends to the partition's outbox, atomically.
@@ -116,7 +125,7 @@ export class LearnerHotStore {
    * Enroll once.
    * @throws LearnerNotLoaded, AlreadyEnrolled
    */
-  async enroll(learnerId: string, courseId: string, enrollmentId: string, now: number): Promise<LearnerState> {
+  async enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
     const reply = await this.redis.enroll(
       this.keys.learner(learnerId),
       this.keys.outboxOf(learnerId),
@@ -124,6 +133,7 @@ export class LearnerHotStore {
       courseId,
       enrollmentId,
       now,
+      ...fieldsFor(needs),
     );
     return this.stateOrThrow(learnerId, reply, { '-1': () => new AlreadyEnrolled(courseId) });
   }
@@ -137,6 +147,7 @@ export class LearnerHotStore {
     lesson: { id: string; courseId: string; xp: number },
     txId: string,
     now: number,
+    needs: StateNeeds,
   ): Promise<LearnerState> {
     const reply = await this.redis.completeLesson(
       this.keys.learner(learnerId),
@@ -148,6 +159,7 @@ export class LearnerHotStore {
       lesson.xp,
       txId,
       now,
+      ...fieldsFor(needs),
     );
     return this.stateOrThrow(learnerId, reply, {
       '-1': () => new NotEnrolled(lesson.courseId),
@@ -159,7 +171,7 @@ export class LearnerHotStore {
    * Award a badge once and pay `xp`.
    * @throws LearnerNotLoaded, BadgeAlreadyHeld
    */
-  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number): Promise<LearnerState> {
+  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
     const reply = await this.redis.awardBadge(
       this.keys.learner(learnerId),
       this.keys.recentXp(learnerId),
@@ -169,6 +181,7 @@ export class LearnerHotStore {
       xp,
       txId,
       now,
+      ...fieldsFor(needs),
     );
     return this.stateOrThrow(learnerId, reply, { '-3': () => new BadgeAlreadyHeld(badgeId) });
   }

@@ -14,6 +14,8 @@ let sub: ScriptedRedis;
 let store: LearnerHotStore;
 const now = Date.UTC(2026, 10, 22, 10, 0, 0); // 2026-11-22T10:00:00Z
 
+const needs = { courseIds: ['c1'], lessonIds: ['l1'], badgeIds: ['b1'] };
+
 const tagOf = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
 
 async function outboxLength(learnerId: string): Promise<number> {
@@ -47,7 +49,7 @@ describe('key layout', () => {
 
 describe('learner scripts', () => {
   it('refuse to run on a learner that is not loaded', async () => {
-    await expect(store.enroll('ghost', 'c1', randomUUID(), now)).rejects.toBeInstanceOf(LearnerNotLoaded);
+    await expect(store.enroll('ghost', 'c1', randomUUID(), now, needs)).rejects.toBeInstanceOf(LearnerNotLoaded);
     expect(await outboxLength('ghost')).toBe(0);
   });
 
@@ -62,20 +64,20 @@ describe('learner scripts', () => {
     await store.hydrate(emptyLearner(id));
     const lesson = { id: 'l1', courseId: 'c1', xp: 40 };
 
-    await expect(store.completeLesson(id, lesson, randomUUID(), now)).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
+    await expect(store.completeLesson(id, lesson, randomUUID(), now, needs)).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
     expect(await outboxLength(id)).toBe(0);
     expect(await store.read(id)).toMatchObject({ totalXp: 0, version: 0, lessonsCompleted: 0 });
 
-    const enrolled = await store.enroll(id, 'c1', 'e-1', now);
+    const enrolled = await store.enroll(id, 'c1', 'e-1', now, needs);
     expect(enrolled.enrollments.get('c1')).toEqual({ id: 'e-1', courseId: 'c1', enrolledAt: now, xpEarned: 0, xpAt: null, completedAt: null });
-    await expect(store.enroll(id, 'c1', 'e-2', now)).rejects.toMatchObject({ code: 'ALREADY_ENROLLED' });
+    await expect(store.enroll(id, 'c1', 'e-2', now, needs)).rejects.toMatchObject({ code: 'ALREADY_ENROLLED' });
     expect(await outboxLength(id)).toBe(1);
 
     const tx = randomUUID();
-    const done = await store.completeLesson(id, lesson, tx, now + 1000);
+    const done = await store.completeLesson(id, lesson, tx, now + 1000, needs);
     expect(done).toMatchObject({ totalXp: 40, version: 2, xpAt: now + 1000, lessonsCompleted: 1 });
     expect(done.enrollments.get('c1')).toMatchObject({ xpEarned: 40, xpAt: now + 1000 });
-    await expect(store.completeLesson(id, lesson, randomUUID(), now + 2000)).rejects.toMatchObject({ code: 'ALREADY_COMPLETED' });
+    await expect(store.completeLesson(id, lesson, randomUUID(), now + 2000, needs)).rejects.toMatchObject({ code: 'ALREADY_COMPLETED' });
     expect(await outboxLength(id)).toBe(2);
 
     const entries = await redis.xrange(keys.outboxOf(id), '-', '+');
@@ -89,13 +91,25 @@ describe('learner scripts', () => {
     expect(await store.recentXp(id)).toEqual([{ id: tx, amount: 40, reason: 'lesson_completed', sourceId: 'l1', occurredAt: now + 1000 }]);
   });
 
+  it('return the counters and only the fields asked for, however long the history', async () => {
+    const id = 'veteran';
+    await store.hydrate({ ...emptyLearner(id), lessons: new Map(Array.from({ length: 500 }, (_, i) => [`old-${i}`, now])), lessonsCompleted: 500 });
+    await store.enroll(id, 'c1', 'e-9', now, needs);
+    const s = await store.completeLesson(id, { id: 'l1', courseId: 'c1', xp: 5 }, randomUUID(), now, { courseIds: ['c1'], lessonIds: ['l1', 'l2'], badgeIds: [] });
+    expect(s).toMatchObject({ totalXp: 5, lessonsCompleted: 501, version: 2 });
+    expect([...s.lessons.keys()]).toEqual(['l1']);
+    expect([...s.enrollments.keys()]).toEqual(['c1']);
+    // A full read still has everything.
+    expect((await store.read(id))!.lessons.size).toBe(501);
+  });
+
   it('award a badge once', async () => {
     const id = 'badger';
     await store.hydrate(emptyLearner(id));
-    const s = await store.awardBadge(id, 'b1', 10, randomUUID(), now);
+    const s = await store.awardBadge(id, 'b1', 10, randomUUID(), now, needs);
     expect(s).toMatchObject({ totalXp: 10, version: 1 });
     expect(s.badges.get('b1')).toBe(now);
-    await expect(store.awardBadge(id, 'b1', 10, randomUUID(), now)).rejects.toThrow(/already held/);
+    await expect(store.awardBadge(id, 'b1', 10, randomUUID(), now, needs)).rejects.toThrow(/already held/);
     expect((await store.read(id))!.totalXp).toBe(10);
   });
 });

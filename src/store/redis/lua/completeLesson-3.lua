@@ -3,10 +3,28 @@
   Input:  KEYS[1] learner hash   KEYS[2] recent-XP list   KEYS[3] partition outbox stream
           ARGV[1] learnerId  ARGV[2] lessonId  ARGV[3] courseId  ARGV[4] xp
           ARGV[5] ledger transaction id  ARGV[6] nowMs
-  Output: {1, hash...} the learner hash after the change;
+          ARGV[7..] hash fields to return besides the counters
+  Output: {1, field, value, ...} xp, v, xat, lc and the requested fields after the change;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
 ]]
 local rcall = redis.call
+
+-- The learner's counters plus the fields the caller asked for (ARGV[7] onwards), so the
+-- reply costs the same however much history the learner has.
+local function projection()
+  local fields = {'xp', 'v', 'xat', 'lc'}
+  for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local values = rcall('HMGET', KEYS[1], unpack(fields))
+  local out = {1}
+  for i = 1, #fields do
+    if values[i] then
+      out[#out + 1] = fields[i]
+      out[#out + 1] = values[i]
+    end
+  end
+  return out
+end
+
 local learner, lesson, course = ARGV[1], ARGV[2], ARGV[3]
 local xp, txId, now = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 
@@ -42,6 +60,4 @@ rcall('XADD', KEYS[3], '*', 't', 'lesson_completed', 'd', cjson.encode({
   s = { xp = total, lc = lc, xat = tonumber(times[1]) }
 }))
 
-local out = rcall('HGETALL', KEYS[1])
-table.insert(out, 1, 1)
-return out
+return projection()

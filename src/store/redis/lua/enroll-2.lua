@@ -2,10 +2,28 @@
   Enroll a learner in a course, once.
   Input:  KEYS[1] learner hash      KEYS[2] partition outbox stream
           ARGV[1] learnerId  ARGV[2] courseId  ARGV[3] enrollmentId  ARGV[4] nowMs
-  Output: {1, hash...} the learner hash after the change;
+          ARGV[5..] hash fields to return besides the counters
+  Output: {1, field, value, ...} xp, v, xat, lc and the requested fields after the change;
           {-100} learner not in Redis (hydrate, then retry); {-1} already enrolled
 ]]
 local rcall = redis.call
+
+-- The learner's counters plus the fields the caller asked for (ARGV[5] onwards), so the
+-- reply costs the same however much history the learner has.
+local function projection()
+  local fields = {'xp', 'v', 'xat', 'lc'}
+  for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local values = rcall('HMGET', KEYS[1], unpack(fields))
+  local out = {1}
+  for i = 1, #fields do
+    if values[i] then
+      out[#out + 1] = fields[i]
+      out[#out + 1] = values[i]
+    end
+  end
+  return out
+end
+
 local learner, course, enrollmentId, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 if rcall('EXISTS', KEYS[1]) == 0 then
@@ -24,6 +42,4 @@ rcall('XADD', KEYS[2], '*', 't', 'enrolled', 'd', cjson.encode({
   s = { xp = tonumber(snap[1]) or 0, lc = tonumber(snap[2]) or 0, xat = tonumber(snap[3]) }
 }))
 
-local out = rcall('HGETALL', KEYS[1])
-table.insert(out, 1, 1)
-return out
+return projection()
