@@ -61,6 +61,8 @@ export interface AppOptions {
   flusher?: Partial<FlusherOptions>;
   /** Least time between two leaderboardChanged messages of a board. */
   boardFeedIntervalMs?: number;
+  /** Write a partition's outbox before hydrating one of its learners (default: when Redis may evict). */
+  flushBeforeHydrate?: boolean;
 }
 
 export interface App {
@@ -155,13 +157,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     conn.on('error', (err: Error) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
   await Promise.all([redis.connect(), subscriber.connect()]);
+  let evicting = true;
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
-    if (policy && policy !== 'noeviction') {
-      log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: evicted outbox entries would be lost');
-    }
+    evicting = policy !== 'noeviction';
+    if (evicting) log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: evicted outbox entries would be lost');
   } catch {
-    // Managed Redis often disables CONFIG; nothing to check then.
+    // Managed Redis often disables CONFIG: assume it may evict.
   }
 
   const keys = new Keys(config.keyPrefix, config.partitions);
@@ -178,7 +180,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const boardRepo = new BoardRepository(orm);
   const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
   const learnerRepo = new LearnerRepository(orm);
-  const learnerStore = new HydratingLearnerStore(hot, learnerRepo, keys, (stream) => flusher.flushPartition(stream));
+  const learnerStore = new HydratingLearnerStore(
+    hot,
+    learnerRepo,
+    keys,
+    (options.flushBeforeHydrate ?? evicting) ? (stream) => flusher.flushPartition(stream) : null,
+  );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));
   const catalog = new CatalogService(new CatalogRepository(orm), pubsub);

@@ -126,3 +126,29 @@ describe('rebuild-cache', () => {
     expect(t.app.boardStore.loads).toBe(loadsBefore);
   });
 });
+
+describe('a learner evicted while their outbox entries wait', () => {
+  it('writes the partition behind before hydrating, so nothing the learner did goes missing', async () => {
+    const env2 = newTestEnv();
+    // No background flusher, so the entries are still in the outbox when the hash goes.
+    const t2 = await startTestApp(env2, { config: { FLUSHER: 'false' }, app: { flushBeforeHydrate: true } });
+    try {
+      await t2.app.services.catalog.upsertCourse(makeCourse({ id: 'ev', modules: 1, lessons: 3, xp: 20 }));
+      const token = await tokenFor('ev-amy');
+      await t2.gql('mutation { enroll(courseId: "ev") { id } }', { token });
+      for (const l of ['ev-l1', 'ev-l2']) await t2.gql(`mutation { completeLesson(lessonId: "${l}") { totalXp } }`, { token });
+      expect(await t2.app.learnerRepo.ledgerTotal('ev-amy')).toBe(0);
+
+      // Evict only the learner's hash, as an evicting maxmemory-policy could.
+      await t2.app.redis.del(t2.app.keys.learner('ev-amy'));
+      const me = await t2.gql('{ me { totalXp enrollment(courseId: "ev") { xpEarned progress { completedLessons } } } }', { token });
+      expect(me.data!.me).toEqual({ totalXp: 40, enrollment: { xpEarned: 40, progress: { completedLessons: 2 } } });
+      expect(await t2.app.learnerRepo.ledgerTotal('ev-amy')).toBe(40);
+      const again = await t2.gql('mutation { completeLesson(lessonId: "ev-l2") { totalXp } }', { token });
+      expect(again.errors![0]!.extensions!.code).toBe('ALREADY_COMPLETED');
+    } finally {
+      await t2.stop();
+      await destroyTestEnv(env2);
+    }
+  });
+});

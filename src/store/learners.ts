@@ -19,8 +19,13 @@ export class HydratingLearnerStore implements LearnerStore {
     private readonly hot: LearnerHotStore,
     private readonly repo: LearnerRepository,
     private readonly keys: Keys,
-    /** Writes a partition's outbox to Postgres, so hydration never reads a stale record. */
-    private readonly flushPartition: (stream: string) => Promise<void>,
+    /**
+     * Writes a partition's outbox to Postgres before a learner of it is hydrated, or null to
+     * skip that. It is needed only when Redis may evict a learner's hash while their outbox
+     * entries survive (an evicting maxmemory-policy); with noeviction a missing hash means the
+     * learner is new or Redis lost everything, outbox included.
+     */
+    private readonly flushPartition: ((stream: string) => Promise<void>) | null,
   ) {}
 
   async get(learnerId: string): Promise<LearnerState> {
@@ -94,7 +99,7 @@ export class HydratingLearnerStore implements LearnerStore {
     const running = this.inflight.get(learnerId);
     if (running) return running.then((loaded) => loaded || (create ? this.hydrate(learnerId, true) : false));
     const job = (async () => {
-      await this.flushPartition(this.keys.outboxOf(learnerId));
+      if (this.flushPartition) await this.flushPartition(this.keys.outboxOf(learnerId));
       this.hydrations += 1;
       const stored = await this.repo.load(learnerId);
       if (!stored && !create) return false;

@@ -214,7 +214,10 @@ export class Flusher {
 
   /** Read new entries (`from` = '>'), or this consumer's own pending ones (`from` = '0'). */
   private async read(streams: string[], blockMs: number, conn: Redis = this.redis, from: '>' | '0' = '>'): Promise<OutboxEntry[]> {
-    const args: (string | number)[] = ['GROUP', FLUSHER_GROUP, this.consumer, 'COUNT', this.options.batchSize];
+    // COUNT applies to each stream: spread a couple of batches' worth over them, so one read
+    // never holds (and leaves pending) dozens of batches at once.
+    const perStream = Math.max(16, Math.ceil((2 * this.options.batchSize) / streams.length));
+    const args: (string | number)[] = ['GROUP', FLUSHER_GROUP, this.consumer, 'COUNT', perStream];
     if (blockMs > 0) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...streams, ...streams.map(() => from));
     let reply: StreamReply;
