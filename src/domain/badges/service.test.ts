@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, assembleCourse } from '../catalog/types';
-import { emptyLearner, type LearnerState } from '../learners/state';
+import { emptyLearner, type EnrollmentState, type LearnerState } from '../learners/state';
 import { badgesDue } from './service';
 
 // A course with two lessons and a finite level table.
@@ -34,8 +34,13 @@ const catalog = new Catalog(
   ],
 );
 
-function learner(over: Partial<LearnerState>): LearnerState {
-  return { ...emptyLearner('amy'), ...over };
+function learner(over: Partial<LearnerState> & { inC1?: number }): LearnerState {
+  const { inC1, ...rest } = over;
+  const enrollments = new Map<string, EnrollmentState>();
+  if (inC1 !== undefined) {
+    enrollments.set('c1', { id: 'e1', courseId: 'c1', enrolledAt: 0, xpEarned: 0, xpAt: null, lessonsCompleted: inC1, completedAt: null });
+  }
+  return { ...emptyLearner('amy'), enrollments, ...rest };
 }
 
 describe('badgesDue', () => {
@@ -44,12 +49,12 @@ describe('badgesDue', () => {
   });
 
   it('finds every badge whose rule is met and that is not held', () => {
-    const s = learner({ totalXp: 100, lessonsCompleted: 2, lessons: new Map([['l1', 1], ['l2', 2]]), badges: new Map([['first', 1]]) });
+    const s = learner({ totalXp: 100, lessonsCompleted: 2, inC1: 2, badges: new Map([['first', 1]]) });
     expect(badgesDue(s, catalog).map((b) => b.id)).toEqual(['c1-done', 'xp100', 'lvl2']);
   });
 
-  it('counts per-course lessons only for lessons the course holds', () => {
-    const s = learner({ lessonsCompleted: 2, lessons: new Map([['l1', 1], ['elsewhere', 2]]) });
+  it('counts per-course lessons only for lessons completed in that course', () => {
+    const s = learner({ lessonsCompleted: 2, inC1: 1 });
     expect(badgesDue(s, catalog).map((b) => b.id)).toEqual(['first']);
   });
 });

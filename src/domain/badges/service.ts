@@ -8,19 +8,11 @@ import { meets, type BadgeFacts } from './criteria';
 
 /** What badge rules can see of a learner now. Pure. */
 export function factsOf(state: LearnerState, catalog: Catalog): BadgeFacts {
-  const perCourse = new Map<string, number>();
   return {
     totalXp: state.totalXp,
     level: levelOf(state.totalXp, catalog.levels).level,
     lessonsCompleted: state.lessonsCompleted,
-    lessonsCompletedIn: (courseId) => {
-      let n = perCourse.get(courseId);
-      if (n === undefined) {
-        n = lessonsCompletedIn(catalog, state, courseId);
-        perCourse.set(courseId, n);
-      }
-      return n;
-    },
+    lessonsCompletedIn: (courseId) => lessonsCompletedIn(state, courseId),
   };
 }
 

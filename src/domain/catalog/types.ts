@@ -102,8 +102,8 @@ export class Catalog {
 
   /**
    * What a change in `courseId` needs back from the store to answer and to check badges: the
-   * course's enrollment and lessons, every badge, and the lessons of courses that badge rules
-   * count. Computed once per catalog snapshot and course.
+   * course's enrollment, the enrollments of courses that badge rules count lessons of, and
+   * every badge. Computed once per catalog snapshot and course.
    */
   needsFor(courseId: string): StateNeeds {
     let needs = this.needsByCourse.get(courseId);
@@ -115,11 +115,7 @@ export class Catalog {
         else if (c.type === 'lessons_completed' && c.course_id) courses.add(c.course_id);
       };
       for (const b of this.badges) visit(b.criteria);
-      needs = {
-        courseIds: [courseId],
-        lessonIds: [...courses].flatMap((id) => this.lessonsOf(id).map((l) => l.id)),
-        badgeIds: this.badges.map((b) => b.id),
-      };
+      needs = { courseIds: [...courses], badgeIds: this.badges.map((b) => b.id) };
       this.needsByCourse.set(courseId, needs);
     }
     return needs;

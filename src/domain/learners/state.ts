@@ -8,12 +8,15 @@ export interface EnrollmentState {
   xpEarned: number;
   /** When `xpEarned` last changed (ties on the course board); null before any XP. */
   xpAt: number | null;
+  /** Lessons completed in this course (counted when completed, as the course was then). */
+  lessonsCompleted: number;
   completedAt: number | null;
 }
 
 /**
  * Everything hot about one learner, read in one step from the store. After a change, the
- * maps hold only what the change asked for (see StateNeeds); reads return everything.
+ * maps hold only what the change asked for (see StateNeeds; `lessons` stays empty); reads
+ * return everything.
  */
 export interface LearnerState {
   id: string;
@@ -33,13 +36,11 @@ export interface LearnerState {
 
 /**
  * The part of a learner's state a change needs back (the counters always come): the
- * enrollments of `courseIds`, whether each of `lessonIds` is completed, and which of
- * `badgeIds` are held. Asking only for these keeps a change's cost independent of how much
- * history the learner has.
+ * enrollments of `courseIds` and which of `badgeIds` are held. Asking only for these keeps a
+ * change's cost independent of how much history the learner has.
  */
 export interface StateNeeds {
   courseIds: readonly string[];
-  lessonIds: readonly string[];
   badgeIds: readonly string[];
 }
 

@@ -1,5 +1,5 @@
-import type { Catalog, Course } from '../catalog/types';
-import type { LearnerState } from '../learners/state';
+import type { Course } from '../catalog/types';
+import type { EnrollmentState, LearnerState } from '../learners/state';
 
 /** A learner's progress through one course. */
 export interface CourseProgress {
@@ -14,12 +14,13 @@ export interface CourseProgress {
   completionRate: number;
 }
 
-/** Progress of `state` through `course`, counting only lessons the course holds now. Pure. */
-export function courseProgress(course: Course, state: LearnerState): CourseProgress {
-  let completedLessons = 0;
-  for (const mod of course.modules) {
-    for (const lesson of mod.lessons) if (state.lessons.has(lesson.id)) completedLessons += 1;
-  }
+/**
+ * Progress of an enrollment through `course`. Lessons count as completed in the course they
+ * belonged to when completed; after an edit removes some, the count is capped at what the
+ * course holds. Pure.
+ */
+export function courseProgress(course: Course, enrollment: EnrollmentState | undefined): CourseProgress {
+  const completedLessons = Math.min(enrollment?.lessonsCompleted ?? 0, course.lessonCount);
   // Quiz attempts and watch time arrive with their own issue; until then nothing is passed or watched.
   const passedQuizzes = 0;
   const lessonShare = course.lessonCount === 0 ? 0 : completedLessons / course.lessonCount;
@@ -35,9 +36,7 @@ export function courseProgress(course: Course, state: LearnerState): CourseProgr
   };
 }
 
-/** Completed lessons that belong to `courseId` in the catalog now. Pure. */
-export function lessonsCompletedIn(catalog: Catalog, state: LearnerState, courseId: string): number {
-  let n = 0;
-  for (const lesson of catalog.lessonsOf(courseId)) if (state.lessons.has(lesson.id)) n += 1;
-  return n;
+/** Lessons the learner completed in `courseId`. Pure. */
+export function lessonsCompletedIn(state: LearnerState, courseId: string): number {
+  return state.enrollments.get(courseId)?.lessonsCompleted ?? 0;
 }

@@ -29,6 +29,8 @@ export class LearnerRepository {
       em.find(BadgeAwardEntity, { learnerId }),
     ]);
     if (!row && enrollments.length === 0) return null;
+    const perCourse = new Map<string, number>();
+    for (const l of lessons) perCourse.set(l.courseId, (perCourse.get(l.courseId) ?? 0) + 1);
     return {
       id: learnerId,
       totalXp: row?.totalXp ?? 0,
@@ -45,6 +47,7 @@ export class LearnerRepository {
             enrolledAt: ms(e.enrolledAt)!,
             xpEarned: e.xpEarned,
             xpAt: ms(e.xpReachedAt),
+            lessonsCompleted: perCourse.get(e.courseId) ?? 0,
             completedAt: ms(e.completedAt),
           },
         ]),

@@ -22,7 +22,7 @@ const numOrNull = (v: string | undefined): number | null => (v === undefined || 
 
 /**
  * Parse a learner hash (HGETALL as a flat field/value list or an object) into a LearnerState.
- * Field layout: xp, v, xat, lc; l:<lesson>; e:/ei:/ex:/exat:/ec:<course>; b:<badge>.
+ * Field layout: xp, v, xat, lc; l:<lesson>; e:/ei:/ex:/exat:/cc:/ec:<course>; b:<badge>.
  */
 export function parseLearner(learnerId: string, hash: Record<string, string> | readonly (string | number | null)[]): LearnerState {
   let h: Record<string, string>;
@@ -46,6 +46,7 @@ export function parseLearner(learnerId: string, hash: Record<string, string> | r
         enrolledAt: Number(value),
         xpEarned: num(h[`ex:${course}`]),
         xpAt: numOrNull(h[`exat:${course}`]),
+        lessonsCompleted: num(h[`cc:${course}`]),
         completedAt: numOrNull(h[`ec:${course}`]),
       });
     }
@@ -69,19 +70,24 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   for (const [lesson, at] of state.lessons) out.push(`l:${lesson}`, at);
   for (const [badge, at] of state.badges) out.push(`b:${badge}`, at);
   for (const [course, e] of state.enrollments) {
-    out.push(`e:${course}`, e.enrolledAt, `ei:${course}`, e.id, `ex:${course}`, e.xpEarned);
+    out.push(`e:${course}`, e.enrolledAt, `ei:${course}`, e.id, `ex:${course}`, e.xpEarned, `cc:${course}`, e.lessonsCompleted);
     if (e.xpAt !== null) out.push(`exat:${course}`, e.xpAt);
     if (e.completedAt !== null) out.push(`ec:${course}`, e.completedAt);
   }
   return out;
 }
 
-/** The hash fields that hold what `needs` asks for. */
+const fieldCache = new WeakMap<StateNeeds, string[]>();
+
+/** The hash fields that hold what `needs` asks for (made once per needs object). */
 export function fieldsFor(needs: StateNeeds): string[] {
-  const out: string[] = [];
-  for (const c of needs.courseIds) out.push(`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `ec:${c}`);
-  for (const l of needs.lessonIds) out.push(`l:${l}`);
-  for (const b of needs.badgeIds) out.push(`b:${b}`);
+  let out = fieldCache.get(needs);
+  if (!out) {
+    out = [];
+    for (const c of needs.courseIds) out.push(`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`);
+    for (const b of needs.badgeIds) out.push(`b:${b}`);
+    fieldCache.set(needs, out);
+  }
   return out;
 }
 

@@ -40,6 +40,7 @@ if rcall('HSETNX', KEYS[1], 'l:' .. lesson, now) == 0 then
 end
 
 local lc = rcall('HINCRBY', KEYS[1], 'lc', 1)
+rcall('HINCRBY', KEYS[1], 'cc:' .. course, 1)
 local total, cx
 if xp > 0 then
   total = rcall('HINCRBY', KEYS[1], 'xp', xp)
