@@ -214,9 +214,9 @@ export class Flusher {
 
   /** Read new entries (`from` = '>'), or this consumer's own pending ones (`from` = '0'). */
   private async read(streams: string[], blockMs: number, conn: Redis = this.redis, from: '>' | '0' = '>'): Promise<OutboxEntry[]> {
-    // COUNT applies to each stream: spread a couple of batches' worth over them, so one read
-    // never holds (and leaves pending) dozens of batches at once.
-    const perStream = Math.max(16, Math.ceil((2 * this.options.batchSize) / streams.length));
+    // COUNT applies to each stream: a quarter batch each keeps one read to a few batches'
+    // worth at most, while a batch still holds few partitions (fewer snapshot rows to write).
+    const perStream = Math.max(16, Math.ceil(this.options.batchSize / 4));
     const args: (string | number)[] = ['GROUP', FLUSHER_GROUP, this.consumer, 'COUNT', perStream];
     if (blockMs > 0) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...streams, ...streams.map(() => from));
@@ -253,28 +253,43 @@ export class Flusher {
     }
   }
 
-  /** Write entries in batches, each in one transaction, acknowledging after each commit. */
+  /**
+   * Write entries in batches, each in one transaction, acknowledging after each commit. Two
+   * transactions run at once, so Node prepares one batch while Postgres commits the other;
+   * rows are written in key order, so they wait on each other rather than deadlock.
+   */
   private async process(entries: OutboxEntry[]): Promise<void> {
-    for (let i = 0; i < entries.length; i += this.options.batchSize) {
-      const batch = entries.slice(i, i + this.options.batchSize);
-      const counts = await this.writeWithRetry(batch);
-      if (this.killed) return;
-      await this.options.afterCommit?.(batch);
-      if (this.killed) return;
-      const byStream = new Map<string, string[]>();
-      for (const e of batch) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.id]);
-      const pipe = this.redis.pipeline();
-      for (const [stream, ids] of byStream) {
-        pipe.xack(stream, FLUSHER_GROUP, ...ids);
-        const top = ids.reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
-        const before = this.acked.get(stream);
-        if (!before || compareIds(top, before) > 0) this.acked.set(stream, top);
-      }
-      await pipe.exec();
-      this.stats.entries += batch.length;
-      this.stats.batches += 1;
-      this.stats.rows += counts.learners + counts.enrollments + counts.lessonProgress + counts.xpTransactions + counts.badgeAwards;
+    const batches: OutboxEntry[][] = [];
+    for (let i = 0; i < entries.length; i += this.options.batchSize) batches.push(entries.slice(i, i + this.options.batchSize));
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length && !this.killed) await this.processBatch(batches[next++]!);
+    };
+    await Promise.all([worker(), worker()]);
+  }
+
+  private async processBatch(batch: OutboxEntry[]): Promise<void> {
+    const counts = await this.writeWithRetry(batch);
+    if (this.killed) return;
+    await this.options.afterCommit?.(batch);
+    if (this.killed) return;
+    const byStream = new Map<string, string[]>();
+    for (const e of batch) {
+      const ids = byStream.get(e.stream);
+      if (ids) ids.push(e.id);
+      else byStream.set(e.stream, [e.id]);
     }
+    const pipe = this.redis.pipeline();
+    for (const [stream, ids] of byStream) {
+      pipe.xack(stream, FLUSHER_GROUP, ...ids);
+      const top = ids.reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
+      const before = this.acked.get(stream);
+      if (!before || compareIds(top, before) > 0) this.acked.set(stream, top);
+    }
+    await pipe.exec();
+    this.stats.entries += batch.length;
+    this.stats.batches += 1;
+    this.stats.rows += counts.learners + counts.enrollments + counts.lessonProgress + counts.xpTransactions + counts.badgeAwards;
   }
 
   private async writeWithRetry(batch: OutboxEntry[]): Promise<BatchCounts> {
