@@ -40,6 +40,9 @@ import type { ScriptedRedis } from './store/redis/scripts';
 import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
 import { RedisPubSub } from './subscriptions/pubsub';
 
+/** Largest HTTP body or WebSocket message accepted (a 500-event batch fits comfortably). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 /** A dependency the service cannot start without; `message` is the one line to print. */
 export class StartupError extends Error {}
 
@@ -280,9 +283,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     res.on('close', () => {
       inFlight -= 1;
     });
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: `A request body is at most ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'BAD_USER_INPUT' } }] }));
+      req.destroy();
+      return;
+    }
     void yoga.handle(req, res);
   });
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_BODY_BYTES });
   const wsServer = useServer<Record<string, unknown>>(
     {
       onConnect: async (ctx) => {
