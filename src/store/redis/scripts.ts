@@ -21,11 +21,16 @@ export type ScriptedRedis = Redis & {
   [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
 };
 
+/** Replace `--- @include "name"` lines with `lua/includes/name.lua` (as BullMQ does). */
+function withIncludes(lua: string): string {
+  return lua.replace(/^--- @include "([A-Za-z]+)"$/gm, (_, name: string) => readFileSync(`${LUA_DIR}includes/${name}.lua`, 'utf8'));
+}
+
 const sources = new Map<string, { lua: string; numberOfKeys: number }>();
 for (const file of readdirSync(LUA_DIR)) {
   const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
   if (!match) continue;
-  sources.set(match[1]!, { lua: readFileSync(LUA_DIR + file, 'utf8'), numberOfKeys: Number(match[2]) });
+  sources.set(match[1]!, { lua: withIncludes(readFileSync(LUA_DIR + file, 'utf8')), numberOfKeys: Number(match[2]) });
 }
 
 /** Define every script on a connection once; callers then use typed store methods, never KEYS/ARGV. */

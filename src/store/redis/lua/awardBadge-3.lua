@@ -9,21 +9,7 @@
 ]]
 local rcall = redis.call
 
--- The learner's counters plus the fields the caller asked for (ARGV[6] onwards), so the
--- reply costs the same however much history the learner has.
-local function projection()
-  local fields = {'xp', 'v', 'xat', 'lc'}
-  for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-  local values = rcall('HMGET', KEYS[1], unpack(fields))
-  local out = {1}
-  for i = 1, #fields do
-    if values[i] then
-      out[#out + 1] = fields[i]
-      out[#out + 1] = values[i]
-    end
-  end
-  return out
-end
+--- @include "learnerProjection"
 
 local learner, badge = ARGV[1], ARGV[2]
 local xp, txId, now = tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -52,4 +38,4 @@ rcall('XADD', KEYS[3], '*', 't', 'badge_awarded', 'd', cjson.encode({
   s = { xp = total, lc = tonumber(snap[1]) or 0, xat = tonumber(snap[2]) }
 }))
 
-return projection()
+return learnerProjection(6)

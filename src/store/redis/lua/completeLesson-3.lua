@@ -9,21 +9,7 @@
 ]]
 local rcall = redis.call
 
--- The learner's counters plus the fields the caller asked for (ARGV[7] onwards), so the
--- reply costs the same however much history the learner has.
-local function projection()
-  local fields = {'xp', 'v', 'xat', 'lc'}
-  for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-  local values = rcall('HMGET', KEYS[1], unpack(fields))
-  local out = {1}
-  for i = 1, #fields do
-    if values[i] then
-      out[#out + 1] = fields[i]
-      out[#out + 1] = values[i]
-    end
-  end
-  return out
-end
+--- @include "learnerProjection"
 
 local learner, lesson, course = ARGV[1], ARGV[2], ARGV[3]
 local xp, txId, now = tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -61,4 +47,4 @@ rcall('XADD', KEYS[3], '*', 't', 'lesson_completed', 'd', cjson.encode({
   s = { xp = total, lc = lc, xat = tonumber(times[1]) }
 }))
 
-return projection()
+return learnerProjection(7)

@@ -8,21 +8,7 @@
 ]]
 local rcall = redis.call
 
--- The learner's counters plus the fields the caller asked for (ARGV[5] onwards), so the
--- reply costs the same however much history the learner has.
-local function projection()
-  local fields = {'xp', 'v', 'xat', 'lc'}
-  for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
-  local values = rcall('HMGET', KEYS[1], unpack(fields))
-  local out = {1}
-  for i = 1, #fields do
-    if values[i] then
-      out[#out + 1] = fields[i]
-      out[#out + 1] = values[i]
-    end
-  end
-  return out
-end
+--- @include "learnerProjection"
 
 local learner, course, enrollmentId, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -42,4 +28,4 @@ rcall('XADD', KEYS[2], '*', 't', 'enrolled', 'd', cjson.encode({
   s = { xp = tonumber(snap[1]) or 0, lc = tonumber(snap[2]) or 0, xat = tonumber(snap[3]) }
 }))
 
-return projection()
+return learnerProjection(5)
