@@ -20,6 +20,7 @@ import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
 import { DomainError } from './domain/errors';
 import { LearnerService } from './domain/learners/service';
+import type { LearnerState } from './domain/learners/state';
 import { systemClock, type Clock } from './domain/ports';
 import { ProgressService } from './domain/progress/service';
 import { createLogger, type Logger } from './logger';
@@ -221,7 +222,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const makeLoaders = (cache: boolean) => ({
-    learner: new DataLoader<string, Awaited<ReturnType<HydratingLearnerStore['find']>>>((ids) => learnerStore.findMany(ids), {
+    learner: new DataLoader<string, LearnerState | null>((ids) => services.learners.findMany(ids), {
       cache,
       maxBatchSize: 200,
     }),

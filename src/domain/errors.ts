@@ -71,10 +71,3 @@ export class AlreadyCompleted extends DomainError {
     super(`Lesson "${lessonId}" is already completed.`);
   }
 }
-
-export class RateLimited extends DomainError {
-  readonly code = 'RATE_LIMITED' as const;
-  constructor(message = 'Too many actions in a short time; try again in a moment.') {
-    super(message);
-  }
-}

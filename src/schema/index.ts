@@ -1,4 +1,4 @@
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder';
 import './scalars';
 import './catalog';
@@ -13,9 +13,4 @@ let schema: GraphQLSchema | null = null;
 export function buildSchema(): GraphQLSchema {
   schema ??= builder.toSchema({ sortSchema: false });
   return schema;
-}
-
-/** The served schema as SDL, sorted (for diffs and docs). */
-export function printableSchema(): GraphQLSchema {
-  return lexicographicSortSchema(buildSchema());
 }

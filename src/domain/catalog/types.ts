@@ -95,11 +95,6 @@ export class Catalog {
     return this.badgeById.get(id);
   }
 
-  /** Lessons of a course, in module then lesson order. */
-  lessonsOf(courseId: string): Lesson[] {
-    return this.course(courseId)?.modules.flatMap((m) => m.lessons) ?? [];
-  }
-
   /**
    * What a change in `courseId` needs back from the store to answer and to check badges: the
    * course's enrollment, the enrollments of courses that badge rules count lessons of, and

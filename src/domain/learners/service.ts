@@ -29,11 +29,7 @@ export class LearnerService {
     return this.learners.get(learnerId);
   }
 
-  /** A learner known to the system, or null. */
-  find(learnerId: string): Promise<LearnerState | null> {
-    return this.learners.find(learnerId);
-  }
-
+  /** Learners known to the system (null for strangers), for public profiles and boards. */
   findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]> {
     return this.learners.findMany(learnerIds);
   }
