@@ -6,9 +6,12 @@ import { signToken } from '../src/domain/auth/tokens';
 import { openOrm } from '../src/store/pg/orm';
 import { destroyTestEnv, eventually, newTestEnv, TEST_SECRET } from './harness';
 
+const children: ChildProcess[] = [];
+
 /** The real entry point, started the way `npm start` does (tsx), without npm's own output. */
 function startServer(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -30,6 +33,9 @@ async function freePort(): Promise<number> {
 const env = newTestEnv();
 
 afterAll(async () => {
+  // A server a failed test left running would write to the env after it is gone.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 100));
   await destroyTestEnv(env);
 });
 
