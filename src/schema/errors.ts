@@ -38,40 +38,25 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
   });
 }
 
-function mapResult(result: ExecutionResult, ctx: Context | undefined, log: Logger): ExecutionResult | null {
-  if (!result.errors?.length) return null;
-  return { ...result, errors: result.errors.map((e) => toClientError(e, ctx?.requestId, log)) };
-}
-
 /** Envelop plugin applying `toClientError` to every query, mutation and subscription result. */
 export function useErrorCodes(log: Logger): Plugin<Context> {
+  // One handler for both hooks: each hands over the arguments and the result (or stream).
+  const remap = (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) => {
+    const ctx = payload.args.contextValue as Context | undefined;
+    return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+      if (!result.errors?.length) return;
+      setResult({ ...result, errors: result.errors.map((e) => toClientError(e, ctx?.requestId, log)) } as ExecutionResult);
+    });
+  };
   return {
-    onExecute() {
-      return {
-        onExecuteDone(payload) {
-          const ctx = payload.args.contextValue as Context | undefined;
-          return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-            const mapped = mapResult(result, ctx, log);
-            if (mapped) setResult(mapped);
-          });
-        },
-      };
-    },
-    onSubscribe() {
-      return {
-        onSubscribeResult(payload) {
-          const ctx = payload.args.contextValue as Context | undefined;
-          return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-            const mapped = mapResult(result, ctx, log);
-            if (mapped) setResult(mapped);
-          });
-        },
-        onSubscribeError({ error, setError }) {
-          if (error instanceof DomainError) {
-            setError(new GraphQLError(error.message, { extensions: { code: error.code } }));
-          }
-        },
-      };
-    },
+    onExecute: () => ({ onExecuteDone: remap }),
+    onSubscribe: () => ({
+      onSubscribeResult: remap,
+      onSubscribeError({ error, setError }) {
+        if (error instanceof DomainError) {
+          setError(new GraphQLError(error.message, { extensions: { code: error.code } }));
+        }
+      },
+    }),
   };
 }
