@@ -110,7 +110,8 @@ export class ProgressService {
     }
     if (levelUp) events.push({ kind: 'level_up', learnerId: state.id, level: levelUp.level, name: levelUp.name, totalXp: state.totalXp });
     try {
-      for (const e of events) await this.deps.publisher.learnerEvent(e);
+      // Sent together; one connection keeps them in this order.
+      await Promise.all(events.map((e) => this.deps.publisher.learnerEvent(e)));
     } catch (err) {
       // Pushes are best effort; the state change itself is already durable in the outbox.
       this.deps.log.warn({ err, learnerId: state.id }, 'could not announce learner events');
