@@ -1,15 +1,10 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
+import type { LedgerCursor } from '../../domain/ports';
 import type { Orm } from './orm';
 import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity } from './entities';
 
 const ms = (d: Date | string | null | undefined): number | null => (d == null ? null : new Date(d).getTime());
-
-/** Where the ledger resumes: the last row a page showed. */
-export interface LedgerCursor {
-  occurredAt: number;
-  id: string;
-}
 
 /** Learners' durable record: what hydration and rebuilds read back. */
 export class LearnerRepository {
