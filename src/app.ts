@@ -135,9 +135,9 @@ async function quiet(count: () => number, forMs: number, maxMs: number): Promise
 }
 
 /** The token of a request or WebSocket connection, verified. @throws Unauthenticated */
-async function viewerOf(header: unknown, secret: string): Promise<Viewer | null> {
+async function viewerOf(header: unknown, config: Config): Promise<Viewer | null> {
   const token = bearerToken(typeof header === 'string' ? header : null);
-  return token ? verifyToken(token, secret) : null;
+  return token ? verifyToken(token, config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer }) : null;
 }
 
 /**
@@ -255,7 +255,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : (initial.request.headers.get('authorization') ?? undefined);
       let viewer: Viewer | null;
       try {
-        viewer = await viewerOf(header, config.jwtSecret);
+        viewer = await viewerOf(header, config);
       } catch (err) {
         if (err instanceof DomainError) {
           throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: 401 } } });
@@ -298,7 +298,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       onConnect: async (ctx) => {
         try {
           const params = ctx.connectionParams ?? {};
-          await viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, config.jwtSecret);
+          await viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, config);
           return true;
         } catch (err) {
           // 4401: the client should get a new token rather than retry as is.

@@ -11,7 +11,19 @@ describe('config', () => {
       keyPrefix: 'lms:',
       jwtSecret: DEV_JWT_SECRET,
       jwtSecretIsDefault: true,
+      jwtAudience: undefined,
+      jwtIssuer: undefined,
     });
+  });
+
+  it('reads JWT_AUDIENCE and JWT_ISSUER, an empty one as unset', () => {
+    expect(loadConfig({ JWT_AUDIENCE: 'lms-progress', JWT_ISSUER: 'https://id.example.com' })).toMatchObject({
+      jwtAudience: 'lms-progress',
+      jwtIssuer: 'https://id.example.com',
+    });
+    const empty = loadConfig({ JWT_AUDIENCE: '', JWT_ISSUER: '' });
+    expect(empty.jwtAudience).toBeUndefined();
+    expect(empty.jwtIssuer).toBeUndefined();
   });
 
   it('honours PORT, REDIS_URL, DATABASE_URL, JWT_SECRET and KEY_PREFIX', () => {
@@ -30,5 +42,17 @@ describe('config', () => {
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);
     expect(() => loadConfig({ KEY_PREFIX: 'a{b}' })).toThrow(/KEY_PREFIX/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    // docker-compose passes an empty JWT_SECRET when none is set.
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/JWT_SECRET is required/);
+  });
+
+  it('refuses a published secret in production only', () => {
+    for (const published of [DEV_JWT_SECRET, 'change-me-to-a-long-random-secret-0123456789']) {
+      expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: published })).toThrow(
+        /^JWT_SECRET is a published example secret: set one of your own when NODE_ENV=production$/,
+      );
+      expect(loadConfig({ NODE_ENV: 'development', JWT_SECRET: published }).jwtSecret).toBe(published);
+    }
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwtSecret).toBe('x'.repeat(40));
   });
 });

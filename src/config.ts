@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** The development JWT secret; refused when NODE_ENV=production. */
 export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
+/** Secrets this repository has published (the development one, docker-compose's old default): anyone can sign with them. */
+const PUBLISHED_JWT_SECRETS: readonly string[] = [DEV_JWT_SECRET, 'change-me-to-a-long-random-secret-0123456789'];
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -22,6 +25,10 @@ export const configSchema = z
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/lms'),
     /** HS256 secret for bearer tokens (at least 32 characters). */
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    /** When set, a token's `aud` (a string or an array) must hold this value. */
+    JWT_AUDIENCE: z.string().optional(),
+    /** When set, a token's `iss` must equal this value. */
+    JWT_ISSUER: z.string().optional(),
     /** Prefix of every Redis key and channel, so several servers and test runs can share a Redis. */
     KEY_PREFIX: z
       .string()
@@ -52,6 +59,9 @@ export const configSchema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       throw new Error('JWT_SECRET is required when NODE_ENV=production');
     }
+    if (env.NODE_ENV === 'production' && PUBLISHED_JWT_SECRETS.includes(env.JWT_SECRET!)) {
+      throw new Error('JWT_SECRET is a published example secret: set one of your own when NODE_ENV=production');
+    }
     return {
       env: env.NODE_ENV,
       port: env.PORT,
@@ -60,6 +70,8 @@ export const configSchema = z
       databaseUrl: env.DATABASE_URL,
       jwtSecret: env.JWT_SECRET ?? DEV_JWT_SECRET,
       jwtSecretIsDefault: !env.JWT_SECRET,
+      jwtAudience: env.JWT_AUDIENCE,
+      jwtIssuer: env.JWT_ISSUER,
       keyPrefix: env.KEY_PREFIX,
       partitions: env.PARTITIONS,
       flusher: {

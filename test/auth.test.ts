@@ -2,7 +2,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/domain/auth/tokens';
-import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, subscribe, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, subscribe, TEST_SECRET, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -106,5 +106,49 @@ describe('tokens over WebSocket', () => {
     const board = await subscribe(t.wsUrl, 'subscription { leaderboardChanged { totalCount } }');
     await board.waitFor(1);
     await board.close();
+  });
+});
+
+describe('tokens on a server with JWT_AUDIENCE and JWT_ISSUER', () => {
+  const scopedEnv = newTestEnv();
+  const audience = 'lms-progress';
+  const issuer = 'https://id.example.com';
+  let scoped: TestApp;
+
+  beforeAll(async () => {
+    scoped = await startTestApp(scopedEnv, { config: { JWT_AUDIENCE: audience, JWT_ISSUER: issuer } });
+  });
+
+  afterAll(async () => {
+    await scoped?.stop();
+    await destroyTestEnv(scopedEnv);
+  });
+
+  async function refusalOf(token: string): Promise<string | undefined> {
+    const res = await scoped.gql('{ courses { id } }', { token });
+    return res.errors?.[0]?.message;
+  }
+
+  it('serves tokens for its audience from its issuer, and refuses others over HTTP', async () => {
+    expect(await refusalOf(await signToken('amy', { secret: TEST_SECRET, audience, issuer }))).toBeUndefined();
+    expect(await refusalOf(await signToken('amy', { secret: TEST_SECRET, audience: 'billing', issuer }))).toBe('Your token is meant for another service.');
+    expect(await refusalOf(await signToken('amy', { secret: TEST_SECRET, issuer }))).toBe('Your token is meant for another service.');
+    expect(await refusalOf(await signToken('amy', { secret: TEST_SECRET, audience }))).toBe('Your token comes from an issuer this service does not trust.');
+  });
+
+  it('closes a WebSocket with 4401 for a token meant for another service', async () => {
+    let closed: { code: number; reason: string } | null = null;
+    const token = await signToken('amy', { secret: TEST_SECRET, audience: 'billing', issuer });
+    const client = createClient({
+      url: scoped.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+      on: { closed: (e) => (closed = e as { code: number; reason: string }) },
+    });
+    client.subscribe({ query: 'subscription { achievementUnlocked { learnerId } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    const e = await eventually(() => closed, 5000, 'the socket to close');
+    expect(e).toMatchObject({ code: 4401, reason: 'Your token is meant for another service.' });
+    await client.dispose();
   });
 });

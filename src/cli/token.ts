@@ -1,7 +1,8 @@
 /**
  * Development helper: print a bearer token for a learner.
  *   npm run token -- alice@example.com [--admin] [--service] [--expires 12h]
- * Signs with JWT_SECRET (or the development default the server also uses).
+ * Signs with JWT_SECRET (or the development default the server also uses), and sets `aud` and
+ * `iss` to JWT_AUDIENCE and JWT_ISSUER when they are set.
  */
 import { loadConfig } from '../config';
 import { signToken } from '../domain/auth/tokens';
@@ -27,7 +28,7 @@ if (!sub || !learnerId.safeParse(sub).success) {
   process.exit(2);
 }
 const config = loadConfig();
-const token = await signToken(sub, { secret: config.jwtSecret, roles, expiresIn });
+const token = await signToken(sub, { secret: config.jwtSecret, roles, expiresIn, audience: config.jwtAudience, issuer: config.jwtIssuer });
 if (process.stdout.isTTY) {
   console.error(`Token for ${sub}${roles.length ? ` (${roles.join(', ')})` : ''}, valid ${expiresIn}. GraphiQL headers:`);
   console.log(JSON.stringify({ Authorization: `Bearer ${token}` }));
