@@ -27,6 +27,7 @@ import { createLogger, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
+import { limitRequestBody } from './server/body-limit';
 import { HydratingLearnerStore } from './store/learners';
 import { CatalogRepository } from './store/pg/catalog';
 import { BoardRepository } from './store/pg/boards';
@@ -274,6 +275,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ],
   });
 
+  const handle = limitRequestBody(MAX_BODY_BYTES, (req, res) => void yoga.handle(req, res));
   // In-flight HTTP requests, so a stop can wait for them.
   let inFlight = 0;
   let draining = false;
@@ -284,13 +286,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     res.on('close', () => {
       inFlight -= 1;
     });
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: `A request body is at most ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'BAD_USER_INPUT' } }] }));
-      req.destroy();
-      return;
-    }
-    void yoga.handle(req, res);
+    handle(req, res);
   });
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_BODY_BYTES });
   const wsServer = useServer<Record<string, unknown>>(
