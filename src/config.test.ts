@@ -42,7 +42,9 @@ describe('config', () => {
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);
     expect(() => loadConfig({ KEY_PREFIX: 'a{b}' })).toThrow(/KEY_PREFIX/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
-    // docker-compose passes an empty JWT_SECRET when none is set.
+    // docker-compose passes an empty JWT_SECRET when none is set: the development secret, or
+    // no start at all in production.
+    expect(loadConfig({ JWT_SECRET: '' })).toMatchObject({ jwtSecret: DEV_JWT_SECRET, jwtSecretIsDefault: true });
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/JWT_SECRET is required/);
   });
 
