@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CourseInput } from '../src/domain/catalog/input';
-import { FLUSHER_GROUP } from '../src/store/pg/flusher';
 import { deleteMatching } from '../src/store/redis/client';
 import type { Keys } from '../src/store/redis/keys';
 import { dropDatabase } from '../src/store/pg/orm';
@@ -153,7 +152,7 @@ export async function pool(count: number, concurrency: number, task: (i: number)
  * but not acknowledged (pending). XLEN alone would also count acknowledged entries not trimmed yet.
  */
 export async function outboxBacklog(redis: Redis, keys: Keys): Promise<number> {
-  const streams = keys.outboxes();
+  const streams = keys.allPartitions().map((p) => keys.outbox(p));
   const pipe = redis.pipeline();
   for (const stream of streams) pipe.xinfo('GROUPS', stream);
   const replies = (await pipe.exec()) ?? [];
@@ -163,7 +162,7 @@ export async function outboxBacklog(redis: Redis, keys: Keys): Promise<number> {
     for (const flat of groups as (string | number | null)[][]) {
       const info = new Map<string, string | number | null>();
       for (let j = 0; j + 1 < flat.length; j += 2) info.set(String(flat[j]), flat[j + 1] ?? null);
-      if (info.get('name') !== FLUSHER_GROUP) continue;
+      if (info.get('name') !== 'flusher') continue;
       const lag = info.get('lag');
       // lag is null when Redis cannot tell (after deletions): count the whole stream then.
       total += Number(info.get('pending') ?? 0) + (lag === null || lag === undefined ? await redis.xlen(streams[i]!) : Number(lag));

@@ -1,73 +1,69 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import DataLoader from 'dataloader';
-import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { Redis } from 'ioredis';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Config } from './config';
-import { bearerToken, verifyToken } from './domain/auth/tokens';
-import type { Viewer } from './domain/auth/viewer';
-import { BadgeService } from './domain/badges/service';
 import { BoardService } from './domain/boards/service';
 import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
-import { DomainError } from './domain/errors';
+import { EventService } from './domain/events/service';
 import { LearnerService } from './domain/learners/service';
-import type { LearnerState } from './domain/learners/state';
 import { systemClock, type Clock } from './domain/ports';
 import { ProgressService } from './domain/progress/service';
 import { createLogger, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
-import { limitRequestBody } from './server/body-limit';
+import { contextFactory } from './server/context';
+import { createHttpServer } from './server/http';
+import { listen, quiet, redactUrl, StartupError, stopAccepting } from './server/lifecycle';
+import { readinessCheck } from './server/readiness';
+import { attachGraphqlWs } from './server/ws';
+import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { HydratingLearnerStore } from './store/learners';
-import { CatalogRepository } from './store/pg/catalog';
+import { BoardProjection } from './store/outbox/boards';
+import { OutboxConsumer, type ConsumerOptions } from './store/outbox/consumer';
+import { DeadLetters } from './store/outbox/deadletters';
+import { OutboxGate, OutboxMonitor } from './store/outbox/monitor';
+import { writeEntries } from './store/outbox/postgres/write';
 import { BoardRepository } from './store/pg/boards';
-import { Flusher, type FlusherOptions } from './store/pg/flusher';
+import { CatalogRepository } from './store/pg/catalog';
+import { isTransientPgError } from './store/pg/errors';
 import { LearnerRepository } from './store/pg/learners';
 import { createDatabaseIfMissing, migrate, openOrm, type Orm } from './store/pg/orm';
 import { BoardStore } from './store/redis/boards';
 import { createRedis } from './store/redis/client';
+import { isTransientRedisError } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
+import { Membership } from './store/redis/membership';
 import type { ScriptedRedis } from './store/redis/scripts';
 import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
 import { RedisPubSub } from './subscriptions/pubsub';
 
+export { StartupError, redactUrl };
+
 /** Largest HTTP body or WebSocket message accepted (a 500-event batch fits comfortably). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** A dependency the service cannot start without; `message` is the one line to print. */
-export class StartupError extends Error {}
-
-/** A URL fit for logs: the password replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
+/** Consumer group names on the outbox streams. */
+export const GROUPS = { postgres: 'flusher', boards: 'boards' } as const;
 
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
-  /** Test hooks and overrides for the flusher. */
-  flusher?: Partial<FlusherOptions>;
+  /** Overrides of the Postgres writer's consumer (tests: hooks, short timings). */
+  flusher?: Partial<ConsumerOptions>;
+  /** Overrides of the board projection's consumer. */
+  projector?: Partial<ConsumerOptions>;
   /** Least time between two leaderboardChanged messages of a board. */
   boardFeedIntervalMs?: number;
   /** Write a partition's outbox before hydrating one of its learners (default: when Redis may evict). */
   flushBeforeHydrate?: boolean;
+  /** This instance's name in the membership and consumer groups. */
+  instanceName?: string;
 }
 
 export interface App {
@@ -78,15 +74,24 @@ export interface App {
   redis: ScriptedRedis;
   orm: Orm;
   keys: Keys;
-  flusher: Flusher;
+  membership: Membership;
+  /** The Postgres writer (consumer group `flusher`). */
+  flusher: OutboxConsumer;
+  /** The board projection (consumer group `boards`). */
+  projector: OutboxConsumer;
+  monitor: OutboxMonitor;
   learnerStore: HydratingLearnerStore;
   boardStore: BoardStore;
   boardRepo: BoardRepository;
   learnerRepo: LearnerRepository;
   /** Listen on `port` (default: config.port; 0 picks a free one). @returns the port */
   start(port?: number): Promise<number>;
+  /** Everything written so far is in Postgres and on the boards (tests, rebuilds). */
+  settle(waitMs?: number): Promise<void>;
   /** Graceful stop: refuse new work, finish in-flight requests, drain the outbox, close sockets. */
   stop(): Promise<void>;
+  /** Die like a killed process: nothing drained or acknowledged, no goodbye to the others (tests). */
+  crash(): Promise<void>;
 }
 
 async function checkRedis(url: string): Promise<void> {
@@ -96,16 +101,18 @@ async function checkRedis(url: string): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
+    const port = new URL(url).port || '6379';
     throw new StartupError(
       `Redis is not reachable at ${redactUrl(url)} (${(err as Error).message}). Start it with ` +
-        '`redis-server --daemonize yes --port 6379` (or `docker compose up -d redis`), or point REDIS_URL at one.',
+        `\`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`,
     );
   } finally {
     probe.disconnect();
   }
 }
 
-async function preparePostgres(url: string, log: Logger): Promise<Orm> {
+async function preparePostgres(config: Config, log: Logger): Promise<Orm> {
+  const url = config.databaseUrl;
   try {
     if (await createDatabaseIfMissing(url)) log.info({ database: redactUrl(url) }, 'created database');
   } catch (err) {
@@ -119,32 +126,16 @@ async function preparePostgres(url: string, log: Logger): Promise<Orm> {
     throw new StartupError(`PostgreSQL refused to prepare the database at ${redactUrl(url)}: ${e.message}`);
   }
   const orm = await openOrm(url, { log: (message) => log.debug({ orm: message }) });
-  const applied = await migrate(orm);
+  const applied = await migrate(orm, url);
   if (applied.length) log.info({ applied }, 'applied migrations');
   return orm;
 }
 
-/** Resolve once `count()` has stayed at 0 for `forMs`, or after `maxMs` whatever it is. */
-async function quiet(count: () => number, forMs: number, maxMs: number): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    if (count() > 0) since = Date.now();
-    else if (Date.now() - since >= forMs) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** The token of a request or WebSocket connection, verified. @throws Unauthenticated */
-async function viewerOf(header: unknown, config: Config): Promise<Viewer | null> {
-  const token = bearerToken(typeof header === 'string' ? header : null);
-  return token ? verifyToken(token, config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer }) : null;
-}
-
 /**
- * Wire the service: Redis, Postgres (created and migrated), the flusher, pub/sub, the domain
- * services, the GraphQL server over HTTP and WebSocket. Nothing listens until `start()`.
- * @throws StartupError when Redis or Postgres is missing
+ * Wire the service: Redis, Postgres (created and migrated), the outbox consumers (Postgres
+ * writer, board projection), pub/sub, the domain services, the GraphQL server over HTTP and
+ * WebSocket. Nothing listens or consumes until `start()`.
+ * @throws StartupError when Redis or Postgres is missing, or PARTITIONS changed
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
@@ -154,7 +145,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
 
   await checkRedis(config.redisUrl);
-  const orm = await preparePostgres(config.databaseUrl, log);
+  const orm = await preparePostgres(config, log);
+  const knex = orm.em.getKnex();
 
   const redis = createRedis(config.redisUrl);
   const subscriber = createRedis(config.redisUrl, { enableAutoPipelining: false });
@@ -172,41 +164,96 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const keys = new Keys(config.keyPrefix, config.partitions);
-  const knex = orm.em.getKnex();
-  const flusher = new Flusher(redis, keys, knex, log.child({ component: 'flusher' }), {
-    batchSize: config.flusher.batchSize,
-    intervalMs: config.flusher.intervalMs,
-    claimIdleMs: config.flusher.claimIdleMs,
-    ...options.flusher,
-  });
-  await flusher.ensureGroups();
+  try {
+    await checkPartitions(knex, redis, keys);
+  } catch (err) {
+    redis.disconnect();
+    subscriber.disconnect();
+    await orm.close();
+    if (err instanceof DeploymentMismatch) throw new StartupError(err.message);
+    throw err;
+  }
 
-  const hot = new LearnerHotStore(redis, keys);
+  // Every running server heartbeats here (rebuild-cache refuses to run while any does, and
+  // trimming is split by it); each consumer group has its own set of the instances running it.
+  const membership = new Membership(redis, keys, log.child({ component: 'membership' }), { set: 'servers', ttlMs: config.memberTtlMs, name: options.instanceName });
+  const deadLetters = new DeadLetters(redis, keys, knex, log.child({ component: 'dead-letters' }));
+  const consumerOptions = (group: string, overrides: Partial<ConsumerOptions> | undefined, base: Omit<ConsumerOptions, 'group' | 'name' | 'memberTtlMs'>): ConsumerOptions => ({
+    group,
+    name: membership.name,
+    memberTtlMs: config.memberTtlMs,
+    ...base,
+    ...overrides,
+  });
+  const flusher = new OutboxConsumer(
+    redis,
+    keys,
+    deadLetters,
+    log.child({ component: 'flusher' }),
+    async (entries) => {
+      await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
+    },
+    consumerOptions(GROUPS.postgres, options.flusher, {
+      batchSize: config.flusher.batchSize,
+      concurrency: 2,
+      minIntervalMs: config.flusher.intervalMs,
+      sweepMs: config.outbox.sweepMs,
+      claimIdleMs: config.flusher.claimIdleMs,
+      maxAttempts: config.flusher.maxAttempts,
+      isTransient: (err) => isTransientPgError(err) || isTransientRedisError(err),
+    }),
+  );
+
   const boardRepo = new BoardRepository(orm);
   const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
+  const boardProjection = new BoardProjection(boardStore);
+  const projector = new OutboxConsumer(
+    redis,
+    keys,
+    deadLetters,
+    log.child({ component: 'projector' }),
+    (entries) => boardProjection.handle(entries),
+    consumerOptions(GROUPS.boards, options.projector, {
+      batchSize: 500,
+      concurrency: 1,
+      minIntervalMs: 0,
+      sweepMs: config.outbox.sweepMs,
+      claimIdleMs: Math.min(config.flusher.claimIdleMs, 5000),
+      maxAttempts: config.flusher.maxAttempts,
+      isTransient: (err) => isTransientRedisError(err) || isTransientPgError(err),
+    }),
+  );
+  const monitor = new OutboxMonitor(redis, keys, membership, Object.values(GROUPS), log.child({ component: 'outbox' }), {
+    intervalMs: 1000,
+    warnEntries: config.outbox.warnEntries,
+    maxEntries: config.outbox.maxEntries,
+  });
+
+  const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs });
   const learnerRepo = new LearnerRepository(orm);
   const learnerStore = new HydratingLearnerStore(
     hot,
     learnerRepo,
-    keys,
-    (options.flushBeforeHydrate ?? evicting) ? (stream) => flusher.flushPartition(stream) : null,
+    (options.flushBeforeHydrate ?? evicting) ? (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)) : null,
   );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));
+  // Every learner script publishes its partition: the doorbell of both consumers.
+  pubsub.on('learner', (m) => {
+    projector.doorbell(m.partition);
+    flusher.doorbell(m.partition);
+  });
   const catalog = new CatalogService(new CatalogRepository(orm), pubsub);
-  const boards = new BoardService(boardStore);
-  const badges = new BadgeService(learnerStore);
+  const events = new EventService({ store: learnerStore, catalog, clock, gate: new OutboxGate(monitor) });
   const services: Services = {
     catalog,
-    boards,
-    badges,
+    events,
+    boards: new BoardService(boardStore),
     learners: new LearnerService(learnerStore),
-    progress: new ProgressService({ learners: learnerStore, boards, badges, catalog, publisher: pubsub, clock, log }),
+    progress: new ProgressService({ events, learners: learnerStore, catalog }),
     feeds: {
-      learner: new LearnerFeed(pubsub),
-      boards: new BoardFeeds(pubsub, boardStore, log.child({ component: 'feeds' }), {
-        minIntervalMs: options.boardFeedIntervalMs ?? 250,
-      }),
+      learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),
+      boards: new BoardFeeds(pubsub, boardStore, log.child({ component: 'feeds' }), { minIntervalMs: options.boardFeedIntervalMs ?? 250 }),
     },
     clock,
   };
@@ -221,13 +268,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (config.demoCatalog && (await catalog.seedIfEmpty(demoCourses, demoBadges))) {
     log.info({ courses: demoCourses.length, badges: demoBadges.length }, 'loaded the demo catalog');
   }
-
-  const makeLoaders = (cache: boolean) => ({
-    learner: new DataLoader<string, LearnerState | null>((ids) => services.learners.findMany(ids), {
-      cache,
-      maxBatchSize: 200,
-    }),
-  });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -248,24 +288,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // logged with their request id by useErrorCodes, so these stay at debug.
       error: (...a: unknown[]) => log.debug({ yoga: a }),
     },
-    context: async (initial): Promise<Context> => {
-      const params = (initial as { connectionParams?: Record<string, unknown> }).connectionParams;
-      const upgrade = (initial as { upgradeRequest?: IncomingMessage }).upgradeRequest;
-      const header = params
-        ? (params.authorization ?? params.Authorization ?? upgrade?.headers.authorization)
-        : (initial.request.headers.get('authorization') ?? undefined);
-      let viewer: Viewer | null;
-      try {
-        viewer = await viewerOf(header, config);
-      } catch (err) {
-        if (err instanceof DomainError) {
-          throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: 401 } } });
-        }
-        throw err;
-      }
-      const requestId = (!params && initial.request.headers.get('x-request-id')?.slice(0, 100)) || randomUUID();
-      return { viewer, services, loaders: makeLoaders(!params), requestId };
-    },
+    context: contextFactory(config, services, learnerStore),
     plugins: [
       useErrorCodes(log),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
@@ -275,73 +298,22 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ],
   });
 
-  const handle = limitRequestBody(MAX_BODY_BYTES, (req, res) => void yoga.handle(req, res));
-  // In-flight HTTP requests, so a stop can wait for them.
-  let inFlight = 0;
-  let draining = false;
-  const server: Server = createServer((req, res) => {
-    inFlight += 1;
-    // While stopping, answer what arrives on open connections but tell clients to go away.
-    if (draining) res.setHeader('connection', 'close');
-    res.on('close', () => {
-      inFlight -= 1;
-    });
-    handle(req, res);
+  const http = createHttpServer((req, res) => void yoga.handle(req, res), {
+    maxBodyBytes: MAX_BODY_BYTES,
+    readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs),
   });
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_BODY_BYTES });
-  const wsServer = useServer<Record<string, unknown>>(
-    {
-      onConnect: async (ctx) => {
-        try {
-          const params = ctx.connectionParams ?? {};
-          await viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, config);
-          return true;
-        } catch (err) {
-          // 4401: the client should get a new token rather than retry as is.
-          ctx.extra.socket.close(4401, err instanceof DomainError ? err.message : 'Unauthorized');
-          return false;
-        }
-      },
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          connectionParams: ctx.connectionParams ?? {},
-          upgradeRequest: ctx.extra.request,
-        });
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          return [err as GraphQLError];
-        }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
-        let contextValue;
-        try {
-          contextValue = await contextFactory();
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Could not start the subscription.')];
-        }
-        return {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
-      },
-    },
-    wss,
-  );
+  const ws = attachGraphqlWs(http.server, yoga, config, MAX_BODY_BYTES);
 
   let started = false;
   let stopping: Promise<void> | null = null;
+  const consumers = () => [...(config.flusher.enabled ? [flusher] : []), ...(config.projector ? [projector] : [])];
+
+  const closeConnections = async () => {
+    await pubsub.stop();
+    subscriber.disconnect();
+    await redis.quit().catch(() => redis.disconnect());
+    await orm.close();
+  };
 
   const app: App = {
     config,
@@ -351,48 +323,60 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     redis,
     orm,
     keys,
+    membership,
     flusher,
+    projector,
+    monitor,
     learnerStore,
     boardStore,
     boardRepo,
     learnerRepo,
     async start(port = config.port) {
-      if (config.flusher.enabled) await flusher.start();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) =>
-          reject(
-            err.code === 'EADDRINUSE'
-              ? new StartupError(`Port ${port} is already in use: stop the other server or set PORT to a free port.`)
-              : err,
-          ),
-        );
-        server.listen(port, config.host, () => resolve());
-      });
+      await membership.start();
+      await Promise.all(consumers().map((c) => c.start()));
+      await monitor.start();
+      const actual = await listen(http.server, port, config.host);
       started = true;
-      const actual = (server.address() as AddressInfo).port;
       log.info({ port: actual, graphiql: `http://localhost:${actual}/graphql` }, 'listening');
       return actual;
+    },
+    async settle(waitMs) {
+      await projector.settle(waitMs);
+      await flusher.settle(waitMs);
     },
     stop() {
       stopping ??= (async () => {
         log.info('stopping: refusing new connections');
-        draining = true;
-        // Stop accepting, but keep open connections: a request already sent on one is served.
-        // (http.Server#close would also drop connections whose request is not parsed yet.)
-        if (started) net.Server.prototype.close.call(server);
-        await quiet(() => inFlight, 250, 10_000);
-        server.closeIdleConnections();
+        http.drain();
+        if (started) stopAccepting(http.server);
+        await quiet(http.inFlight, 250, 10_000);
+        http.server.closeIdleConnections();
         log.info('stopping: in-flight requests done; draining the outbox');
+        monitor.stop();
+        // Boards first (fast), then Postgres: everything answered is written before exit.
+        await projector.stop({ drain: true }).catch((err) => log.error({ err }, 'board drain failed; entries stay in the outbox'));
         await flusher.stop({ drain: true }).catch((err) => log.error({ err }, 'outbox drain failed; entries stay in Redis'));
-        for (const client of wss.clients) client.close(1001, 'Server shutting down');
-        await wsServer.dispose();
-        await new Promise<void>((r) => wss.close(() => r()));
-        server.closeAllConnections();
-        await pubsub.stop();
-        subscriber.disconnect();
-        await redis.quit().catch(() => redis.disconnect());
-        await orm.close();
+        await membership.stop();
+        await ws.close(1001, 'Server shutting down');
+        http.server.closeAllConnections();
+        await closeConnections();
         log.info('stopped');
+      })();
+      return stopping;
+    },
+    crash() {
+      stopping ??= (async () => {
+        flusher.kill();
+        projector.kill();
+        membership.kill();
+        monitor.stop();
+        stopAccepting(http.server);
+        http.server.closeAllConnections();
+        await ws.close(1006, 'crashed').catch(() => undefined);
+        await pubsub.stop().catch(() => undefined);
+        subscriber.disconnect();
+        redis.disconnect();
+        await orm.close();
       })();
       return stopping;
     },
@@ -407,7 +391,8 @@ query Catalog {
 }
 
 # mutation Enroll { enroll(courseId: "ts-foundations") { id enrolledAt } }
-# mutation Complete { completeLesson(lessonId: "ts-1-1") { xpAwarded totalXp level leveledUp badgesUnlocked { badge { name } } } }
+# mutation Complete { completeLesson(lessonId: "ts-1-1", eventId: "my-retry-safe-id-1") { xpAwarded totalXp level leveledUp badgesUnlocked { badge { name } } } }
+# mutation Backfill { recordEvents(events: [{ id: "lms-42", type: LESSON_COMPLETED, lessonId: "ts-1-2", occurredAt: "2026-11-20T09:00:00Z" }]) { accepted duplicates rejected { index code message } } }
 # query Me { me { totalXp level { level progress nextLevelXp } rank { rank score } enrollments { course { title } xpEarned progress { percentage } } } }
 # subscription Live { achievementUnlocked { badge { name } awardedAt } }
 `;

@@ -44,8 +44,26 @@ export const configSchema = z
     FLUSH_INTERVAL_MS: z.coerce.number().int().min(5).max(60_000).default(100),
     /** Outbox entries per Postgres transaction. */
     FLUSH_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
-    /** A pending entry idle this long belongs to a dead flusher and is claimed. */
+    /** A pending entry a live but stuck flusher has held this long is claimed by another. */
     FLUSH_CLAIM_IDLE_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Tries at an outbox entry that fails on its own before it goes to the dead letters. */
+    FLUSH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    /** Run the board projection (leaderboards follow the outbox) inside this process. */
+    PROJECTOR: bool.default(true),
+    /** How often every owned outbox partition is read whatever the doorbells said, and claims are checked. */
+    OUTBOX_SWEEP_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    /** Outbox entries at which a warning is logged. */
+    OUTBOX_WARN_ENTRIES: z.coerce.number().int().min(1).default(500_000),
+    /** Outbox entries at which new changes are refused (UNAVAILABLE, retryable) instead of exhausting Redis's memory. */
+    OUTBOX_MAX_ENTRIES: z.coerce.number().int().min(1).default(2_000_000),
+    /** `/ready` answers 503 when the oldest unwritten outbox entry is older than this. */
+    READY_MAX_LAG_MS: z.coerce.number().int().min(100).default(30_000),
+    /** A server instance that misses heartbeats this long is gone; the others take over its outbox work. */
+    MEMBER_TTL_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
+    /** Days a caller's event id is remembered in Redis (for ever in Postgres's event log). */
+    EVENT_RECORD_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
+    /** Longest a Postgres statement of the write-behind may run. */
+    PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     /** Load the demo catalog when the catalog is empty. */
     DEMO_CATALOG: bool.default(true),
     /** pino level. */
@@ -79,7 +97,18 @@ export const configSchema = z
         intervalMs: env.FLUSH_INTERVAL_MS,
         batchSize: env.FLUSH_BATCH,
         claimIdleMs: env.FLUSH_CLAIM_IDLE_MS,
+        maxAttempts: env.FLUSH_MAX_ATTEMPTS,
+        statementTimeoutMs: env.PG_STATEMENT_TIMEOUT_MS,
       },
+      projector: env.PROJECTOR,
+      outbox: {
+        sweepMs: env.OUTBOX_SWEEP_MS,
+        warnEntries: env.OUTBOX_WARN_ENTRIES,
+        maxEntries: env.OUTBOX_MAX_ENTRIES,
+        readyMaxLagMs: env.READY_MAX_LAG_MS,
+      },
+      memberTtlMs: env.MEMBER_TTL_MS,
+      eventRecordTtlMs: Math.round(env.EVENT_RECORD_DAYS * 86_400_000),
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },

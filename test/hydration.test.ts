@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe('Redis lost after a drain', () => {
   it('answers me and the boards exactly as before, hydrating each learner once even under concurrent requests', async () => {
-    await t.app.flusher.settle();
+    await t.app.settle();
     const before = await snapshot();
 
     await loseRedis();
@@ -81,7 +81,7 @@ describe('Redis lost after a drain', () => {
   });
 
   it('carries on from the hydrated state: no double pay, new XP on top', async () => {
-    await t.app.flusher.settle();
+    await t.app.settle();
     await loseRedis();
     const repeat = await t.gql(`mutation { completeLesson(lessonId: "hyd-l1", learnerId: "hy-ana") { xpAwarded } }`, { token: service });
     expect(repeat.errors![0]!.extensions!.code).toBe('ALREADY_COMPLETED');
@@ -89,7 +89,7 @@ describe('Redis lost after a drain', () => {
     expect(next.errors).toBeUndefined();
     // hy-ana had lesson 1 (40 XP); lesson 6 pays 90; the badge needs two lessons and pays 5.
     expect(next.data!.completeLesson).toEqual({ xpAwarded: 90, totalXp: 135 });
-    await t.app.flusher.settle();
+    await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal('hy-ana')).toBe(135);
     const board = await t.gql(`{ leaderboard(board: { courseId: "hyd" }, first: 10) { entries { score learner { id } } } }`);
     expect(board.data!.leaderboard.entries.find((e: { learner: { id: string } }) => e.learner.id === 'hy-ana').score).toBe(130);
@@ -97,23 +97,31 @@ describe('Redis lost after a drain', () => {
 });
 
 describe('rebuild-cache', () => {
-  it('restores every learner and board from Postgres', async () => {
-    await t.app.flusher.settle();
+  const cliEnv = () => ({
+    ...process.env,
+    REDIS_URL: env.redisUrl,
+    DATABASE_URL: env.databaseUrl,
+    KEY_PREFIX: env.keyPrefix,
+    PARTITIONS: '16',
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+  });
+
+  it('refuses to run while a server is up, saying which', async () => {
+    const failed = await run('npx', ['tsx', 'src/cli/rebuild-cache.ts'], { env: cliEnv(), timeout: 60_000 }).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`1 server is running against this Redis (${t.app.membership.name})`);
+  });
+
+  it('restores every learner and board from Postgres (--force: the server here is idle)', async () => {
+    await t.app.settle();
     const before = await snapshot();
     await loseRedis();
 
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/rebuild-cache.ts'], {
-      env: {
-        ...process.env,
-        REDIS_URL: env.redisUrl,
-        DATABASE_URL: env.databaseUrl,
-        KEY_PREFIX: env.keyPrefix,
-        PARTITIONS: '16',
-        JWT_SECRET: TEST_SECRET,
-        LOG_LEVEL: 'silent',
-      },
-      timeout: 60_000,
-    });
+    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/rebuild-cache.ts', '--force'], { env: cliEnv(), timeout: 60_000 });
     expect(stdout).toMatch(/Rebuilt 4 learners and 2 boards/);
     expect(stderr).toMatch(/boards/);
 

@@ -117,9 +117,9 @@ describe('SIGTERM', () => {
       expect(progress).toHaveLength(lessons.length);
       const snapshot = await knex('learners').where({ id: 'term-amy' }).first();
       const finalTotal = Math.max(...answers.map((a) => a.data.completeLesson.totalXp));
-      expect(snapshot.total_xp).toBe(finalTotal);
+      expect(Number(snapshot.total_xp)).toBe(finalTotal);
       const ledger = (await knex('xp_transactions').where({ learner_id: 'term-amy' })) as { amount: number }[];
-      expect(ledger.reduce((sum, r) => sum + r.amount, 0)).toBe(finalTotal);
+      expect(ledger.reduce((sum, r) => sum + Number(r.amount), 0)).toBe(finalTotal);
     } finally {
       await orm.close();
     }

@@ -1,43 +1,87 @@
 /**
  * Rebuild all of Redis (learners and boards) from Postgres, with a progress bar.
- *   npm run rebuild-cache
- * Honours REDIS_URL, DATABASE_URL, KEY_PREFIX and PARTITIONS like the server. Safe to run
- * while servers are up: the outbox is drained first, and a learner touched meanwhile is
- * hydrated on demand.
+ *   npm run rebuild-cache [-- --force]
+ * Honours REDIS_URL, DATABASE_URL, KEY_PREFIX and PARTITIONS like the server. Refuses to run
+ * while servers are up (they heartbeat in Redis): a change a server makes during the rebuild
+ * could be dropped. Stop them first; `--force` skips the check (only when you know they are
+ * gone, e.g. their heartbeats outlived them).
  */
+import { randomUUID } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
+import { GROUPS } from '../app';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
-import { Flusher } from '../store/pg/flusher';
-import { LearnerRepository } from '../store/pg/learners';
-import { openOrm, migrate } from '../store/pg/orm';
+import { checkPartitions } from '../store/deployment';
+import { OutboxConsumer, type ConsumerOptions } from '../store/outbox/consumer';
+import { DeadLetters } from '../store/outbox/deadletters';
+import { writeEntries } from '../store/outbox/postgres/write';
 import { BoardRepository } from '../store/pg/boards';
+import { isTransientPgError } from '../store/pg/errors';
+import { LearnerRepository } from '../store/pg/learners';
+import { migrate, openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
 import { createRedis } from '../store/redis/client';
 import { Keys } from '../store/redis/keys';
 import { LearnerHotStore } from '../store/redis/learners';
+import { Membership } from '../store/redis/membership';
 import { rebuildCache } from '../store/rebuild';
 
+const force = process.argv.includes('--force');
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'rebuild-cache');
 const redis = createRedis(config.redisUrl);
+redis.on('error', () => undefined);
 let orm;
 try {
   await redis.connect();
   orm = await openOrm(config.databaseUrl);
-  await migrate(orm);
+  await migrate(orm, config.databaseUrl);
 } catch (err) {
   console.error(`Cannot rebuild: ${(err as Error).message}. Are Redis (${config.redisUrl}) and PostgreSQL up?`);
   process.exit(1);
 }
 const keys = new Keys(config.keyPrefix, config.partitions);
 const knex = orm.em.getKnex();
-const flusher = new Flusher(redis, keys, knex, log, {
-  batchSize: config.flusher.batchSize,
-  intervalMs: config.flusher.intervalMs,
-  claimIdleMs: config.flusher.claimIdleMs,
+try {
+  await checkPartitions(knex, redis, keys);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+
+const name = `rebuild-cache:${randomUUID().slice(0, 8)}`;
+const membership = new Membership(redis, keys, log, { set: 'servers', ttlMs: config.memberTtlMs, observer: true, name });
+const live = await membership.beat();
+if (live.length > 0 && !force) {
+  console.error(
+    `${live.length} server${live.length === 1 ? ' is' : 's are'} running against this Redis (${live.join(', ')}). ` +
+      'Stop them first: a change they make during the rebuild could be dropped. (--force skips this check.)',
+  );
+  await redis.quit();
+  await orm.close();
+  process.exit(1);
+}
+
+const deadLetters = new DeadLetters(redis, keys, knex, log);
+const consumer = (group: string, handler: ConstructorParameters<typeof OutboxConsumer>[4]) =>
+  new OutboxConsumer(redis, keys, deadLetters, log, handler, {
+    group,
+    name,
+    memberTtlMs: config.memberTtlMs,
+    batchSize: config.flusher.batchSize,
+    concurrency: 2,
+    minIntervalMs: 0,
+    sweepMs: config.outbox.sweepMs,
+    claimIdleMs: config.flusher.claimIdleMs,
+    maxAttempts: config.flusher.maxAttempts,
+    isTransient: isTransientPgError,
+  } satisfies ConsumerOptions);
+const flusher = consumer(GROUPS.postgres, async (entries) => {
+  await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
 });
-await flusher.ensureGroups();
+// Boards are rebuilt from Postgres below: what the board group has not read yet is only skipped.
+const boardsGroup = consumer(GROUPS.boards, async () => undefined);
+await Promise.all([flusher.ensureGroups(), boardsGroup.ensureGroups()]);
 
 const boardRepo = new BoardRepository(orm);
 // Redrawn in place on a terminal; a line a second when piped (CI logs).
@@ -51,11 +95,15 @@ const result = await rebuildCache(
   {
     redis,
     keys,
-    hot: new LearnerHotStore(redis, keys),
+    hot: new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs }),
     repo: new LearnerRepository(orm),
     boardRepo,
     boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id)),
-    drain: () => flusher.settle(),
+    // No server is up: whatever they left pending is claimed at once.
+    drain: async () => {
+      await flusher.settle(0);
+      await boardsGroup.settle(0);
+    },
   },
   (p) => {
     if (p.phase !== phase) {

@@ -10,7 +10,14 @@ export type ErrorCode =
   | 'ALREADY_ENROLLED'
   | 'NOT_ENROLLED'
   | 'ALREADY_COMPLETED'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'UNSUPPORTED_EVENT_TYPE'
+  | 'UNAVAILABLE';
+
+/** What a message may quote of a value a caller sent: a short prefix, never the whole of it. */
+export function quoted(value: string, max = 60): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
@@ -36,7 +43,7 @@ export class NotFound extends DomainError {
     readonly kind: 'course' | 'lesson' | 'quiz' | 'badge' | 'learner',
     readonly id: string,
   ) {
-    super(`There is no ${kind} with id "${id}".`);
+    super(`There is no ${kind} with id "${quoted(id)}".`);
   }
 }
 
@@ -69,5 +76,27 @@ export class AlreadyCompleted extends DomainError {
   readonly code = 'ALREADY_COMPLETED' as const;
   constructor(readonly lessonId: string) {
     super(`Lesson "${lessonId}" is already completed.`);
+  }
+}
+
+export class UnsupportedEventType extends DomainError {
+  readonly code = 'UNSUPPORTED_EVENT_TYPE' as const;
+  constructor(readonly type: string) {
+    super(`Events of type ${type} are not supported yet.`);
+  }
+}
+
+/**
+ * The service cannot take this change right now (e.g. the write-behind queue is full); nothing
+ * was changed and the same call can be retried later.
+ */
+export class Unavailable extends DomainError {
+  readonly code = 'UNAVAILABLE' as const;
+  constructor(
+    message: string,
+    /** Why, for clients and logs: e.g. OUTBOX_FULL. */
+    readonly reason: string,
+  ) {
+    super(message);
   }
 }

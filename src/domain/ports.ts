@@ -3,9 +3,10 @@
  * implement these; services take them as constructor arguments.
  */
 import type { Badge, Catalog, Course } from './catalog/types';
-import type { LearnerEvent } from './events';
+import type { PreparedEvent } from './events/prepare';
+import type { EventEffects, Outcome } from './events/types';
 import type { Level } from './levels/rules';
-import type { LearnerState, StateNeeds, XpTransaction } from './learners/state';
+import type { EnrollmentState, LearnerCounters, XpTransaction } from './learners/state';
 import type { RankedEntry } from './boards/rules';
 
 /** The clock; injected so rules and tests are deterministic. */
@@ -22,28 +23,30 @@ export interface LedgerCursor {
   id: string;
 }
 
-export interface LearnerStore {
-  /** The learner's state, hydrated from the durable record when needed; strangers start empty. */
-  get(learnerId: string): Promise<LearnerState>;
-  /** The learner's state when the learner is known anywhere, without creating anything. */
-  find(learnerId: string): Promise<LearnerState | null>;
-  findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]>;
+/** The one way in: learner events applied atomically, one script per kind. */
+export interface EventStore {
   /**
-   * Changes return the learner's counters and what `needs` asks for.
-   * @throws AlreadyEnrolled
+   * Apply events in one go; those of one learner in the order given.
+   * @returns one outcome per event, in the same order
    */
-  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState>;
-  /** @throws NotEnrolled, AlreadyCompleted */
-  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number, needs: StateNeeds): Promise<LearnerState>;
-  /** @returns the state after the award, or null when the badge was already held */
-  awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState | null>;
+  apply(events: readonly PreparedEvent[]): Promise<Outcome[]>;
+  /** The first results of caller event ids, from the durable event log (past the Redis window). */
+  firstResults(learnerId: string, clientIds: readonly string[]): Promise<Map<string, EventEffects>>;
+}
+
+/** Reads of learner state, each costing what it asks for. */
+export interface LearnerReads {
+  /** Counters of learners known anywhere; null for strangers. */
+  counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]>;
+  enrollments(learnerId: string): Promise<EnrollmentState[]>;
+  enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null>;
+  /** badgeId -> awardedAt */
+  badges(learnerId: string): Promise<Map<string, number>>;
   /** A page of XP awards, newest first, including awards not yet written behind. */
   xpHistory(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]>;
 }
 
 export interface BoardScores {
-  /** Put a score on a board unless a newer version was applied; announces the move. */
-  setScore(boardId: string, learnerId: string, score: number, reachedAt: number, version: number): Promise<{ previousRank: number | null; rank: number | null } | null>;
   range(boardId: string, offset: number, count: number): Promise<RankedEntry[]>;
   count(boardId: string): Promise<number>;
   ranks(boardId: string, learnerIds: readonly string[]): Promise<(RankedEntry | null)[]>;
@@ -59,8 +62,12 @@ export interface CatalogStore {
 }
 
 export interface EventPublisher {
-  /** Announce something that happened to a learner (all instances see it). */
-  learnerEvent(event: LearnerEvent): Promise<void>;
   /** Tell every instance the catalog changed. */
   catalogChanged(): Promise<void>;
+}
+
+/** Whether the write path can take new changes now (the outbox has room). */
+export interface WriteGate {
+  /** @throws Unavailable when it cannot */
+  check(): void;
 }

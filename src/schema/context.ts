@@ -1,10 +1,10 @@
 import type DataLoader from 'dataloader';
 import type { Viewer } from '../domain/auth/viewer';
-import type { BadgeService } from '../domain/badges/service';
 import type { BoardService } from '../domain/boards/service';
 import type { CatalogService } from '../domain/catalog/service';
+import type { EventService } from '../domain/events/service';
 import type { LearnerService } from '../domain/learners/service';
-import type { LearnerState } from '../domain/learners/state';
+import type { EnrollmentState, LearnerCounters } from '../domain/learners/state';
 import type { Clock } from '../domain/ports';
 import type { ProgressService } from '../domain/progress/service';
 import type { BoardFeeds, LearnerFeed } from '../subscriptions/feeds';
@@ -12,17 +12,24 @@ import type { BoardFeeds, LearnerFeed } from '../subscriptions/feeds';
 /** The domain services resolvers call. Built once per process in app.ts. */
 export interface Services {
   catalog: CatalogService;
+  events: EventService;
   progress: ProgressService;
   learners: LearnerService;
   boards: BoardService;
-  badges: BadgeService;
   feeds: { learner: LearnerFeed; boards: BoardFeeds };
   clock: Clock;
 }
 
-/** Per-request (or per-subscription) loaders; they batch reads of one tick into one round trip. */
+/**
+ * Per-request (or per-subscription-event) loaders: reads of one tick go out together, and each
+ * reads only its part of a learner (counters, enrollments, badges), never the whole history.
+ */
 export interface Loaders {
-  learner: DataLoader<string, LearnerState | null>;
+  /** Counters of learners known anywhere; null for strangers. */
+  counters: DataLoader<string, LearnerCounters | null>;
+  enrollments: DataLoader<string, EnrollmentState[]>;
+  /** badgeId -> awardedAt */
+  badges: DataLoader<string, Map<string, number>>;
 }
 
 export interface Context {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { requireViewer } from '../domain/auth/viewer';
 import { MAX_AROUND_RADIUS, MAX_BOARD_PAGE } from '../domain/boards/service';
 import type { BoardInfo, BoardPeriod, RankedEntry } from '../domain/boards/rules';
-import { emptyLearner } from '../domain/learners/state';
 import { parseInput } from '../domain/validation';
 import type { RankMove } from '../subscriptions/feeds';
 import { builder } from './builder';
@@ -38,10 +37,8 @@ export const LeaderboardEntryRef = builder.objectRef<RankedEntry>('LeaderboardEn
   fields: (t) => ({
     rank: t.exposeInt('rank'),
     score: t.exposeInt('score'),
-    learner: t.field({
-      type: PublicLearnerRef,
-      resolve: async (e, _a, ctx) => (await ctx.loaders.learner.load(e.learnerId)) ?? emptyLearner(e.learnerId),
-    }),
+    // A small public card: each field reads only its part of the learner (O(1) per entry).
+    learner: t.field({ type: PublicLearnerRef, resolve: (e) => ({ id: e.learnerId }) }),
   }),
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { learnerId, requireViewer } from '../domain/auth/viewer';
 import type { Badge } from '../domain/catalog/types';
-import type { EnrollmentState, LearnerState, XpTransaction } from '../domain/learners/state';
+import type { EnrollmentState, XpTransaction } from '../domain/learners/state';
 import { encodeCursor, MAX_PAGE } from '../domain/learners/service';
 import { levelOf, type LevelProgress } from '../domain/levels/rules';
 import { courseProgress, type CourseProgress } from '../domain/progress/rules';
@@ -9,6 +9,11 @@ import { parseInput } from '../domain/validation';
 import { builder } from './builder';
 import { BadgeRef, CourseRef } from './catalog';
 import type { Context } from './context';
+
+/** What a Learner or PublicLearner object carries: its id; every field loads its own part. */
+export interface LearnerSource {
+  id: string;
+}
 
 export const LevelProgressRef = builder.objectRef<LevelProgress>('LevelProgress').implement({
   fields: (t) => ({
@@ -37,16 +42,16 @@ export const CourseProgressRef = builder.objectRef<CourseProgress>('CourseProgre
   }),
 });
 
-/** An enrollment together with the learner state it was read from. */
+/** An enrollment with the learner it belongs to. */
 export interface EnrollmentView {
   enrollment: EnrollmentState;
-  state: LearnerState;
+  learnerId: string;
 }
 
 export const EnrollmentRef = builder.objectRef<EnrollmentView>('Enrollment').implement({
   fields: (t) => ({
     id: t.id({ resolve: (e) => e.enrollment.id }),
-    learnerId: t.id({ resolve: (e) => e.state.id }),
+    learnerId: t.id({ resolve: (e) => e.learnerId }),
     course: t.field({
       type: CourseRef,
       resolve: (e, _a, ctx) => {
@@ -99,7 +104,7 @@ const XpTransactionRef = builder.objectRef<XpTransaction>('XpTransaction').imple
     amount: t.exposeInt('amount'),
     reason: t.exposeString('reason'),
     sourceId: t.exposeID('sourceId', { nullable: true }),
-    occurredAt: t.field({ type: 'DateTime', resolve: (x) => x.occurredAt }),
+    occurredAt: t.field({ type: 'DateTime', description: "When the event that paid it happened (the caller's time for events).", resolve: (x) => x.occurredAt }),
   }),
 });
 
@@ -124,23 +129,29 @@ const XpConnectionRef = builder.objectRef<{ items: XpTransaction[]; hasNextPage:
 });
 
 /** Badges a learner holds, oldest first; badges removed from the catalog are left out. */
-export function badgeAwards(state: LearnerState, ctx: Context): BadgeAwardView[] {
+export async function badgeAwards(learner: string, ctx: Context): Promise<BadgeAwardView[]> {
+  const held = await ctx.loaders.badges.load(learner);
   const catalog = ctx.services.catalog.get();
-  return [...state.badges]
-    .map(([badgeId, awardedAt]) => ({ badge: catalog.badge(badgeId), learnerId: state.id, awardedAt }))
+  return [...held]
+    .map(([badgeId, awardedAt]) => ({ badge: catalog.badge(badgeId), learnerId: learner, awardedAt }))
     .filter((a): a is BadgeAwardView => a.badge !== undefined)
     .sort((a, b) => a.awardedAt - b.awardedAt || (a.badge.id < b.badge.id ? -1 : 1));
 }
 
-function enrollmentsOf(state: LearnerState): EnrollmentView[] {
-  return [...state.enrollments.values()]
+async function enrollmentsOf(learner: string, ctx: Context): Promise<EnrollmentView[]> {
+  const list = await ctx.loaders.enrollments.load(learner);
+  return [...list]
     .sort((a, b) => a.enrolledAt - b.enrolledAt || (a.courseId < b.courseId ? -1 : 1))
-    .map((enrollment) => ({ enrollment, state }));
+    .map((enrollment) => ({ enrollment, learnerId: learner }));
+}
+
+async function totalXpOf(learner: string, ctx: Context): Promise<number> {
+  return (await ctx.loaders.counters.load(learner))?.totalXp ?? 0;
 }
 
 const first = (max: number, def: number) => z.number().int().min(0, 'first cannot be negative.').max(max, `first is at most ${max}.`).default(def);
 
-export const LearnerRef = builder.objectRef<LearnerState>('Learner').implement({
+export const LearnerRef = builder.objectRef<LearnerSource>('Learner').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     displayName: t.string({ nullable: true, resolve: () => null }),
@@ -148,19 +159,19 @@ export const LearnerRef = builder.objectRef<LearnerState>('Learner').implement({
       description: "IANA time zone that defines the learner's days (default UTC).",
       resolve: () => 'UTC',
     }),
-    totalXp: t.exposeInt('totalXp'),
-    level: t.field({ type: LevelProgressRef, resolve: (s, _a, ctx) => levelOf(s.totalXp, ctx.services.catalog.get().levels) }),
-    enrollments: t.field({ type: [EnrollmentRef], resolve: (s) => enrollmentsOf(s) }),
+    totalXp: t.int({ resolve: (s, _a, ctx) => totalXpOf(s.id, ctx) }),
+    level: t.field({ type: LevelProgressRef, resolve: async (s, _a, ctx) => levelOf(await totalXpOf(s.id, ctx), ctx.services.catalog.get().levels) }),
+    enrollments: t.field({ type: [EnrollmentRef], resolve: (s, _a, ctx) => enrollmentsOf(s.id, ctx) }),
     enrollment: t.field({
       type: EnrollmentRef,
       nullable: true,
       args: { courseId: t.arg.id({ required: true }) },
-      resolve: (s, { courseId }) => {
-        const enrollment = s.enrollments.get(courseId);
-        return enrollment ? { enrollment, state: s } : null;
+      resolve: async (s, { courseId }, ctx) => {
+        const enrollment = (await ctx.loaders.enrollments.load(s.id)).find((e) => e.courseId === courseId);
+        return enrollment ? { enrollment, learnerId: s.id } : null;
       },
     }),
-    badges: t.field({ type: [BadgeAwardRef], resolve: (s, _a, ctx) => badgeAwards(s, ctx) }),
+    badges: t.field({ type: [BadgeAwardRef], resolve: (s, _a, ctx) => badgeAwards(s.id, ctx) }),
     xpHistory: t.field({
       type: XpConnectionRef,
       description: 'Every XP award with its reason, newest first.',
@@ -171,13 +182,13 @@ export const LearnerRef = builder.objectRef<LearnerState>('Learner').implement({
   }),
 });
 
-export const PublicLearnerRef = builder.objectRef<LearnerState>('PublicLearner').implement({
+export const PublicLearnerRef = builder.objectRef<LearnerSource>('PublicLearner').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     displayName: t.string({ nullable: true, resolve: () => null }),
-    totalXp: t.exposeInt('totalXp'),
-    level: t.field({ type: LevelProgressRef, resolve: (s, _a, ctx) => levelOf(s.totalXp, ctx.services.catalog.get().levels) }),
-    badges: t.field({ type: [BadgeAwardRef], resolve: (s, _a, ctx) => badgeAwards(s, ctx) }),
+    totalXp: t.int({ resolve: (s, _a, ctx) => totalXpOf(s.id, ctx) }),
+    level: t.field({ type: LevelProgressRef, resolve: async (s, _a, ctx) => levelOf(await totalXpOf(s.id, ctx), ctx.services.catalog.get().levels) }),
+    badges: t.field({ type: [BadgeAwardRef], resolve: (s, _a, ctx) => badgeAwards(s.id, ctx) }),
   }),
 });
 
@@ -186,14 +197,18 @@ builder.queryFields((t) => ({
     type: LearnerRef,
     description: 'The signed-in learner. UNAUTHENTICATED without a valid token.',
     authScopes: { learner: true },
-    resolve: (_r, _a, ctx) => ctx.services.learners.me(requireViewer(ctx.viewer).id),
+    // Fields load what they need; a learner nobody has seen yet reads as zeros.
+    resolve: (_r, _a, ctx) => ({ id: requireViewer(ctx.viewer).id }),
   }),
   learner: t.field({
     type: PublicLearnerRef,
     nullable: true,
     description: 'The public face of any learner (for leaderboards and sharing).',
     args: { id: t.arg.id({ required: true }) },
-    // An id no learner could have is simply nobody.
-    resolve: (_r, { id }, ctx) => (learnerId.safeParse(id).success ? ctx.loaders.learner.load(id) : null),
+    resolve: async (_r, { id }, ctx) => {
+      // An id no learner could have is simply nobody.
+      if (!learnerId.safeParse(id).success) return null;
+      return (await ctx.loaders.counters.load(id)) ? { id } : null;
+    },
   }),
 }));

@@ -1,110 +1,127 @@
-import { emptyLearner, type LearnerState, type StateNeeds, type XpTransaction } from '../domain/learners/state';
-import type { LearnerStore, LedgerCursor } from '../domain/ports';
-import type { Keys } from './redis/keys';
-import { BadgeAlreadyHeld, LearnerHotStore, LearnerNotLoaded } from './redis/learners';
+import type { PreparedEvent } from '../domain/events/prepare';
+import type { EventEffects, Outcome } from '../domain/events/types';
+import { emptyLearner, type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
+import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
+import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
 import type { LearnerRepository } from './pg/learners';
+import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
 
 /**
  * The learner store the domain uses: Redis first, Postgres behind. A learner whose hash is
- * missing from Redis (never seen, flushed, evicted, Redis restarted) is hydrated from Postgres
- * on first touch. Hydration runs once per learner per process at a time (single flight) and
- * the Lua guard makes it write once across instances.
+ * missing from Redis (never seen, flushed, evicted, Redis restarted) is hydrated from
+ * Postgres on first touch, with one statement. Hydration runs once per learner per process at
+ * a time (single flight) and the Lua guard makes it write once across instances.
  */
-export class HydratingLearnerStore implements LearnerStore {
-  private readonly inflight = new Map<string, Promise<boolean>>();
+export class HydratingLearnerStore implements EventStore, LearnerReads {
+  private readonly inflight = new Map<string, Promise<LearnerState | null>>();
   /** Hydrations that read Postgres (tests and metrics). */
   hydrations = 0;
 
   constructor(
     private readonly hot: LearnerHotStore,
     private readonly repo: LearnerRepository,
-    private readonly keys: Keys,
     /**
      * Writes a partition's outbox to Postgres before a learner of it is hydrated, or null to
-     * skip that. It is needed only when Redis may evict a learner's hash while their outbox
-     * entries survive (an evicting maxmemory-policy); with noeviction a missing hash means the
-     * learner is new or Redis lost everything, outbox included.
+     * skip that. Needed only when Redis may evict a learner's hash while their outbox entries
+     * survive (an evicting maxmemory-policy); with noeviction a missing hash means the learner
+     * is new or Redis lost everything, outbox included.
      */
-    private readonly flushPartition: ((stream: string) => Promise<void>) | null,
+    private readonly flushPartition: ((learnerId: string) => Promise<void>) | null,
   ) {}
 
-  async get(learnerId: string): Promise<LearnerState> {
-    const state = await this.hot.read(learnerId);
-    if (state) return state;
-    await this.hydrate(learnerId, true);
-    return (await this.hot.read(learnerId)) ?? emptyLearner(learnerId);
-  }
-
-  async find(learnerId: string): Promise<LearnerState | null> {
-    const state = await this.hot.read(learnerId);
-    if (state) return state;
-    if (!(await this.hydrate(learnerId, false))) return null;
-    return this.hot.read(learnerId);
-  }
-
-  async findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]> {
-    const states = await this.hot.readMany(learnerIds);
-    return Promise.all(states.map((s, i) => s ?? this.find(learnerIds[i]!)));
-  }
-
-  enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
-    return this.withHydration(learnerId, () => this.hot.enroll(learnerId, courseId, enrollmentId, now, needs));
-  }
-
-  completeLesson(learnerId: string, lesson: { id: string; courseId: string; xp: number }, txId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
-    return this.withHydration(learnerId, () => this.hot.completeLesson(learnerId, lesson, txId, now, needs));
-  }
-
-  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState | null> {
-    try {
-      return await this.withHydration(learnerId, () => this.hot.awardBadge(learnerId, badgeId, xp, txId, now, needs));
-    } catch (err) {
-      if (err instanceof BadgeAlreadyHeld) return null;
-      throw err;
+  async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
+    // Issued together: one connection (one node, on a cluster) keeps each learner's order.
+    const outcomes: ScriptOutcome[] = await Promise.all(events.map((e) => this.hot.run(e)));
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const waiting = new Map<string, number[]>();
+      outcomes.forEach((o, i) => {
+        if (o.status !== 'not_loaded') return;
+        const id = events[i]!.event.learnerId;
+        const list = waiting.get(id);
+        if (list) list.push(i);
+        else waiting.set(id, [i]);
+      });
+      if (waiting.size === 0) break;
+      await Promise.all(
+        [...waiting].map(async ([learnerId, indexes]) => {
+          await this.load(learnerId, true);
+          for (const i of indexes) outcomes[i] = await this.hot.run(events[i]!);
+        }),
+      );
     }
+    return outcomes.map((o, i) => {
+      if (o.status === 'not_loaded') throw new Error(`Learner ${events[i]!.event.learnerId} could not be loaded into Redis`);
+      return o;
+    });
+  }
+
+  async firstResults(learnerId: string, clientIds: readonly string[]): Promise<Map<string, EventEffects>> {
+    const payloads = await this.repo.eventsByClientId(learnerId, clientIds);
+    const out = new Map<string, EventEffects>();
+    for (const [id, payload] of payloads) {
+      const parsed = outboxEntrySchema.safeParse(payload);
+      if (parsed.success) out.set(id, { ...effectsOfEntry(parsed.data), enrollment: null });
+    }
+    return out;
+  }
+
+  async counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]> {
+    const found = await this.hot.counters(learnerIds);
+    return Promise.all(
+      found.map(async (c, i) => {
+        if (c) return c;
+        const state = await this.load(learnerIds[i]!, false);
+        return state ? { id: state.id, version: state.version, totalXp: state.totalXp, xpAt: state.xpAt, lessonsCompleted: state.lessonsCompleted } : null;
+      }),
+    );
+  }
+
+  async enrollments(learnerId: string): Promise<EnrollmentState[]> {
+    const read = (await this.hot.read(learnerId, ['enrollments'])) ?? ((await this.load(learnerId, false)) ? await this.hot.read(learnerId, ['enrollments']) : null);
+    return read?.enrollments ?? [];
+  }
+
+  async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
+    const e = await this.hot.enrollment(learnerId, courseId);
+    if (e) return e;
+    const state = await this.load(learnerId, false);
+    return state?.enrollments.get(courseId) ?? null;
+  }
+
+  async badges(learnerId: string): Promise<Map<string, number>> {
+    const read = (await this.hot.read(learnerId, ['badges'])) ?? ((await this.load(learnerId, false)) ? await this.hot.read(learnerId, ['badges']) : null);
+    return read?.badges ?? new Map();
   }
 
   /** Postgres rows merged with the newest awards still on their way there (read-your-writes). */
   async xpHistory(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]> {
-    const [recent, stored] = await Promise.all([this.hot.recentXp(learnerId), this.repo.history(learnerId, limit, after)]);
+    const [read, stored] = await Promise.all([this.hot.read(learnerId, ['recentXp']), this.repo.history(learnerId, limit, after)]);
     const byId = new Map<string, XpTransaction>();
     for (const tx of stored) byId.set(tx.id, tx);
-    for (const tx of recent) {
+    for (const tx of read?.recentXp ?? []) {
       if (after && (tx.occurredAt > after.occurredAt || (tx.occurredAt === after.occurredAt && tx.id >= after.id))) continue;
       if (!byId.has(tx.id)) byId.set(tx.id, tx);
     }
-    return [...byId.values()]
-      .sort((a, b) => b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .slice(0, limit);
-  }
-
-  /** Run a learner script; when the learner is not in Redis, hydrate and run it again. */
-  private async withHydration<T>(learnerId: string, run: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await run();
-      } catch (err) {
-        if (!(err instanceof LearnerNotLoaded) || attempt >= 2) throw err;
-        await this.hydrate(learnerId, true);
-      }
-    }
+    return [...byId.values()].sort((a, b) => b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, limit);
   }
 
   /**
-   * Load a learner from Postgres into Redis. With `create`, a learner Postgres does not know
-   * starts empty; without it, nothing is written for strangers.
-   * @returns whether the learner is now in Redis
+   * Load a learner from Postgres into Redis, once per process at a time. With `create`, a
+   * learner Postgres does not know starts empty (writes need a hash); without it, nothing is
+   * written for strangers.
+   * @returns the state loaded, or null for a stranger when not creating
    */
-  private hydrate(learnerId: string, create: boolean): Promise<boolean> {
+  load(learnerId: string, create: boolean): Promise<LearnerState | null> {
     const running = this.inflight.get(learnerId);
-    if (running) return running.then((loaded) => loaded || (create ? this.hydrate(learnerId, true) : false));
+    if (running) return running.then((state) => state ?? (create ? this.load(learnerId, true) : null));
     const job = (async () => {
-      if (this.flushPartition) await this.flushPartition(this.keys.outboxOf(learnerId));
+      if (this.flushPartition) await this.flushPartition(learnerId);
       this.hydrations += 1;
       const stored = await this.repo.load(learnerId);
-      if (!stored && !create) return false;
-      await this.hot.hydrate(stored ?? emptyLearner(learnerId));
-      return true;
+      if (!stored && !create) return null;
+      const state = stored ?? emptyLearner(learnerId);
+      await this.hot.hydrate(state);
+      return state;
     })().finally(() => this.inflight.delete(learnerId));
     this.inflight.set(learnerId, job);
     return job;

@@ -26,7 +26,8 @@ export interface RebuildProgress {
 /**
  * Rebuild all of Redis (learners and boards) from Postgres: drain the outbox, drop every
  * learner hash and board, hydrate every learner Postgres knows, then rebuild the global board
- * from learner snapshots and each course board from enrollments.
+ * from learner snapshots and each course board from enrollments. Run it with no server up
+ * (the CLI refuses otherwise): a server writing meanwhile would have its change dropped.
  * @returns learners and boards written
  */
 export async function rebuildCache(deps: RebuildDeps, onProgress: (p: RebuildProgress) => void = () => undefined): Promise<{ learners: number; boards: number }> {

@@ -1,32 +1,47 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import { comparePositions, type RankedEntry } from '../domain/boards/rules';
-import type { LearnerEvent } from '../domain/events';
 import type { Logger } from '../logger';
-import type { BoardMove, BoardPosition, BoardStore } from '../store/redis/boards';
+import type { OutboxEntryData } from '../store/outbox/entry';
+import type { BoardMove, BoardMoves, BoardPosition, BoardStore } from '../store/redis/boards';
 import type { RedisPubSub } from './pubsub';
 
 /** A slow client keeps only its newest messages instead of growing without bound. */
 const LEARNER_BUFFER = 256;
 
 /**
- * A learner's own events on this instance. Messages from the one `learner` channel are
+ * What happened to a learner: the outbox entry of the event, as its script pushed it. Parsed
+ * only on instances with a subscriber for that learner.
+ */
+export type LearnerUpdate = OutboxEntryData;
+
+/**
+ * A learner's own updates on this instance. Messages from the one `learner` channel are
  * dispatched to the learner's local subscribers through a map, so each costs O(its subscribers).
  */
 export class LearnerFeed {
-  private readonly byLearner = new Map<string, Set<(e: LearnerEvent) => void>>();
+  private readonly byLearner = new Map<string, Set<(u: LearnerUpdate) => void>>();
 
-  constructor(pubsub: RedisPubSub) {
-    pubsub.on('learner', (event) => {
-      for (const push of this.byLearner.get(event.learnerId) ?? []) push(event);
+  constructor(
+    pubsub: RedisPubSub,
+    private readonly log: Logger,
+  ) {
+    pubsub.on('learner', (message) => {
+      if (this.byLearner.size === 0) return;
+      let update: LearnerUpdate;
+      try {
+        update = JSON.parse(message.json) as LearnerUpdate;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'learner feed: undecodable message dropped');
+        return;
+      }
+      for (const push of this.byLearner.get(update.l) ?? []) push(update);
     });
   }
 
-  /** Events of one learner, filtered by kind, until the client goes away. */
-  events<K extends LearnerEvent['kind']>(learnerId: string, kinds: readonly K[]): AsyncIterableIterator<Extract<LearnerEvent, { kind: K }>> {
-    return new Repeater<Extract<LearnerEvent, { kind: K }>>(async (push, stop) => {
-      const handler = (e: LearnerEvent) => {
-        if ((kinds as readonly string[]).includes(e.kind)) void push(e as Extract<LearnerEvent, { kind: K }>);
-      };
+  /** Updates of one learner until the client goes away. */
+  updates(learnerId: string): AsyncIterableIterator<LearnerUpdate> {
+    return new Repeater<LearnerUpdate>(async (push, stop) => {
+      const handler = (u: LearnerUpdate) => void push(u);
       let set = this.byLearner.get(learnerId);
       if (!set) this.byLearner.set(learnerId, (set = new Set()));
       set.add(handler);
@@ -58,11 +73,20 @@ export interface TopSnapshot {
   entries: RankedEntry[];
 }
 
+interface PendingMove extends BoardMove {
+  epoch: string;
+}
+
 interface RankWatcher {
   learnerId: string;
-  /** null until the initial position is read; moves seen meanwhile wait in `pending`. */
+  /** Where the learner stands as far as this watcher knows; null until first read. */
   position: BoardPosition | null;
-  pending: BoardMove[];
+  /** The rank last told to the client (or found at subscription). */
+  told: number | null;
+  /** Moves that arrive while the position is being read. */
+  pending: PendingMove[];
+  syncing: boolean;
+  again: boolean;
   push: (m: RankMove) => void;
 }
 
@@ -75,6 +99,9 @@ interface TopWatcher {
 interface BoardWatch {
   ranks: Set<RankWatcher>;
   tops: Set<TopWatcher>;
+  /** The epoch and the last sequence number seen on the channel (null before any message). */
+  epoch: string | null;
+  lastSeq: number | null;
   lastSent: number;
   timer: NodeJS.Timeout | null;
   flushing: boolean;
@@ -89,11 +116,13 @@ export interface BoardFeedOptions {
 /**
  * Rank changes and board tops on this instance, driven by the `board` channel.
  *
- * Rank changes: the setBoardScore script publishes every move with the board's sequence
- * number, inside the same atomic step as the move, so moves arrive in board order. Each
- * subscriber's position is read once together with that sequence number; from then on a move
- * that takes someone from behind the subscriber to ahead of them is an overtake (rank + 1),
- * and the reverse a climb (rank - 1), decided locally without asking Redis.
+ * Rank changes: setBoardScores publishes each call's moves with the board's sequence numbers
+ * and epoch, inside the same atomic step, so moves arrive in board order. Each subscriber's
+ * position is read together with the sequence number; from then on a move that takes someone
+ * from behind the subscriber to ahead of them is an overtake (rank + 1), and the reverse a
+ * climb (rank - 1), decided locally. The subscriber's own move, a new epoch (the board was
+ * reinstalled, e.g. after Redis lost it) or a gap in the sequence (a lost message) makes it
+ * read its position again, so the feed never drifts and never goes backwards.
  *
  * Board tops: at most one read of the top per board per interval, whatever the number of
  * moves or subscribers; a subscriber gets a message only when what it would see changed.
@@ -107,20 +136,17 @@ export class BoardFeeds {
     private readonly log: Logger,
     private readonly options: BoardFeedOptions = { minIntervalMs: 250 },
   ) {
-    pubsub.on('board', (move) => this.onMove(move));
+    pubsub.on('board', (message) => this.onMoves(message));
   }
 
   /** Rank changes of one learner on one board. */
   rankChanges(boardId: string, learnerId: string): AsyncIterableIterator<RankMove> {
     return new Repeater<RankMove>(async (push, stop) => {
       const watch = this.watch(boardId);
-      const watcher: RankWatcher = { learnerId, position: null, pending: [], push: (m) => void push(m) };
+      const watcher: RankWatcher = { learnerId, position: null, told: null, pending: [], syncing: false, again: false, push: (m) => void push(m) };
       watch.ranks.add(watcher);
       try {
-        const position = await this.store.position(boardId, learnerId);
-        watcher.position = position;
-        for (const move of watcher.pending) if (move.seq > position.seq) this.applyMove(boardId, watcher, move);
-        watcher.pending = [];
+        await this.resync(boardId, watcher, true);
       } catch (err) {
         stop(err as Error);
       }
@@ -150,13 +176,13 @@ export class BoardFeeds {
 
   /** Whether a learner's rank on a board is being tracked here, position known (tests, metrics). */
   tracking(boardId: string, learnerId: string): boolean {
-    return [...(this.boards.get(boardId)?.ranks ?? [])].some((w) => w.learnerId === learnerId && w.position !== null);
+    return [...(this.boards.get(boardId)?.ranks ?? [])].some((w) => w.learnerId === learnerId && w.position !== null && !w.syncing);
   }
 
   private watch(boardId: string): BoardWatch {
     let w = this.boards.get(boardId);
     if (!w) {
-      w = { ranks: new Set(), tops: new Set(), lastSent: 0, timer: null, flushing: false, dirty: false };
+      w = { ranks: new Set(), tops: new Set(), epoch: null, lastSeq: null, lastSent: 0, timer: null, flushing: false, dirty: false };
       this.boards.set(boardId, w);
     }
     return w;
@@ -169,34 +195,83 @@ export class BoardFeeds {
     }
   }
 
-  private onMove(move: BoardMove): void {
-    const w = this.boards.get(move.boardId);
-    if (!w) return;
+  private onMoves(message: BoardMoves): void {
+    const w = this.boards.get(message.boardId);
+    if (!w || message.moves.length === 0) return;
+    const first = message.moves[0]!.seq;
+    const last = message.moves[message.moves.length - 1]!.seq;
+    // A new epoch, or a sequence that jumped: some moves never reached us. Read positions again.
+    const broken = w.epoch !== null && (message.epoch !== w.epoch || (w.lastSeq !== null && first > w.lastSeq + 1));
+    w.epoch = message.epoch;
+    w.lastSeq = last;
     for (const watcher of w.ranks) {
-      if (watcher.position === null) watcher.pending.push(move);
-      else if (move.seq > watcher.position.seq) this.applyMove(move.boardId, watcher, move);
+      if (broken) {
+        void this.resync(message.boardId, watcher, false).catch((err) => this.log.warn({ err, boardId: message.boardId }, 'rank feed: could not read a position'));
+        continue;
+      }
+      for (const move of message.moves) this.offerMove(message.boardId, watcher, { ...move, epoch: message.epoch });
     }
-    if (w.tops.size) this.schedule(move.boardId, w);
+    if (w.tops.size) this.schedule(message.boardId, w);
   }
 
-  private applyMove(boardId: string, watcher: RankWatcher, move: BoardMove): void {
-    const me = watcher.position!;
-    if (move.learnerId === watcher.learnerId) {
-      const previousRank = me.rank;
-      watcher.position = { seq: move.seq, rank: move.rank, score: move.score, member: move.member };
-      if (move.rank !== null && move.rank !== previousRank) {
-        watcher.push({ boardId, learnerId: watcher.learnerId, previousRank, rank: move.rank, score: move.score });
-      }
+  private offerMove(boardId: string, watcher: RankWatcher, move: PendingMove): void {
+    if (watcher.syncing || watcher.position === null) {
+      watcher.pending.push(move);
       return;
     }
+    if (this.applyMove(watcher, move)) {
+      void this.resync(boardId, watcher, false).catch((err) => this.log.warn({ err, boardId }, 'rank feed: could not read a position'));
+    } else {
+      this.tell(boardId, watcher);
+    }
+  }
+
+  /**
+   * Apply another learner's move to the watcher's position. Sequence numbers only grow, across
+   * epochs too (installBoard-4.lua), so anything at or below the position is already in it.
+   * @returns true when the position must be read again (our own move, or a new epoch)
+   */
+  private applyMove(watcher: RankWatcher, move: PendingMove): boolean {
+    const me = watcher.position!;
+    if (move.seq <= me.seq) return false;
+    if (move.epoch !== me.epoch || move.learnerId === watcher.learnerId) return true;
     me.seq = move.seq;
-    if (me.rank === null || me.member === null) return;
+    if (me.rank === null || me.member === null) return false;
     const mine = { score: me.score, member: me.member };
     const wasAhead = move.previousMember !== null && comparePositions({ score: move.previousScore ?? 0, member: move.previousMember }, mine) < 0;
     const isAhead = move.member !== null && comparePositions({ score: move.score, member: move.member }, mine) < 0;
-    if (wasAhead === isAhead) return;
-    const previousRank = me.rank;
-    me.rank += isAhead ? 1 : -1;
+    if (wasAhead !== isAhead) me.rank += isAhead ? 1 : -1;
+    return false;
+  }
+
+  /** Read the watcher's position again, then apply the moves that came meanwhile. */
+  private async resync(boardId: string, watcher: RankWatcher, initial: boolean): Promise<void> {
+    if (watcher.syncing) {
+      watcher.again = true;
+      return;
+    }
+    watcher.syncing = true;
+    try {
+      do {
+        watcher.again = false;
+        watcher.position = await this.store.position(boardId, watcher.learnerId);
+        const pending = watcher.pending;
+        watcher.pending = [];
+        for (const move of pending) if (this.applyMove(watcher, move)) watcher.again = true;
+      } while (watcher.again);
+    } finally {
+      watcher.syncing = false;
+    }
+    if (initial) watcher.told = watcher.position?.rank ?? null;
+    else this.tell(boardId, watcher);
+  }
+
+  /** Tell the client its rank, when it differs from what it was told last. */
+  private tell(boardId: string, watcher: RankWatcher): void {
+    const me = watcher.position;
+    if (!me || me.rank === null || me.rank === watcher.told) return;
+    const previousRank = watcher.told;
+    watcher.told = me.rank;
     watcher.push({ boardId, learnerId: watcher.learnerId, previousRank, rank: me.rank, score: me.score });
   }
 

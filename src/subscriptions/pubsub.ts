@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
-import type { LearnerEvent } from '../domain/events';
 import type { EventPublisher } from '../domain/ports';
 import type { Logger } from '../logger';
 import type { Keys } from '../store/redis/keys';
+import type { RedisClient } from '../store/redis/client';
 import { decoders, topicNames, type Topics } from './topics';
 
 type Handler<T extends keyof Topics> = (payload: Topics[T]) => void;
@@ -20,9 +19,9 @@ export class RedisPubSub implements EventPublisher {
   private readonly channelTopic = new Map<string, keyof Topics>();
 
   constructor(
-    private readonly pub: Redis,
+    private readonly pub: RedisClient,
     /** A connection used for nothing but SUBSCRIBE. */
-    private readonly sub: Redis,
+    private readonly sub: RedisClient,
     private readonly keys: Keys,
     private readonly log: Logger,
   ) {
@@ -46,16 +45,9 @@ export class RedisPubSub implements EventPublisher {
     return () => set.delete(handler);
   }
 
-  async publish<T extends keyof Topics>(topic: T, payload: Topics[T]): Promise<void> {
-    await this.pub.publish(this.keys.channel(topic), JSON.stringify(payload));
-  }
-
-  learnerEvent(event: LearnerEvent): Promise<void> {
-    return this.publish('learner', event);
-  }
-
-  catalogChanged(): Promise<void> {
-    return this.publish('catalog', { at: Date.now() });
+  /** Tell every instance the catalog changed. (Learner and board messages come from the Lua scripts.) */
+  async catalogChanged(): Promise<void> {
+    await this.pub.publish(this.keys.channel('catalog'), JSON.stringify({ at: Date.now() }));
   }
 
   private dispatch(channel: string, message: string): void {

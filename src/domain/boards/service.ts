@@ -1,13 +1,15 @@
 import { BadInput, NotFound } from '../errors';
 import type { Catalog } from '../catalog/types';
-import type { LearnerState } from '../learners/state';
 import type { BoardScores } from '../ports';
 import { boardIdOf, boardInfo, type BoardInfo, type BoardPeriod, type BoardRef, type RankedEntry } from './rules';
 
 export const MAX_BOARD_PAGE = 100;
 export const MAX_AROUND_RADIUS = 25;
 
-/** Leaderboards: the global board and each course's board. */
+/**
+ * Leaderboards: the global board and each course's board. Scores are projections of the
+ * outbox (see store/outbox/boards.ts); this only reads them.
+ */
 export class BoardService {
   constructor(private readonly scores: BoardScores) {}
 
@@ -24,20 +26,6 @@ export class BoardService {
     if (courseId !== null && !catalog.course(courseId)) throw new NotFound('course', courseId);
     const ref: BoardRef = { period, courseId };
     return { ref, id: boardIdOf(ref), info: boardInfo(ref) };
-  }
-
-  /** Put the learner's current scores on the global board and on each course board given. */
-  async record(state: LearnerState, courseIds: readonly string[]): Promise<void> {
-    const writes: Promise<unknown>[] = [];
-    if (state.xpAt !== null) {
-      writes.push(this.scores.setScore(boardIdOf({ period: 'ALL_TIME', courseId: null }), state.id, state.totalXp, state.xpAt, state.version));
-    }
-    for (const courseId of courseIds) {
-      const e = state.enrollments.get(courseId);
-      if (!e || e.xpAt === null) continue;
-      writes.push(this.scores.setScore(boardIdOf({ period: 'ALL_TIME', courseId }), state.id, e.xpEarned, e.xpAt, state.version));
-    }
-    await Promise.all(writes);
   }
 
   async page(boardId: string, first: number, offset: number): Promise<RankedEntry[]> {

@@ -1,6 +1,6 @@
 import type { LevelTable } from '../levels/rules';
 import type { BadgeCriteria } from '../badges/criteria';
-import type { StateNeeds } from '../learners/state';
+import { candidatesFor, type BadgeCandidates } from '../badges/compile';
 
 export type LessonKind = 'VIDEO' | 'READING' | 'CHALLENGE';
 
@@ -62,7 +62,7 @@ export class Catalog {
   private readonly lessonById = new Map<string, Lesson>();
   private readonly quizById = new Map<string, Quiz>();
   private readonly badgeById: Map<string, Badge>;
-  private readonly needsByCourse = new Map<string, StateNeeds>();
+  private readonly candidatesByCourse = new Map<string, BadgeCandidates>();
 
   constructor(
     readonly courses: readonly Course[],
@@ -96,24 +96,16 @@ export class Catalog {
   }
 
   /**
-   * What a change in `courseId` needs back from the store to answer and to check badges: the
-   * course's enrollment, the enrollments of courses that badge rules count lessons of, and
-   * every badge. Computed once per catalog snapshot and course.
+   * The badges completing a lesson of `courseId` may unlock: those reading total XP, lessons
+   * completed, or lessons completed in that course. Compiled once per snapshot and course.
    */
-  needsFor(courseId: string): StateNeeds {
-    let needs = this.needsByCourse.get(courseId);
-    if (!needs) {
-      const courses = new Set([courseId]);
-      const visit = (c: BadgeCriteria): void => {
-        if ('all' in c) c.all.forEach(visit);
-        else if ('any' in c) c.any.forEach(visit);
-        else if (c.type === 'lessons_completed' && c.course_id) courses.add(c.course_id);
-      };
-      for (const b of this.badges) visit(b.criteria);
-      needs = { courseIds: [...courses], badgeIds: this.badges.map((b) => b.id) };
-      this.needsByCourse.set(courseId, needs);
+  lessonCandidates(courseId: string): BadgeCandidates {
+    let c = this.candidatesByCourse.get(courseId);
+    if (!c) {
+      c = candidatesFor(this.badges, this.levels, new Set(['xp', 'lc', `cc:${courseId}`]));
+      this.candidatesByCourse.set(courseId, c);
     }
-    return needs;
+    return c;
   }
 
   static empty(): Catalog {

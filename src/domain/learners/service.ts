@@ -1,6 +1,6 @@
 import { BadInput } from '../errors';
-import type { LearnerState, XpTransaction } from './state';
-import type { LearnerStore, LedgerCursor } from '../ports';
+import type { XpTransaction } from './state';
+import type { LearnerReads, LedgerCursor } from '../ports';
 
 export const MAX_PAGE = 100;
 
@@ -20,19 +20,9 @@ export function decodeCursor(cursor: string, field = 'after'): LedgerCursor {
   return { occurredAt, id: raw.slice(at + 1) };
 }
 
-/** Reading learners: the signed-in learner, public profiles, the XP ledger. */
+/** Reading learners: the XP ledger, page by page. */
 export class LearnerService {
-  constructor(private readonly learners: LearnerStore) {}
-
-  /** The learner's state (hydrated when needed; a newcomer starts empty). */
-  me(learnerId: string): Promise<LearnerState> {
-    return this.learners.get(learnerId);
-  }
-
-  /** Learners known to the system (null for strangers), for public profiles and boards. */
-  findMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]> {
-    return this.learners.findMany(learnerIds);
-  }
+  constructor(private readonly learners: LearnerReads) {}
 
   /** One page of XP awards, newest first. */
   async xpHistory(learnerId: string, first: number, after: string | null): Promise<{ items: XpTransaction[]; hasNextPage: boolean }> {

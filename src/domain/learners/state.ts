@@ -6,42 +6,44 @@ export interface EnrollmentState {
   enrolledAt: number;
   /** XP earned in this course (lessons, later quizzes). */
   xpEarned: number;
-  /** When `xpEarned` last changed (ties on the course board); null before any XP. */
+  /** When `xpEarned` was reached (ties on the course board); null before any XP. */
   xpAt: number | null;
   /** Lessons completed in this course (counted when completed, as the course was then). */
   lessonsCompleted: number;
   completedAt: number | null;
 }
 
-/**
- * Everything hot about one learner, read in one step from the store. After a change, the
- * maps hold only what the change asked for (see StateNeeds; `lessons` stays empty); reads
- * return everything.
- */
-export interface LearnerState {
+/** A learner's counters: what most reads (level, board cards, totals) need, read in O(1). */
+export interface LearnerCounters {
   id: string;
-  totalXp: number;
   /** Bumped by every change; orders snapshots and board updates. */
   version: number;
-  /** When `totalXp` last changed (ties on the global board); null before any XP. */
+  totalXp: number;
+  /** When `totalXp` was reached (ties on the global board); null before any XP. */
   xpAt: number | null;
   lessonsCompleted: number;
+}
+
+/** One XP award as `xpHistory` shows it. */
+export interface XpTransaction {
+  id: string;
+  amount: number;
+  reason: string;
+  sourceId: string | null;
+  /** ms since epoch (the event's time) */
+  occurredAt: number;
+}
+
+/** Everything hot about one learner: what hydration writes and rebuilds restore. */
+export interface LearnerState extends LearnerCounters {
   /** lessonId -> completedAt (ms) */
   lessons: ReadonlyMap<string, number>;
   /** courseId -> enrollment */
   enrollments: ReadonlyMap<string, EnrollmentState>;
   /** badgeId -> awardedAt (ms) */
   badges: ReadonlyMap<string, number>;
-}
-
-/**
- * The part of a learner's state a change needs back (the counters always come): the
- * enrollments of `courseIds` and which of `badgeIds` are held. Asking only for these keeps a
- * change's cost independent of how much history the learner has.
- */
-export interface StateNeeds {
-  courseIds: readonly string[];
-  badgeIds: readonly string[];
+  /** The newest awards, newest first (they may not have reached Postgres yet). */
+  recentXp: readonly XpTransaction[];
 }
 
 /** A learner nobody has seen yet. */
@@ -55,15 +57,11 @@ export function emptyLearner(id: string): LearnerState {
     lessons: new Map(),
     enrollments: new Map(),
     badges: new Map(),
+    recentXp: [],
   };
 }
 
-/** One XP award as `xpHistory` shows it. */
-export interface XpTransaction {
-  id: string;
-  amount: number;
-  reason: string;
-  sourceId: string | null;
-  /** ms since epoch */
-  occurredAt: number;
+/** The counters of a learner nobody has seen yet. */
+export function emptyCounters(id: string): LearnerCounters {
+  return { id, version: 0, totalXp: 0, xpAt: null, lessonsCompleted: 0 };
 }

@@ -1,5 +1,5 @@
 import type { Course } from '../catalog/types';
-import type { EnrollmentState, LearnerState } from '../learners/state';
+import type { EnrollmentState } from '../learners/state';
 
 /** A learner's progress through one course. */
 export interface CourseProgress {
@@ -34,9 +34,4 @@ export function courseProgress(course: Course, enrollment: EnrollmentState | und
     percentage: lessonShare * 100,
     completionRate: course.quizCount === 0 ? lessonShare : 0.5 * lessonShare + 0.5 * quizShare,
   };
-}
-
-/** Lessons the learner completed in `courseId`. Pure. */
-export function lessonsCompletedIn(state: LearnerState, courseId: string): number {
-  return state.enrollments.get(courseId)?.lessonsCompleted ?? 0;
 }

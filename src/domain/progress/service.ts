@@ -1,15 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { BadgeService, type BadgeAwarded } from '../badges/service';
-import { BoardService } from '../boards/service';
+import type { Badge } from '../catalog/types';
 import type { CatalogService } from '../catalog/service';
-import { NotFound } from '../errors';
-import type { LearnerEvent } from '../events';
-import type { EnrollmentState, LearnerState } from '../learners/state';
+import type { EventService } from '../events/service';
+import { totalBefore } from '../events/types';
+import type { EnrollmentState } from '../learners/state';
 import { levelOf } from '../levels/rules';
-import type { Clock, EventPublisher, LearnerStore } from '../ports';
+import type { LearnerReads } from '../ports';
+
+/** A badge unlocked by a change. */
+export interface BadgeAwarded {
+  badge: Badge;
+  awardedAt: number;
+}
 
 export interface LessonCompletion {
+  learnerId: string;
   lessonId: string;
   courseId: string;
   xpAwarded: number;
@@ -17,104 +21,61 @@ export interface LessonCompletion {
   level: number;
   leveledUp: boolean;
   badgesUnlocked: BadgeAwarded[];
-  state: LearnerState;
   enrollment: EnrollmentState;
 }
 
 export interface ProgressDeps {
-  learners: LearnerStore;
-  boards: BoardService;
-  badges: BadgeService;
+  events: EventService;
+  learners: LearnerReads;
   catalog: CatalogService;
-  publisher: EventPublisher;
-  clock: Clock;
-  log: Logger;
 }
 
-/** Enrollment and lesson completion: the core loop that pays XP, levels, badges and ranks. */
+/**
+ * Enrollment and lesson completion, as events on the one write path. The request does only
+ * the learner step (its script pays XP and awards badges atomically); boards, pushes and
+ * Postgres follow from the outbox.
+ */
 export class ProgressService {
   constructor(private readonly deps: ProgressDeps) {}
 
   /**
-   * Enroll a learner in a course, once.
-   * @throws NotFound, AlreadyEnrolled
+   * Enroll a learner in a course, once. With `eventId`, a retry answers the first result.
+   * @throws NotFound, AlreadyEnrolled, Unavailable, BadInput
    */
-  async enroll(learnerId: string, courseId: string): Promise<{ state: LearnerState; enrollment: EnrollmentState }> {
-    const { catalog, learners, clock } = this.deps;
-    const snapshot = catalog.get();
-    if (!snapshot.course(courseId)) throw new NotFound('course', courseId);
-    const state = await learners.enroll(learnerId, courseId, randomUUID(), clock.now(), snapshot.needsFor(courseId));
-    return { state, enrollment: state.enrollments.get(courseId)! };
+  async enroll(learnerId: string, courseId: string, eventId?: string | null): Promise<{ learnerId: string; enrollment: EnrollmentState }> {
+    const { events, learners } = this.deps;
+    const done = await events.applyOne(events.build('ENROLLED', learnerId, { courseId }, eventId));
+    const enrollment = done.effects.enrollment ?? (await learners.enrollment(learnerId, courseId));
+    if (!enrollment) throw new Error(`Enrollment of ${learnerId} in ${courseId} vanished after it was made`);
+    return { learnerId, enrollment };
   }
 
   /**
-   * Complete a lesson: pays its catalog XP once, then badges that became due, then moves the
-   * learner on the global and course boards and announces what happened.
-   * @throws NotFound, NotEnrolled, AlreadyCompleted
+   * Complete a lesson: pays its catalog XP once and any badges that became due, in one atomic
+   * step. With `eventId`, a retry answers the first call's result (same xpAwarded, same badges).
+   * @throws NotFound, NotEnrolled, AlreadyCompleted, Unavailable, BadInput
    */
-  async completeLesson(learnerId: string, lessonId: string): Promise<LessonCompletion> {
-    const { catalog: catalogService, learners, badges, boards, clock } = this.deps;
+  async completeLesson(learnerId: string, lessonId: string, eventId?: string | null): Promise<LessonCompletion> {
+    const { events, learners, catalog: catalogService } = this.deps;
+    const done = await events.applyOne(events.build('LESSON_COMPLETED', learnerId, { lessonId }, eventId));
+    const courseId = (done.prepared as { courseId: string }).courseId;
     const catalog = catalogService.get();
-    const lesson = catalog.lesson(lessonId);
-    if (!lesson) throw new NotFound('lesson', lessonId);
-    const now = clock.now();
-
-    const needs = catalog.needsFor(lesson.courseId);
-    const paid = await learners.completeLesson(learnerId, { id: lesson.id, courseId: lesson.courseId, xp: lesson.xpReward }, randomUUID(), now, needs);
-    let state = paid;
-    let awarded: BadgeAwarded[] = [];
-    try {
-      ({ state, awarded } = await badges.awardDue(state, catalog, now, needs));
-    } catch (err) {
-      // The lesson is complete and paid; a badge that failed is awarded on the next event.
-      this.deps.log.error({ err, learnerId }, 'badge check failed after a lesson completion');
-    }
-    await boards.record(state, [lesson.courseId]);
-
-    // The script's own total minus its own award is exactly where this learner stood before.
-    const before = levelOf(paid.totalXp - lesson.xpReward, catalog.levels);
-    const after = levelOf(state.totalXp, catalog.levels);
-    await this.announce(state, lesson.xpReward, now, awarded, before.level < after.level ? after : null);
-
+    const before = levelOf(totalBefore(done.effects), catalog.levels);
+    const after = levelOf(done.effects.totalXp, catalog.levels);
+    const enrollment = done.effects.enrollment ?? (await learners.enrollment(learnerId, courseId));
+    if (!enrollment) throw new Error(`Enrollment of ${learnerId} in ${courseId} vanished after a completion`);
     return {
-      lessonId: lesson.id,
-      courseId: lesson.courseId,
-      xpAwarded: lesson.xpReward,
-      totalXp: state.totalXp,
+      learnerId,
+      lessonId,
+      courseId,
+      xpAwarded: done.effects.xpAwarded,
+      totalXp: done.effects.totalXp,
       level: after.level,
       leveledUp: after.level > before.level,
-      badgesUnlocked: awarded,
-      state,
-      enrollment: state.enrollments.get(lesson.courseId)!,
+      badgesUnlocked: done.effects.badges
+        .map((b) => ({ badge: catalog.badge(b.badgeId), awardedAt: b.awardedAt }))
+        .filter((b): b is BadgeAwarded => b.badge !== undefined),
+      enrollment,
     };
-  }
-
-  private async announce(
-    state: LearnerState,
-    lessonXp: number,
-    now: number,
-    awarded: BadgeAwarded[],
-    levelUp: { level: number; name: string | null } | null,
-  ): Promise<void> {
-    const events: LearnerEvent[] = [];
-    let running = state.totalXp - awarded.reduce((s, a) => s + a.badge.xpReward, 0);
-    if (lessonXp > 0) {
-      events.push({ kind: 'xp_awarded', learnerId: state.id, amount: lessonXp, totalXp: running, reason: 'lesson_completed', occurredAt: now });
-    }
-    for (const a of awarded) {
-      events.push({ kind: 'badge_unlocked', learnerId: state.id, badgeId: a.badge.id, awardedAt: a.awardedAt });
-      if (a.badge.xpReward > 0) {
-        running += a.badge.xpReward;
-        events.push({ kind: 'xp_awarded', learnerId: state.id, amount: a.badge.xpReward, totalXp: running, reason: 'badge_unlocked', occurredAt: now });
-      }
-    }
-    if (levelUp) events.push({ kind: 'level_up', learnerId: state.id, level: levelUp.level, name: levelUp.name, totalXp: state.totalXp });
-    try {
-      // Sent together; one connection keeps them in this order.
-      await Promise.all(events.map((e) => this.deps.publisher.learnerEvent(e)));
-    } catch (err) {
-      // Pushes are best effort; the state change itself is already durable in the outbox.
-      this.deps.log.warn({ err, learnerId: state.id }, 'could not announce learner events');
-    }
   }
 }

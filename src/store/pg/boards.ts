@@ -31,8 +31,8 @@ export class BoardRepository {
       : await k('enrollments')
           .select('learner_id', 'xp_earned as score', 'version', at)
           .where({ course_id: ref.courseId })
-          .andWhere('xp_earned', '>', 0)) as { learner_id: string; score: number; version: number; at: number | null }[];
-    return rows.map((r) => ({ learnerId: r.learner_id, score: r.score, reachedAt: Math.round(Number(r.at ?? 0)), version: r.version }));
+          .andWhere('xp_earned', '>', 0)) as { learner_id: string; score: string | number; version: number; at: number | null }[];
+    return rows.map((r) => ({ learnerId: r.learner_id, score: Number(r.score), reachedAt: Math.round(Number(r.at ?? 0)), version: r.version }));
   }
 
   /** Ids of every board Postgres has entries for. */

@@ -1,12 +1,45 @@
 import type { Knex } from '@mikro-orm/postgresql';
-import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
 import type { LedgerCursor } from '../../domain/ports';
+import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
+import { RECENT_XP_ROWS } from '../redis/learners';
 import type { Orm } from './orm';
-import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity } from './entities';
 
-const ms = (d: Date | string | null | undefined): number | null => (d == null ? null : new Date(d).getTime());
+const ms = (v: string | number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(Number(v)));
+const MS = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 
-/** Learners' durable record: what hydration and rebuilds read back. */
+/**
+ * A learner's whole record in one statement, so it reads one snapshot: a batch committing
+ * meanwhile is either all in it or not at all (no lesson without its XP, no XP without its
+ * lesson). A stranger costs this one round trip and nothing else.
+ */
+const LOAD_LEARNER = `
+select
+  (select json_build_object('xp', total_xp, 'lc', lessons_completed, 'xat', ${MS('xp_reached_at')}, 'v', version)
+     from learners where id = :id) as learner,
+  (select coalesce(json_agg(json_build_object(
+            'c', e.course_id, 'i', e.id, 'eat', ${MS('e.enrolled_at')}, 'x', e.xp_earned, 'xat', ${MS('e.xp_reached_at')},
+            'ec', ${MS('e.completed_at')}, 'v', e.version,
+            'cc', (select count(*) from lesson_progress p
+                    where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null))
+          order by e.enrolled_at, e.course_id), '[]'::json)
+     from enrollments e where e.learner_id = :id) as enrollments,
+  (select coalesce(json_agg(json_build_array(lesson_id, ${MS('completed_at')})), '[]'::json)
+     from lesson_progress where learner_id = :id and completed_at is not null) as lessons,
+  (select coalesce(json_agg(json_build_array(badge_id, ${MS('awarded_at')}) order by awarded_at, badge_id), '[]'::json)
+     from badge_awards where learner_id = :id) as badges,
+  (select coalesce(json_agg(json_build_array(id, amount, reason, source_id, ${MS('occurred_at')})), '[]'::json)
+     from (select * from xp_transactions where learner_id = :id order by occurred_at desc, id desc limit ${RECENT_XP_ROWS}) r) as recent
+`;
+
+interface LoadRow {
+  learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
+  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number }[];
+  lessons: [string, number][];
+  badges: [string, number][];
+  recent: [string, string | number, string, string | null, number][];
+}
+
+/** Learners' durable record: what hydration and rebuilds read back, and the ledger's pages. */
 export class LearnerRepository {
   constructor(private readonly orm: Orm) {}
 
@@ -16,45 +49,41 @@ export class LearnerRepository {
 
   /** A learner's state as Postgres holds it, or null when Postgres has never seen them. */
   async load(learnerId: string): Promise<LearnerState | null> {
-    const em = this.orm.em.fork();
-    const [row, enrollments, lessons, badges] = await Promise.all([
-      em.findOne(LearnerEntity, { id: learnerId }),
-      em.find(EnrollmentEntity, { learnerId }),
-      em.find(LessonProgressEntity, { learnerId, completedAt: { $ne: null } }),
-      em.find(BadgeAwardEntity, { learnerId }),
-    ]);
-    if (!row && enrollments.length === 0) return null;
-    const perCourse = new Map<string, number>();
-    for (const l of lessons) perCourse.set(l.courseId, (perCourse.get(l.courseId) ?? 0) + 1);
+    const res = (await this.knex().raw(LOAD_LEARNER, { id: learnerId })) as { rows: LoadRow[] };
+    const row = res.rows[0]!;
+    if (!row.learner && row.enrollments.length === 0) return null;
+    const enrollments = new Map<string, EnrollmentState>(
+      row.enrollments.map((e) => [
+        e.c,
+        {
+          id: e.i,
+          courseId: e.c,
+          enrolledAt: ms(e.eat)!,
+          xpEarned: Number(e.x),
+          xpAt: ms(e.xat),
+          lessonsCompleted: Number(e.cc),
+          completedAt: ms(e.ec),
+        },
+      ]),
+    );
     return {
       id: learnerId,
-      totalXp: row?.totalXp ?? 0,
-      version: Math.max(row?.version ?? 0, ...enrollments.map((e) => e.version)),
-      xpAt: ms(row?.xpReachedAt),
-      lessonsCompleted: row?.lessonsCompleted ?? lessons.length,
-      lessons: new Map(lessons.map((l) => [l.lessonId, ms(l.completedAt)!])),
-      enrollments: new Map<string, EnrollmentState>(
-        enrollments.map((e) => [
-          e.courseId,
-          {
-            id: e.id,
-            courseId: e.courseId,
-            enrolledAt: ms(e.enrolledAt)!,
-            xpEarned: e.xpEarned,
-            xpAt: ms(e.xpReachedAt),
-            lessonsCompleted: perCourse.get(e.courseId) ?? 0,
-            completedAt: ms(e.completedAt),
-          },
-        ]),
-      ),
-      badges: new Map(badges.map((b) => [b.badgeId, ms(b.awardedAt)!])),
+      totalXp: Number(row.learner?.xp ?? 0),
+      version: Math.max(row.learner?.v ?? 0, ...row.enrollments.map((e) => e.v)),
+      xpAt: ms(row.learner?.xat),
+      lessonsCompleted: row.learner?.lc ?? row.lessons.length,
+      lessons: new Map(row.lessons.map(([id, at]) => [id, ms(at)!])),
+      enrollments,
+      badges: new Map(row.badges.map(([id, at]) => [id, ms(at)!])),
+      recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
   }
 
   /** One page of a learner's ledger, newest first, strictly after `after`. */
   async history(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]> {
-    const q = this.knex()('xp_transactions')
-      .select('id', 'amount', 'reason', 'source_id', this.knex().raw('(extract(epoch from occurred_at) * 1000)::float8 as occurred_ms'))
+    const k = this.knex();
+    const q = k('xp_transactions')
+      .select('id', 'amount', 'reason', 'source_id', k.raw(`${MS('occurred_at')} as occurred_ms`))
       .where('learner_id', learnerId)
       .orderBy([
         { column: 'occurred_at', order: 'desc' },
@@ -68,14 +97,18 @@ export class LearnerRepository {
           .orWhere((x) => x.where('occurred_at', '=', new Date(after.occurredAt)).andWhere('id', '<', after.id)),
       );
     }
-    const rows = (await q) as { id: string; amount: number; reason: string; source_id: string | null; occurred_ms: number }[];
-    return rows.map((r) => ({
-      id: r.id,
-      amount: r.amount,
-      reason: r.reason,
-      sourceId: r.source_id,
-      occurredAt: Math.round(Number(r.occurred_ms)),
-    }));
+    const rows = (await q) as { id: string; amount: string | number; reason: string; source_id: string | null; occurred_ms: number }[];
+    return rows.map((r) => ({ id: r.id, amount: Number(r.amount), reason: r.reason, sourceId: r.source_id, occurredAt: Math.round(Number(r.occurred_ms)) }));
+  }
+
+  /** The outbox entries of a learner's events with these caller ids (the durable dedupe record). */
+  async eventsByClientId(learnerId: string, clientIds: readonly string[]): Promise<Map<string, unknown>> {
+    if (clientIds.length === 0) return new Map();
+    const rows = (await this.knex()('learner_events').select('client_id', 'payload').where('learner_id', learnerId).whereIn('client_id', clientIds as string[])) as {
+      client_id: string;
+      payload: unknown;
+    }[];
+    return new Map(rows.map((r) => [r.client_id, r.payload]));
   }
 
   /** Sum of a learner's ledger (tests and audits). */
@@ -90,13 +123,7 @@ export class LearnerRepository {
     for (;;) {
       const rows = (await this.knex()
         .select('id')
-        .from(
-          this.knex()
-            .select('id')
-            .from('learners')
-            .union((u) => u.select('learner_id as id').from('enrollments'))
-            .as('ids'),
-        )
+        .from(this.knex().select('id').from('learners').union((u) => u.select('learner_id as id').from('enrollments')).as('ids'))
         .where('id', '>', last)
         .orderBy('id')
         .limit(pageSize)) as { id: string }[];

@@ -72,8 +72,23 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number; 
   });
 }
 
-/** Apply every pending migration. @returns the names applied */
-export async function migrate(orm: Orm): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+/** Advisory lock key serialising migrations (any fixed 64-bit number; this is "lms-migr"). */
+const MIGRATION_LOCK = '7813007069737372';
+
+/**
+ * Apply every pending migration, one instance at a time: the others wait on a Postgres
+ * advisory lock, then find nothing left to apply.
+ * @returns the names applied
+ */
+export async function migrate(orm: Orm, databaseUrl: string): Promise<string[]> {
+  const lock = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.end().catch(() => undefined);
+  }
 }

@@ -5,61 +5,71 @@ import { deleteMatching } from './client';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
 
-/**
- * A move on a board, as `setBoardScore` publishes it on the board channel (in board order).
- * Ranks are 1-based; `previousRank` is null when the learner was not ranked before, `rank` is
- * null when they left the board.
- */
+/** One learner's move in a board message: where they were and where they are now. */
 export interface BoardMove {
-  boardId: string;
   learnerId: string;
   /** The board's change counter after this move. */
   seq: number;
-  /** Ranked learners after this move. */
-  count: number;
-  previousRank: number | null;
   previousScore: number | null;
   previousMember: string | null;
-  rank: number | null;
   score: number;
+  /** null when the learner left the board (score 0). */
   member: string | null;
 }
 
-/** Decode a board channel message. */
-export function parseBoardMove(message: string): BoardMove {
-  const m = JSON.parse(message) as {
-    b: string; l: string; q: number; n: number; pr?: number; ps?: number; pm?: string; r?: number; s: number; m?: string;
-  };
+/** A board channel message: the moves of one `setBoardScores` call, in board order. */
+export interface BoardMoves {
+  boardId: string;
+  /** The board's epoch: a new one means the board was reinstalled (positions must be read again). */
+  epoch: string;
+  moves: BoardMove[];
+}
+
+/** Decode a board channel message (see lua/setBoardScores-2.lua). */
+export function parseBoardMoves(message: string): BoardMoves {
+  const m = JSON.parse(message) as { b: string; ep: string | false; q: string; mv: [string, number | false, string | false, number, string | false][] };
   return {
     boardId: m.b,
-    learnerId: m.l,
-    seq: m.q,
-    count: m.n,
-    previousRank: m.pr ?? null,
-    previousScore: m.ps ?? null,
-    previousMember: m.pm ?? null,
-    rank: m.r ?? null,
-    score: m.s,
-    member: m.m ?? null,
+    epoch: m.ep || '',
+    moves: m.mv.map(([learnerId, ps, pm, s, member], i) => ({
+      learnerId,
+      seq: Number(m.q) + i,
+      previousScore: ps === false ? null : ps,
+      previousMember: pm === false ? null : pm,
+      score: s,
+      member: member === false ? null : member,
+    })),
   };
 }
 
-/** A learner's place on a board with the board's change counter at the time it was read. */
+/** A learner's place on a board with the board's change counter and epoch at the time it was read. */
 export interface BoardPosition {
   seq: number;
+  epoch: string;
   rank: number | null;
   score: number;
   member: string | null;
+}
+
+/** A score to put on a board. */
+export interface ScoreUpdate {
+  learnerId: string;
+  score: number;
+  /** When the score was reached (ties: earlier first). */
+  reachedAt: number;
+  /** The learner's version: an update older than the one applied is dropped. */
+  version: number;
 }
 
 const NOT_LOADED = -100;
+/** Learners per setBoardScores call (Lua's unpack is bounded). */
+const SCORES_PER_CALL = 500;
 
 /**
  * Leaderboards in Redis: one sorted set per board (scores negated, best first) and a meta
- * hash (each learner's member and version, the change counter). A board Redis does not hold
- * (never written, or lost with a flush or restart) is loaded from Postgres on first touch,
- * once per process at a time; the install is atomic and keeps a board another instance
- * installed first.
+ * hash (each learner's member, score and version; the change counter and epoch). A board
+ * Redis does not hold (never written, or lost) is loaded from Postgres on first touch, once
+ * per process at a time; the install is atomic and keeps a board another instance installed first.
  */
 export class BoardStore {
   private readonly loading = new Map<string, Promise<void>>();
@@ -74,23 +84,26 @@ export class BoardStore {
   ) {}
 
   /**
-   * Set a learner's score, unless a newer version was already applied. The move is published
-   * on the board channel inside the same script.
-   * @returns the move, or null when nothing changed
+   * Put scores on a board (each learner once), dropping those older than what was applied, and
+   * announce the moves on the board channel in the same atomic step.
+   * @returns how many learners moved
    */
-  async setScore(boardId: string, learnerId: string, score: number, reachedAt: number, version: number): Promise<{ previousRank: number | null; rank: number | null; seq: number } | null> {
+  async setScores(boardId: string, updates: readonly ScoreUpdate[]): Promise<number> {
     const k = this.keys.board(boardId);
-    const run = async () =>
-      (await this.redis.setBoardScore(k.z, k.meta, learnerId, score, boardMember(learnerId, reachedAt), version, boardId, this.keys.channel('board'))) as number[];
-    let reply = await run();
-    if (Number(reply[0]) === NOT_LOADED) {
-      await this.ensureLoaded(boardId);
-      reply = await run();
+    const channel = this.keys.channel('board');
+    let moved = 0;
+    for (let i = 0; i < updates.length; i += SCORES_PER_CALL) {
+      const args: (string | number)[] = [];
+      for (const u of updates.slice(i, i + SCORES_PER_CALL)) args.push(u.learnerId, u.score, boardMember(u.learnerId, u.reachedAt), u.version);
+      const run = async () => (await this.redis.setBoardScores(k.z, k.meta, boardId, channel, ...args)) as number[];
+      let reply = await run();
+      if (Number(reply[0]) === NOT_LOADED) {
+        await this.ensureLoaded(boardId);
+        reply = await run();
+      }
+      if (Number(reply[0]) === 1) moved += Number(reply[1]);
     }
-    if (Number(reply[0]) !== 1) return null;
-    const prev = Number(reply[1]);
-    const rank = Number(reply[2]);
-    return { previousRank: prev < 0 ? null : prev, rank: rank < 0 ? null : rank, seq: Number(reply[3]) };
+    return moved;
   }
 
   /** `count` entries from rank `offset + 1`, best first. */
@@ -111,47 +124,41 @@ export class BoardStore {
     return this.loaded(boardId, () => this.redis.zcard(k.z));
   }
 
-  /** A learner's place, read atomically with the board's change counter. */
+  /** A learner's place, read atomically with the board's change counter and epoch. */
   async position(boardId: string, learnerId: string): Promise<BoardPosition> {
     const k = this.keys.board(boardId);
-    let reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as number[];
+    let reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as (number | string)[];
     if (Number(reply[0]) === NOT_LOADED) {
       await this.ensureLoaded(boardId);
-      reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as number[];
+      reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as (number | string)[];
     }
-    const [seq, rank, score, member] = reply as [number, number, number, string];
+    const [seq, epoch, rank, score, member] = reply;
     return {
       seq: Number(seq),
+      epoch: String(epoch || ''),
       rank: Number(rank) < 0 ? null : Number(rank),
       score: Number(rank) < 0 ? 0 : Number(score),
-      member: member === '' ? null : member,
+      member: member === '' ? null : String(member),
     };
   }
 
-  /** Several learners' ranks in one round trip (null when not ranked). */
+  /** Several learners' ranks (null when not ranked). */
   async ranks(boardId: string, learnerIds: readonly string[]): Promise<(RankedEntry | null)[]> {
     if (learnerIds.length === 0) return [];
     const k = this.keys.board(boardId);
     const members = await this.loaded(boardId, () => this.redis.hmget(k.meta, ...learnerIds.map((id) => `m:${id}`)));
-    const pipe = this.redis.pipeline();
-    for (const m of members) {
-      if (m) {
-        pipe.zrank(k.z, m);
-        pipe.zscore(k.z, m);
-      }
-    }
-    const replies = (await pipe.exec()) ?? [];
-    let i = 0;
-    return learnerIds.map((learnerId, j) => {
-      if (!members[j]) return null;
-      const rank = replies[i++]?.[1] as number | null;
-      const score = replies[i++]?.[1] as string | null;
-      if (rank === null || rank === undefined || score === null) return null;
-      return { rank: Number(rank) + 1, learnerId, score: -Number(score) };
-    });
+    return Promise.all(
+      learnerIds.map(async (learnerId, j) => {
+        const member = members[j];
+        if (!member) return null;
+        const [rank, score] = await Promise.all([this.redis.zrank(k.z, member), this.redis.zscore(k.z, member)]);
+        if (rank === null || score === null) return null;
+        return { rank: Number(rank) + 1, learnerId, score: -Number(score) };
+      }),
+    );
   }
 
-  /** Replace a board with the given entries (rebuilds), atomically. */
+  /** Replace a board with the given entries (rebuilds), atomically; subscribers resync. */
   async replace(boardId: string, entries: readonly BoardEntryRow[]): Promise<void> {
     await this.install(boardId, entries, true);
   }
@@ -166,7 +173,7 @@ export class BoardStore {
     let job = this.loading.get(boardId);
     if (!job) {
       job = (async () => {
-        if (await this.redis.exists(this.keys.board(boardId).meta)) return;
+        if (await this.redis.hexists(this.keys.board(boardId).meta, 'seq')) return;
         this.loads += 1;
         await this.install(boardId, await this.loadEntries(boardId), false);
       })().finally(() => this.loading.delete(boardId));
@@ -178,8 +185,8 @@ export class BoardStore {
   /** Run a read together with a check that the board is loaded; load it and read again if not. */
   private async loaded<T>(boardId: string, read: () => Promise<T>): Promise<T> {
     const meta = this.keys.board(boardId).meta;
-    const [exists, value] = await Promise.all([this.redis.exists(meta), read()]);
-    if (exists) return value;
+    const [loaded, value] = await Promise.all([this.redis.hexists(meta, 'seq'), read()]);
+    if (loaded) return value;
     await this.ensureLoaded(boardId);
     return read();
   }
@@ -188,24 +195,26 @@ export class BoardStore {
   private async install(boardId: string, entries: readonly BoardEntryRow[], replace: boolean): Promise<boolean> {
     const k = this.keys.board(boardId);
     const tag = randomUUID().slice(0, 8);
-    const staged = { z: `${k.z}:staging:${tag}`, meta: `${k.meta}:staging:${tag}` };
+    const staged = { z: `${k.tag}:staging:${tag}:z`, meta: `${k.tag}:staging:${tag}:meta` };
     const CHUNK = 1000;
     const ranked = entries.filter((e) => e.score > 0);
-    await this.redis.hset(staged.meta, 'seq', 0);
+    await this.redis.hset(staged.meta, 'staging', 1);
+    await this.redis.pexpire(staged.meta, 600_000);
     for (let i = 0; i < ranked.length; i += CHUNK) {
       const zargs: (string | number)[] = [];
       const hargs: (string | number)[] = [];
       for (const e of ranked.slice(i, i + CHUNK)) {
         const member = boardMember(e.learnerId, e.reachedAt);
         zargs.push(-e.score, member);
-        hargs.push(`m:${e.learnerId}`, member, `v:${e.learnerId}`, e.version);
+        hargs.push(`m:${e.learnerId}`, member, `s:${e.learnerId}`, e.score, `v:${e.learnerId}`, e.version);
       }
       await this.redis.zadd(staged.z, ...zargs);
+      // Staging keys expire on their own if this process dies half way.
+      if (i === 0) await this.redis.pexpire(staged.z, 600_000);
       await this.redis.hset(staged.meta, ...hargs);
     }
-    // Staging keys expire on their own if this process dies half way.
-    await this.redis.pexpire(staged.meta, 600_000);
-    if (ranked.length) await this.redis.pexpire(staged.z, 600_000);
-    return (await this.redis.installBoard(k.z, k.meta, staged.z, staged.meta, replace ? 1 : 0)) === 1;
+    await this.redis.hdel(staged.meta, 'staging');
+    const epoch = randomUUID().slice(0, 8);
+    return (await this.redis.installBoard(k.z, k.meta, staged.z, staged.meta, replace ? 1 : 0, epoch, Date.now() * 1000)) === 1;
   }
 }

@@ -1,5 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { defineScripts, type ScriptedRedis } from './scripts';
+
+/** A connection to Redis: one node, or a cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * A connection to the hot store. `lazyConnect` so start-up can await `connect()` and report

@@ -1,10 +1,17 @@
 /**
  * Every Redis key and channel the service uses, under one prefix (`KEY_PREFIX`).
  *
- * Learners are spread over a fixed number of partitions, `p = fnv1a(learnerId) mod P`.
- * A learner's keys and their partition's outbox stream carry the partition's hash tag
- * (`lms:{p17}:u:alice`, `lms:{p17}:outbox`), so every learner script touches one slot and
- * the layout runs on Redis Cluster unchanged. A board's keys share the board's own tag.
+ * Learners are spread over a fixed number of partitions, `p = fnv1a(learnerId) mod P`. A
+ * learner's keys and their partition's outbox stream carry the partition's hash tag
+ * (`lms:{p17}:learner:alice`, `lms:{p17}:outbox`), so every learner script touches one slot.
+ * A board's keys share the board's own tag (`lms:{b:g:all}:z`). Nothing touches two slots, so
+ * the layout runs on Redis Cluster (`npm run test:cluster` keeps that true).
+ *
+ * Names cannot collide: the key type comes before the id, a key holds at most one id that is
+ * not length-prefixed and that one comes last, and the prefix cannot hold a brace. So learner
+ * `x:outbox` has the key `…:learner:x:outbox`, never `…:outbox`, and the event record of
+ * learner `a:b` and event `c` (`…:event:3:a:b:c`) differs from that of learner `a` and event
+ * `b:c` (`…:event:1:a:b:c`).
  */
 
 /** 32-bit FNV-1a over the UTF-8 bytes of `s`. Stable across processes and versions. */
@@ -23,30 +30,33 @@ export class Keys {
   constructor(
     readonly prefix: string,
     readonly partitions: number,
-  ) {}
+  ) {
+    if (/[{}]/.test(prefix)) throw new Error('A key prefix cannot hold braces: they would change the hash slot.');
+  }
 
   /** The partition a learner lives in. */
   partitionOf(learnerId: string): number {
     return fnv1a(learnerId) % this.partitions;
   }
 
-  private tag(p: number): string {
+  /** The hash tag of a partition (`<prefix>{p17}`). */
+  partitionTag(p: number): string {
     return `${this.prefix}{p${p}}`;
   }
 
   /** Hash holding all of one learner's hot state (one key, so eviction is all or nothing). */
   learner(learnerId: string): string {
-    return `${this.tag(this.partitionOf(learnerId))}:u:${learnerId}`;
+    return `${this.partitionTag(this.partitionOf(learnerId))}:learner:${learnerId}`;
   }
 
-  /** List of the learner's newest XP awards (read-your-writes for `xpHistory`). */
-  recentXp(learnerId: string): string {
-    return `${this.tag(this.partitionOf(learnerId))}:u:${learnerId}:xp`;
+  /** The record of a caller's event id (its first result), kept for the dedupe window. */
+  eventRecord(learnerId: string, eventId: string): string {
+    return `${this.partitionTag(this.partitionOf(learnerId))}:event:${learnerId.length}:${learnerId}:${eventId}`;
   }
 
   /** The outbox stream of a partition. */
   outbox(partition: number): string {
-    return `${this.tag(partition)}:outbox`;
+    return `${this.partitionTag(partition)}:outbox`;
   }
 
   /** The outbox stream of a learner's partition. */
@@ -54,15 +64,20 @@ export class Keys {
     return this.outbox(this.partitionOf(learnerId));
   }
 
-  /** Every partition's outbox stream. */
-  outboxes(): string[] {
-    return Array.from({ length: this.partitions }, (_, p) => this.outbox(p));
+  /** Outbox entries a consumer gave up on, with their error (bounded). */
+  deadLetters(partition: number): string {
+    return `${this.partitionTag(partition)}:deadletter`;
   }
 
-  /** A board's sorted set and its meta hash (member of each learner, version guard, sequence). */
-  board(boardId: string): { z: string; meta: string } {
+  /** Every partition number. */
+  allPartitions(): number[] {
+    return Array.from({ length: this.partitions }, (_, p) => p);
+  }
+
+  /** A board's sorted set and its meta hash (member, score and version of each learner; seq, epoch). */
+  board(boardId: string): { z: string; meta: string; tag: string } {
     const tag = `${this.prefix}{b:${boardId}}`;
-    return { z: `${tag}:z`, meta: `${tag}:meta` };
+    return { z: `${tag}:z`, meta: `${tag}:meta`, tag };
   }
 
   /** Pattern matching every board key (for rebuilds). */
@@ -70,13 +85,26 @@ export class Keys {
     return `${this.prefix}{b:*`;
   }
 
+  /** Pattern matching every learner hash (for rebuilds and tests). */
+  learnerPattern(): string {
+    return `${this.prefix}{p*}:learner:*`;
+  }
+
+  /**
+   * Sorted set of live members (member: instance name, score: expiry ms): `servers` for every
+   * running server, and one per outbox consumer group for the instances running it.
+   */
+  members(set: string): string {
+    return `${this.prefix}members:${set}`;
+  }
+
+  /** Settings fixed for the life of a deployment (e.g. the partition count). */
+  deployment(): string {
+    return `${this.prefix}deployment`;
+  }
+
   /** Pub/sub channel of a topic: one per topic, never per learner. */
   channel(topic: TopicName): string {
     return `${this.prefix}topic:${topic}`;
-  }
-
-  /** Pattern matching every learner hash (for rebuilds and tests). */
-  learnerPattern(): string {
-    return `${this.prefix}{p*}:u:*`;
   }
 }

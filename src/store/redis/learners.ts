@@ -1,72 +1,66 @@
-import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled } from '../../domain/errors';
-import type { EnrollmentState, LearnerState, StateNeeds, XpTransaction } from '../../domain/learners/state';
+import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
+import type { PreparedEvent } from '../../domain/events/prepare';
+import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
+import type { EnrollmentState, LearnerCounters, LearnerState, XpTransaction } from '../../domain/learners/state';
+import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
 
-/** The learner's hash is not in Redis: hydrate it from Postgres, then retry. */
-export class LearnerNotLoaded extends Error {
-  constructor(readonly learnerId: string) {
-    super(`Learner ${learnerId} is not loaded in Redis.`);
-  }
+/** A script's outcome, or: the learner is not in Redis (hydrate, then run it again). */
+export type ScriptOutcome = Outcome | { status: 'not_loaded' };
+
+/** What a read asked for: counters always, the rest when asked. */
+export interface LearnerRead {
+  counters: LearnerCounters;
+  enrollments?: EnrollmentState[];
+  badges?: Map<string, number>;
+  recentXp?: XpTransaction[];
 }
 
-/** The badge was already held; nothing changed. */
-export class BadgeAlreadyHeld extends Error {
-  constructor(readonly badgeId: string) {
-    super(`Badge ${badgeId} is already held.`);
-  }
+/** Parts of a learner a read may ask for besides the counters. */
+export type LearnerPart = 'enrollments' | 'badges' | 'recentXp';
+const PART_FLAGS: Record<LearnerPart, string> = { enrollments: 'e', badges: 'b', recentXp: 'r' };
+
+const numOrNull = (v: number | string | null | undefined): number | null => {
+  const n = Number(v ?? 0);
+  return n > 0 ? n : null;
+};
+
+/** The record a repeat returns: the first call's result (see the scripts' rememberEvent). */
+interface RecordReply {
+  k: string;
+  t: string;
+  x: number;
+  s: number;
+  v: number;
+  aw?: [string, number, number][];
 }
 
-const num = (v: string | undefined): number => (v === undefined ? 0 : Number(v));
-const numOrNull = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED' };
 
-/**
- * Parse a learner hash (HGETALL as a flat field/value list or an object) into a LearnerState.
- * Field layout: xp, v, xat, lc; l:<lesson>; e:/ei:/ex:/exat:/cc:/ec:<course>; b:<badge>.
- */
-export function parseLearner(learnerId: string, hash: Record<string, string> | readonly (string | number | null)[]): LearnerState {
-  let h: Record<string, string>;
-  if (Array.isArray(hash)) {
-    h = {};
-    for (let i = 0; i + 1 < hash.length; i += 2) h[String(hash[i])] = String(hash[i + 1]);
-  } else {
-    h = hash as Record<string, string>;
-  }
-  const lessons = new Map<string, number>();
-  const enrollments = new Map<string, EnrollmentState>();
-  const badges = new Map<string, number>();
-  for (const [field, value] of Object.entries(h)) {
-    if (field.startsWith('l:')) lessons.set(field.slice(2), Number(value));
-    else if (field.startsWith('b:')) badges.set(field.slice(2), Number(value));
-    else if (field.startsWith('e:')) {
-      const course = field.slice(2);
-      enrollments.set(course, {
-        id: h[`ei:${course}`] ?? '',
-        courseId: course,
-        enrolledAt: Number(value),
-        xpEarned: num(h[`ex:${course}`]),
-        xpAt: numOrNull(h[`exat:${course}`]),
-        lessonsCompleted: num(h[`cc:${course}`]),
-        completedAt: numOrNull(h[`ec:${course}`]),
-      });
-    }
-  }
-  return {
-    id: learnerId,
-    totalXp: num(h.xp),
-    version: num(h.v),
-    xpAt: numOrNull(h.xat),
-    lessonsCompleted: num(h.lc),
-    lessons,
-    enrollments,
-    badges,
-  };
+/** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
+export const RECENT_XP_ROWS = 20;
+
+/** Encode recent XP awards the way payXp.lua writes them: one tab-separated line each, newest first. */
+export function encodeRecentXp(rows: readonly XpTransaction[]): string {
+  return rows.map((r) => `${r.id}\t${r.amount}\t${r.reason}\t${r.sourceId ?? ''}\t${r.occurredAt}`).join('\n');
 }
 
-/** The hash fields that hold `state` (the inverse of parseLearner). */
+export function decodeRecentXp(text: string | null | undefined): XpTransaction[] {
+  if (!text) return [];
+  return text.split('\n').map((line) => {
+    const [id, amount, reason, source, at] = line.split('\t');
+    return { id: id!, amount: Number(amount), reason: reason!, sourceId: source ? source : null, occurredAt: Number(at) };
+  });
+}
+
+/** The hash fields that hold `state` (what hydration writes). */
 export function learnerFields(state: LearnerState): (string | number)[] {
-  const out: (string | number)[] = ['xp', state.totalXp, 'v', state.version, 'lc', state.lessonsCompleted];
+  const out: (string | number)[] = ['v', state.version, 'xp', state.totalXp, 'lc', state.lessonsCompleted];
   if (state.xpAt !== null) out.push('xat', state.xpAt);
+  if (state.enrollments.size) out.push('cs', [...state.enrollments.keys()].join(','));
+  if (state.badges.size) out.push('bs', [...state.badges.keys()].join(','));
+  if (state.recentXp.length) out.push('rx', encodeRecentXp(state.recentXp));
   for (const [lesson, at] of state.lessons) out.push(`l:${lesson}`, at);
   for (const [badge, at] of state.badges) out.push(`b:${badge}`, at);
   for (const [course, e] of state.enrollments) {
@@ -77,140 +71,138 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   return out;
 }
 
-const fieldCache = new WeakMap<StateNeeds, string[]>();
+const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`];
 
-/** The hash fields that hold what `needs` asks for (made once per needs object). */
-export function fieldsFor(needs: StateNeeds): string[] {
-  let out = fieldCache.get(needs);
-  if (!out) {
-    out = [];
-    for (const c of needs.courseIds) out.push(`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`);
-    for (const b of needs.badgeIds) out.push(`b:${b}`);
-    fieldCache.set(needs, out);
-  }
-  return out;
+function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): EnrollmentState | null {
+  if (!v[0]) return null;
+  return {
+    id: v[1] ?? '',
+    courseId,
+    enrolledAt: Number(v[0]),
+    xpEarned: Number(v[2] ?? 0),
+    xpAt: numOrNull(v[3]),
+    lessonsCompleted: Number(v[4] ?? 0),
+    completedAt: numOrNull(v[5]),
+  };
+}
+
+function countersFromValues(id: string, v: readonly (string | null)[]): LearnerCounters | null {
+  if (v[0] === null || v[0] === undefined) return null;
+  return { id, version: Number(v[0]), totalXp: Number(v[1] ?? 0), xpAt: numOrNull(v[2]), lessonsCompleted: Number(v[3] ?? 0) };
+}
+
+export interface LearnerHotStoreOptions {
+  /** How long a caller's event id is remembered in Redis (the durable copy is in Postgres). */
+  eventRecordTtlMs: number;
 }
 
 /**
- * Learners' hot state in Redis. Every change is one Lua script that checks its guard,
- * applies the change and appends to the partition's outbox, atomically.
+ * Learners' hot state in Redis. Every change is one event applied by its kind's Lua script,
+ * which checks the event id and the guards, applies the change, pays XP under its semantic
+ * key, awards due badges and appends the outbox entry, atomically. Reads cost what they ask for.
  */
 export class LearnerHotStore {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
+    private readonly options: LearnerHotStoreOptions,
   ) {}
 
-  /** The learner's state, or null when their hash is not in Redis. */
-  async read(learnerId: string): Promise<LearnerState | null> {
-    const hash = await this.redis.hgetall(this.keys.learner(learnerId));
-    return Object.keys(hash).length === 0 ? null : parseLearner(learnerId, hash);
+  /** Apply one prepared event with its kind's script. */
+  async run(p: PreparedEvent): Promise<ScriptOutcome> {
+    const e = p.event;
+    const learnerKey = this.keys.learner(e.learnerId);
+    const keys = [learnerKey, e.idFromCaller ? this.keys.eventRecord(e.learnerId, e.id) : learnerKey, this.keys.outboxOf(e.learnerId)];
+    const header = [
+      e.learnerId,
+      e.idFromCaller ? e.id : '',
+      e.key,
+      e.occurredAt,
+      e.recordedAt,
+      this.options.eventRecordTtlMs,
+      this.keys.channel('learner'),
+      this.keys.partitionOf(e.learnerId),
+    ];
+    let reply: unknown;
+    switch (p.event.kind) {
+      case 'ENROLLED':
+        reply = await this.redis.enroll(...keys, ...header, p.courseId);
+        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new AlreadyEnrolled(p.courseId) : null));
+      case 'LESSON_COMPLETED': {
+        const l = p as Extract<PreparedEvent, { lessonId: string }>;
+        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.badges.json, ...l.badges.fields);
+        return this.outcome(reply, e.learnerId, (code) =>
+          code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null,
+        );
+      }
+    }
   }
 
-  /** Several learners' states in one round trip; null for those not in Redis. */
-  async readMany(learnerIds: readonly string[]): Promise<(LearnerState | null)[]> {
-    if (learnerIds.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of learnerIds) pipe.hgetall(this.keys.learner(id));
-    const results = (await pipe.exec()) ?? [];
-    return learnerIds.map((id, i) => {
-      const [err, hash] = results[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      const h = hash as Record<string, string>;
-      return Object.keys(h).length === 0 ? null : parseLearner(id, h);
-    });
+  private outcome(reply: unknown, learnerId: string, refusal: (code: number) => DomainError | null): ScriptOutcome {
+    const [code, json] = reply as [number, string | undefined];
+    if (code === 1) {
+      // The script's own entry JSON: trusted, so parsed without the schema on this hot path.
+      return { status: 'applied', effects: effectsOfEntry(JSON.parse(json!) as OutboxEntryData) };
+    }
+    if (code === 0) {
+      const r = JSON.parse(json!) as RecordReply;
+      const effects: EventEffects = {
+        kind: KIND_OF_RECORD[r.k]!,
+        learnerId,
+        version: r.v,
+        xpAwarded: r.x,
+        totalXp: r.s,
+        badges: (r.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
+        target: r.t,
+        enrollment: null,
+      };
+      return { status: 'duplicate', effects };
+    }
+    if (code === -100) return { status: 'not_loaded' };
+    const error = refusal(Number(code));
+    if (!error) throw new Error(`Unexpected script reply ${String(code)} for learner ${learnerId}`);
+    return { status: 'rejected', error };
   }
 
   /** Write a learner's hash unless it exists. @returns true when this call wrote it. */
   async hydrate(state: LearnerState): Promise<boolean> {
-    const written = await this.redis.hydrateLearner(this.keys.learner(state.id), ...learnerFields(state));
-    return written === 1;
+    return (await this.redis.hydrateLearner(this.keys.learner(state.id), ...learnerFields(state))) === 1;
   }
 
-  /**
-   * Enroll once.
-   * @throws LearnerNotLoaded, AlreadyEnrolled
-   */
-  async enroll(learnerId: string, courseId: string, enrollmentId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
-    const reply = await this.redis.enroll(
-      this.keys.learner(learnerId),
-      this.keys.outboxOf(learnerId),
-      learnerId,
-      courseId,
-      enrollmentId,
-      now,
-      ...fieldsFor(needs),
+  /** Counters of several learners (one HMGET each, pipelined); null for those not in Redis. */
+  counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]> {
+    return Promise.all(
+      learnerIds.map(async (id) => countersFromValues(id, await this.redis.hmget(this.keys.learner(id), 'v', 'xp', 'xat', 'lc'))),
     );
-    return this.stateOrThrow(learnerId, reply, { '-1': () => new AlreadyEnrolled(courseId) });
   }
 
-  /**
-   * Complete a lesson once and pay `xp`.
-   * @throws LearnerNotLoaded, NotEnrolled, AlreadyCompleted
-   */
-  async completeLesson(
-    learnerId: string,
-    lesson: { id: string; courseId: string; xp: number },
-    txId: string,
-    now: number,
-    needs: StateNeeds,
-  ): Promise<LearnerState> {
-    const reply = await this.redis.completeLesson(
-      this.keys.learner(learnerId),
-      this.keys.recentXp(learnerId),
-      this.keys.outboxOf(learnerId),
-      learnerId,
-      lesson.id,
-      lesson.courseId,
-      lesson.xp,
-      txId,
-      now,
-      ...fieldsFor(needs),
-    );
-    return this.stateOrThrow(learnerId, reply, {
-      '-1': () => new NotEnrolled(lesson.courseId),
-      '-2': () => new AlreadyCompleted(lesson.id),
-    });
+  /** The counters and the asked-for parts of a learner, in one step; null when not in Redis. */
+  async read(learnerId: string, parts: readonly LearnerPart[]): Promise<LearnerRead | null> {
+    const flags = parts.map((p) => PART_FLAGS[p]).join('');
+    const reply = (await this.redis.readLearner(this.keys.learner(learnerId), flags)) as [number, (string | null)[], string[], string[], string];
+    if (reply[0] !== 1) return null;
+    const out: LearnerRead = { counters: countersFromValues(learnerId, reply[1])! };
+    if (parts.includes('enrollments')) {
+      const flat = reply[2];
+      const list: EnrollmentState[] = [];
+      for (let i = 0; i + 6 < flat.length; i += 7) {
+        const e = enrollmentFromValues(flat[i]!, flat.slice(i + 1, i + 7).map((v) => (v === '' ? null : v)));
+        if (e) list.push(e);
+      }
+      out.enrollments = list;
+    }
+    if (parts.includes('badges')) {
+      const flat = reply[3];
+      const map = new Map<string, number>();
+      for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i + 1]) map.set(flat[i]!, Number(flat[i + 1]));
+      out.badges = map;
+    }
+    if (parts.includes('recentXp')) out.recentXp = decodeRecentXp(reply[4]);
+    return out;
   }
 
-  /**
-   * Award a badge once and pay `xp`.
-   * @throws LearnerNotLoaded, BadgeAlreadyHeld
-   */
-  async awardBadge(learnerId: string, badgeId: string, xp: number, txId: string, now: number, needs: StateNeeds): Promise<LearnerState> {
-    const reply = await this.redis.awardBadge(
-      this.keys.learner(learnerId),
-      this.keys.recentXp(learnerId),
-      this.keys.outboxOf(learnerId),
-      learnerId,
-      badgeId,
-      xp,
-      txId,
-      now,
-      ...fieldsFor(needs),
-    );
-    return this.stateOrThrow(learnerId, reply, { '-3': () => new BadgeAlreadyHeld(badgeId) });
-  }
-
-  /** The learner's newest XP awards (at most 50), newest first; they may not be in Postgres yet. */
-  async recentXp(learnerId: string): Promise<XpTransaction[]> {
-    const rows = await this.redis.lrange(this.keys.recentXp(learnerId), 0, -1);
-    return rows.map((row) => {
-      const r = JSON.parse(row) as { id: string; a: number; r: string; s?: string; t: number };
-      return { id: r.id, amount: r.a, reason: r.r, sourceId: r.s ?? null, occurredAt: r.t };
-    });
-  }
-
-  private stateOrThrow(
-    learnerId: string,
-    reply: unknown,
-    errors: Record<string, () => Error>,
-  ): LearnerState {
-    const list = reply as (string | number)[];
-    const code = Number(list[0]);
-    if (code === 1) return parseLearner(learnerId, list.slice(1));
-    if (code === -100) throw new LearnerNotLoaded(learnerId);
-    const make = errors[String(code)];
-    throw make ? make() : new Error(`Unexpected script reply ${code}`);
+  /** One enrollment (null when not enrolled or not in Redis). */
+  async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
+    return enrollmentFromValues(courseId, await this.redis.hmget(this.keys.learner(learnerId), ...ENROLLMENT_FIELDS(courseId)));
   }
 }

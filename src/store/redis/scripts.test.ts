@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { candidatesFor, NO_CANDIDATES } from '../../domain/badges/compile';
+import type { PreparedEvent } from '../../domain/events/prepare';
+import type { EventKind, LearningEvent } from '../../domain/events/types';
 import { emptyLearner } from '../../domain/learners/state';
-import { BoardStore, parseBoardMove, type BoardMove } from './boards';
+import { readEntries } from '../outbox/entry';
+import { BoardStore, parseBoardMoves, type BoardMoves } from './boards';
 import { createRedis, deleteMatching } from './client';
 import { Keys } from './keys';
-import { LearnerHotStore, LearnerNotLoaded } from './learners';
+import { LearnerHotStore } from './learners';
 import type { ScriptedRedis } from './scripts';
 
 const prefix = `test:${randomUUID().slice(0, 8)}:`;
@@ -12,21 +16,36 @@ const keys = new Keys(prefix, 8);
 let redis: ScriptedRedis;
 let sub: ScriptedRedis;
 let store: LearnerHotStore;
-const now = Date.UTC(2026, 10, 22, 10, 0, 0); // 2026-11-22T10:00:00Z
-
-const needs = { courseIds: ['c1'], badgeIds: ['b1'] };
+// 2026-11-22T10:00:00Z
+const now = Date.UTC(2026, 10, 22, 10, 0, 0);
 
 const tagOf = (key: string) => /\{[^}]*\}/.exec(key)?.[0];
 
-async function outboxLength(learnerId: string): Promise<number> {
-  return redis.xlen(keys.outboxOf(learnerId));
+function event<K extends EventKind>(kind: K, learnerId: string, payload: LearningEvent<K>['payload'], over: Partial<LearningEvent> = {}): LearningEvent<K> {
+  const key = randomUUID();
+  return { id: key, idFromCaller: false, key, kind, learnerId, occurredAt: now, recordedAt: now, payload, ...over } as LearningEvent<K>;
+}
+
+const enroll = (learnerId: string, courseId: string, over: Partial<LearningEvent> = {}): PreparedEvent => ({ event: event('ENROLLED', learnerId, { courseId }, over), courseId });
+
+const complete = (learnerId: string, lessonId: string, courseId: string, xp: number, over: Partial<LearningEvent> = {}, badges = NO_CANDIDATES): PreparedEvent => ({
+  event: event('LESSON_COMPLETED', learnerId, { lessonId }, over),
+  lessonId,
+  courseId,
+  xp,
+  badges,
+});
+
+async function outbox(learnerId: string) {
+  const raw = (await redis.xrange(keys.outboxOf(learnerId), '-', '+')) as [string, string[]][];
+  return readEntries(keys.outboxOf(learnerId), keys.partitionOf(learnerId), raw).entries.filter((e) => e.data.l === learnerId);
 }
 
 beforeAll(async () => {
   redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
   sub = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
   await Promise.all([redis.connect(), sub.connect()]);
-  store = new LearnerHotStore(redis, keys);
+  store = new LearnerHotStore(redis, keys, { eventRecordTtlMs: 60_000 });
 });
 
 afterAll(async () => {
@@ -37,130 +56,190 @@ afterAll(async () => {
 
 describe('key layout', () => {
   it("puts a learner's keys and their partition's outbox under one hash tag", () => {
-    for (const id of ['alice@example.com', 'bob', 'ünïcödé', 'a{b}c']) {
-      const tags = new Set([keys.learner(id), keys.recentXp(id), keys.outboxOf(id)].map(tagOf));
+    for (const id of ['alice@example.com', 'bob', 'ünïcödé', 'a{b}c', 'x}']) {
+      const tags = new Set([keys.learner(id), keys.eventRecord(id, 'e-1'), keys.outboxOf(id), keys.deadLetters(keys.partitionOf(id))].map(tagOf));
       expect(tags.size, id).toBe(1);
       expect([...tags][0]).toBe(`{p${keys.partitionOf(id)}}`);
     }
     const board = keys.board('c:ts:all');
     expect(tagOf(board.z)).toBe(tagOf(board.meta));
   });
+
+  it('gives every (type, id) its own key: no id can fake another key or another pair', () => {
+    expect(keys.eventRecord('a:b', 'c')).not.toBe(keys.eventRecord('a', 'b:c'));
+    const all = new Set<string>();
+    for (const id of ['x', 'x:outbox', 'x:deadletter', 'outbox', 'x:learner:x']) {
+      for (const k of [keys.learner(id), keys.eventRecord(id, 'e'), keys.outboxOf(id)]) all.add(k);
+    }
+    // Two outbox keys may coincide (same partition); learner and event keys never do.
+    expect([...all].filter((k) => k.includes(':learner:') || k.includes(':event:'))).toHaveLength(10);
+    expect(() => new Keys('bad{prefix}:', 4)).toThrow(/braces/);
+  });
 });
 
 describe('learner scripts', () => {
-  it('refuse to run on a learner that is not loaded', async () => {
-    await expect(store.enroll('ghost', 'c1', randomUUID(), now, needs)).rejects.toBeInstanceOf(LearnerNotLoaded);
-    expect(await outboxLength('ghost')).toBe(0);
+  it('refuse to run on a learner that is not loaded, writing nothing', async () => {
+    expect(await store.run(enroll('ghost', 'c1'))).toEqual({ status: 'not_loaded' });
+    expect(await redis.exists(keys.learner('ghost'))).toBe(0);
+    expect(await outbox('ghost')).toHaveLength(0);
   });
 
   it('hydrate once: a second hydration leaves the first in place', async () => {
     expect(await store.hydrate({ ...emptyLearner('hy'), totalXp: 5, version: 3 })).toBe(true);
     expect(await store.hydrate({ ...emptyLearner('hy'), totalXp: 999, version: 9 })).toBe(false);
-    expect(await store.read('hy')).toMatchObject({ totalXp: 5, version: 3 });
+    expect((await store.counters(['hy']))[0]).toMatchObject({ totalXp: 5, version: 3 });
   });
 
   it('check the guard, apply the change and append one outbox entry, or do nothing at all', async () => {
     const id = 'guarded';
     await store.hydrate(emptyLearner(id));
-    const lesson = { id: 'l1', courseId: 'c1', xp: 40 };
+    const notEnrolled = await store.run(complete(id, 'l1', 'c1', 40));
+    expect(notEnrolled).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+    expect(await outbox(id)).toHaveLength(0);
+    expect((await store.counters([id]))[0]).toMatchObject({ totalXp: 0, version: 0 });
 
-    await expect(store.completeLesson(id, lesson, randomUUID(), now, needs)).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
-    expect(await outboxLength(id)).toBe(0);
-    expect(await store.read(id)).toMatchObject({ totalXp: 0, version: 0, lessonsCompleted: 0 });
+    const enrolled = await store.run(enroll(id, 'c1'));
+    expect(enrolled).toMatchObject({ status: 'applied', effects: { kind: 'ENROLLED', version: 1, enrollment: { courseId: 'c1', enrolledAt: now, xpEarned: 0 } } });
+    expect(await store.run(enroll(id, 'c1'))).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_ENROLLED' } });
 
-    const enrolled = await store.enroll(id, 'c1', 'e-1', now, needs);
-    expect(enrolled.enrollments.get('c1')).toEqual({ id: 'e-1', courseId: 'c1', enrolledAt: now, xpEarned: 0, xpAt: null, lessonsCompleted: 0, completedAt: null });
-    await expect(store.enroll(id, 'c1', 'e-2', now, needs)).rejects.toMatchObject({ code: 'ALREADY_ENROLLED' });
-    expect(await outboxLength(id)).toBe(1);
-
-    const tx = randomUUID();
-    const done = await store.completeLesson(id, lesson, tx, now + 1000, needs);
-    expect(done).toMatchObject({ totalXp: 40, version: 2, xpAt: now + 1000, lessonsCompleted: 1 });
-    expect(done.enrollments.get('c1')).toMatchObject({ xpEarned: 40, xpAt: now + 1000, lessonsCompleted: 1 });
-    await expect(store.completeLesson(id, lesson, randomUUID(), now + 2000, needs)).rejects.toMatchObject({ code: 'ALREADY_COMPLETED' });
-    expect(await outboxLength(id)).toBe(2);
-
-    const entries = await redis.xrange(keys.outboxOf(id), '-', '+');
-    const last = entries.filter(([, f]) => JSON.parse(f[3]!).l === id).at(-1)!;
-    expect(last[1][0]).toBe('t');
-    expect(last[1][1]).toBe('lesson_completed');
-    expect(JSON.parse(last[1][3]!)).toEqual({
-      l: id, v: 2, c: 'c1', ls: 'l1', at: now + 1000, x: 40, tx, ei: 'e-1', eat: now, cx: 40, cxat: now + 1000,
-      s: { xp: 40, lc: 1, xat: now + 1000 },
+    const done = complete(id, 'l1', 'c1', 40, { occurredAt: now + 1000 });
+    expect(await store.run(done)).toMatchObject({
+      status: 'applied',
+      effects: { xpAwarded: 40, totalXp: 40, version: 2, target: 'l1', enrollment: { xpEarned: 40, xpAt: now + 1000, lessonsCompleted: 1 } },
     });
-    expect(await store.recentXp(id)).toEqual([{ id: tx, amount: 40, reason: 'lesson_completed', sourceId: 'l1', occurredAt: now + 1000 }]);
+    expect(await store.run(complete(id, 'l1', 'c1', 40))).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } });
+
+    const entries = await outbox(id);
+    expect(entries.map((e) => e.data.k)).toEqual(['enrolled', 'lesson_completed']);
+    expect(entries[1]!.data).toMatchObject({ l: id, e: '', id: done.event.key, v: 2, oa: now + 1000, c: 'c1', ls: 'l1', x: 40, s: { xp: 40, lc: 1, xat: now + 1000 } });
+    expect((await store.read(id, ['recentXp']))!.recentXp).toEqual([
+      { id: done.event.key, amount: 40, reason: 'lesson_completed', sourceId: 'l1', occurredAt: now + 1000 },
+    ]);
   });
 
-  it('return the counters and only the fields asked for, however long the history', async () => {
-    const id = 'veteran';
-    await store.hydrate({ ...emptyLearner(id), lessons: new Map(Array.from({ length: 500 }, (_, i) => [`old-${i}`, now])), lessonsCompleted: 500 });
-    await store.enroll(id, 'c1', 'e-9', now, needs);
-    const s = await store.completeLesson(id, { id: 'l1', courseId: 'c1', xp: 5 }, randomUUID(), now, { courseIds: ['c1'], badgeIds: [] });
-    expect(s).toMatchObject({ totalXp: 5, lessonsCompleted: 501, version: 2 });
-    expect(s.lessons.size).toBe(0);
-    expect([...s.enrollments.keys()]).toEqual(['c1']);
-    expect(s.enrollments.get('c1')!.lessonsCompleted).toBe(1);
-    // A full read still has everything.
-    expect((await store.read(id))!.lessons.size).toBe(501);
+  it("remember a caller's event id: a repeat answers the first result and changes nothing", async () => {
+    const id = 'retrier';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    const first = await store.run(complete(id, 'l1', 'c1', 25, { id: 'client-1', idFromCaller: true }));
+    const again = await store.run(complete(id, 'l2', 'c1', 99, { id: 'client-1', idFromCaller: true }));
+    expect(first).toMatchObject({ status: 'applied', effects: { xpAwarded: 25, totalXp: 25 } });
+    expect(again).toMatchObject({ status: 'duplicate', effects: { xpAwarded: 25, totalXp: 25, target: 'l1', version: 2, enrollment: null } });
+    expect(await outbox(id)).toHaveLength(2);
+    expect(await redis.pttl(keys.eventRecord(id, 'client-1'))).toBeGreaterThan(50_000);
   });
 
-  it('award a badge once', async () => {
+  it('award due badges in the same step, once each, cascading through badge XP', async () => {
     const id = 'badger';
     await store.hydrate(emptyLearner(id));
-    const s = await store.awardBadge(id, 'b1', 10, randomUUID(), now, needs);
-    expect(s).toMatchObject({ totalXp: 10, version: 1 });
-    expect(s.badges.get('b1')).toBe(now);
-    await expect(store.awardBadge(id, 'b1', 10, randomUUID(), now, needs)).rejects.toThrow(/already held/);
-    expect((await store.read(id))!.totalXp).toBe(10);
+    await store.run(enroll(id, 'c1'));
+    const badges = candidatesFor(
+      [
+        { id: 'first', xpReward: 50, criteria: { type: 'lessons_completed', value: 1, course_id: 'c1' } },
+        // Reached only through the first badge's XP.
+        { id: 'xp60', xpReward: 0, criteria: { type: 'xp_total', value: 60 } },
+        { id: 'two', xpReward: 0, criteria: { all: [{ type: 'lessons_completed', value: 2 }, { type: 'xp_total', value: 1 }] } },
+      ],
+      null,
+      new Set(['xp', 'lc', 'cc:c1']),
+    );
+    const one = await store.run(complete(id, 'l1', 'c1', 10, {}, badges));
+    expect(one).toMatchObject({ status: 'applied', effects: { xpAwarded: 10, totalXp: 60 } });
+    expect((one as { effects: { badges: { badgeId: string }[] } }).effects.badges.map((b) => b.badgeId)).toEqual(['first', 'xp60']);
+    const two = await store.run(complete(id, 'l2', 'c1', 10, {}, badges));
+    expect((two as { effects: { badges: { badgeId: string; xp: number }[] } }).effects.badges).toEqual([{ badgeId: 'two', xp: 0, awardedAt: now }]);
+    const read = await store.read(id, ['badges', 'recentXp']);
+    expect([...read!.badges!.keys()]).toEqual(['first', 'xp60', 'two']);
+    expect(read!.recentXp!.map((r) => [r.reason, r.amount])).toEqual([
+      ['lesson_completed', 10],
+      ['badge_unlocked', 50],
+      ['lesson_completed', 10],
+    ]);
+  });
+
+  it('leave nothing half applied when a script fails after its checks', async () => {
+    const id = 'broken';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    const bad = complete(id, 'l1', 'c1', 10, {}, { ids: ['x'], json: '[[not json', fields: ['b:x'] });
+    await expect(store.run(bad)).rejects.toThrow(/cjson|json|Expected/i);
+    expect((await store.counters([id]))[0]).toMatchObject({ totalXp: 0, version: 1, lessonsCompleted: 0 });
+    expect(await redis.hexists(keys.learner(id), 'l:l1')).toBe(0);
+    expect(await outbox(id)).toHaveLength(1);
+  });
+
+  it('read only the parts asked for, however long the history', async () => {
+    const id = 'veteran';
+    await store.hydrate({ ...emptyLearner(id), lessons: new Map(Array.from({ length: 500 }, (_, i) => [`old-${i}`, now])), lessonsCompleted: 500 });
+    await store.run(enroll(id, 'c1'));
+    const applied = await store.run(complete(id, 'l1', 'c1', 5));
+    expect(applied).toMatchObject({ status: 'applied', effects: { totalXp: 5, version: 2, enrollment: { lessonsCompleted: 1 } } });
+    const read = await store.read(id, ['enrollments']);
+    expect(read!.counters).toMatchObject({ totalXp: 5, lessonsCompleted: 501 });
+    expect(read!.enrollments!.map((e) => e.courseId)).toEqual(['c1']);
+    expect(read!.badges).toBeUndefined();
   });
 });
 
 describe('board scripts', () => {
   const boardId = 'c:script:all';
-  const moves: BoardMove[] = [];
+  const messages: BoardMoves[] = [];
   let boards: BoardStore;
   let loads = 0;
+  const up = (learnerId: string, score: number, reachedAt: number, version: number) => ({ learnerId, score, reachedAt, version });
 
   beforeAll(async () => {
     boards = new BoardStore(redis, keys, async () => {
       loads += 1;
       return [{ learnerId: 'seed', score: 5, reachedAt: now - 1, version: 1 }];
     });
-    sub.on('message', (_ch: string, msg: string) => moves.push(parseBoardMove(msg)));
+    sub.on('message', (_ch: string, msg: string) => messages.push(parseBoardMoves(msg)));
     await sub.subscribe(keys.channel('board'));
   });
 
-  it('loads a board that is not in Redis before the first write, once', async () => {
+  it('load a board that is not in Redis before the first read, once', async () => {
     await Promise.all([boards.count(boardId), boards.count(boardId), boards.range(boardId, 0, 5)]);
     expect(loads).toBe(1);
     expect(await boards.range(boardId, 0, 5)).toEqual([{ rank: 1, learnerId: 'seed', score: 5 }]);
   });
 
-  it('rank equal scores by who reached them first, and drop stale versions', async () => {
-    await boards.setScore(boardId, 'late', 100, now + 10, 1);
-    await boards.setScore(boardId, 'early', 100, now + 5, 1);
-    await boards.setScore(boardId, 'top', 150, now + 20, 1);
+  it('rank equal scores by who reached them first, and drop stale versions, many learners per call', async () => {
+    expect(await boards.setScores(boardId, [up('late', 100, now + 10, 1), up('early', 100, now + 5, 1), up('top', 150, now + 20, 1)])).toBe(3);
     expect((await boards.range(boardId, 0, 10)).map((e) => [e.learnerId, e.rank, e.score])).toEqual([
       ['top', 1, 150],
       ['early', 2, 100],
       ['late', 3, 100],
       ['seed', 4, 5],
     ]);
-    // An update that raced behind a newer one changes nothing.
-    expect(await boards.setScore(boardId, 'top', 120, now + 15, 1)).toBeNull();
-    expect(await boards.setScore(boardId, 'late', 160, now + 30, 2)).toEqual({ previousRank: 3, rank: 1, seq: expect.any(Number) });
-    expect(await boards.ranks(boardId, ['late', 'top', 'nobody'])).toEqual([
+    // An update that raced behind a newer one changes nothing; a same-score update keeps the member.
+    expect(await boards.setScores(boardId, [up('top', 120, now + 15, 1), up('early', 100, now + 99, 2)])).toBe(0);
+    expect(await boards.setScores(boardId, [up('late', 160, now + 30, 2)])).toBe(1);
+    expect(await boards.ranks(boardId, ['late', 'top', 'early', 'nobody'])).toEqual([
       { rank: 1, learnerId: 'late', score: 160 },
       { rank: 2, learnerId: 'top', score: 150 },
+      { rank: 3, learnerId: 'early', score: 100 },
       null,
     ]);
   });
 
   it('announce every move on the board channel, in board order, with before and after', async () => {
     await new Promise((r) => setTimeout(r, 50));
-    const mine = moves.filter((m) => m.boardId === boardId);
-    expect(mine.map((m) => m.seq)).toEqual(mine.map((_, i) => mine[0]!.seq + i));
-    expect(mine.at(-1)).toMatchObject({ learnerId: 'late', previousRank: 3, previousScore: 100, rank: 1, score: 160, count: 4 });
-    expect((await boards.position(boardId, 'late')).seq).toBe(mine.at(-1)!.seq);
+    const moves = messages.filter((m) => m.boardId === boardId).flatMap((m) => m.moves);
+    expect(moves.map((m) => m.seq)).toEqual(moves.map((_, i) => moves[0]!.seq + i));
+    expect(moves.at(-1)).toMatchObject({ learnerId: 'late', previousScore: 100, score: 160 });
+    expect((await boards.position(boardId, 'late'))).toMatchObject({ rank: 1, score: 160, seq: moves.at(-1)!.seq });
+  });
+
+  it('keep the sequence going forward, with a new epoch, when the board is replaced or lost', async () => {
+    const before = await boards.position(boardId, 'late');
+    await boards.replace(boardId, [{ learnerId: 'late', score: 160, reachedAt: now + 30, version: 2 }]);
+    const replaced = await boards.position(boardId, 'late');
+    expect(replaced.epoch).not.toBe(before.epoch);
+    expect(replaced.seq).toBe(before.seq);
+    // Lost: a fresh install starts from the install time x 1000, ahead of anything before.
+    await redis.del(keys.board(boardId).z, keys.board(boardId).meta);
+    const lost = await boards.position(boardId, 'seed');
+    expect(lost.seq).toBeGreaterThan(before.seq);
+    expect(lost.rank).toBe(1);
   });
 });

@@ -6,15 +6,16 @@ const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
 /** The scripts in `lua/`, by name. The file name `<verbNoun>-<numberOfKeys>.lua` gives the key count. */
 export type ScriptName =
-  | 'hydrateLearner'
   | 'enroll'
   | 'completeLesson'
-  | 'awardBadge'
-  | 'setBoardScore'
+  | 'hydrateLearner'
+  | 'readLearner'
+  | 'setBoardScores'
   | 'boardPosition'
-  | 'installBoard';
+  | 'installBoard'
+  | 'heartbeat';
 
-type Reply = (string | number | null)[] | number;
+type Reply = unknown;
 
 /** A Redis connection with the project's scripts defined on it (EVALSHA, falling back to EVAL). */
 export type ScriptedRedis = Redis & {

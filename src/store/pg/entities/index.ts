@@ -1,7 +1,16 @@
 export * from './catalog';
 export * from './learner';
 import { BadgeEntity, CourseEntity, LessonEntity, LevelEntity, ModuleEntity, QuizEntity } from './catalog';
-import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity, XpTransactionEntity } from './learner';
+import {
+  BadgeAwardEntity,
+  DeadLetterEntity,
+  DeploymentSettingEntity,
+  EnrollmentEntity,
+  LearnerEntity,
+  LearnerEventEntity,
+  LessonProgressEntity,
+  XpTransactionEntity,
+} from './learner';
 
 export const entities = [
   CourseEntity,
@@ -15,4 +24,7 @@ export const entities = [
   LessonProgressEntity,
   XpTransactionEntity,
   BadgeAwardEntity,
+  LearnerEventEntity,
+  DeadLetterEntity,
+  DeploymentSettingEntity,
 ];

@@ -1,4 +1,7 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
+
+/** XP sums are bigint in Postgres; read as JS numbers (exact below 2^53). */
+const xpColumn = () => new BigIntType('number');
 
 /** The learner snapshot: totals as of `version` (written behind, only moving forward). */
 export interface LearnerRow {
@@ -20,7 +23,7 @@ export const LearnerEntity = new EntitySchema<LearnerRow>({
     id: { type: 'text', primary: true },
     displayName: { type: 'text', fieldName: 'display_name', nullable: true },
     timeZone: { type: 'text', fieldName: 'time_zone' },
-    totalXp: { type: 'integer', fieldName: 'total_xp' },
+    totalXp: { type: xpColumn(), fieldName: 'total_xp' },
     lessonsCompleted: { type: 'integer', fieldName: 'lessons_completed' },
     xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
     version: { type: 'integer' },
@@ -49,7 +52,7 @@ export const EnrollmentEntity = new EntitySchema<EnrollmentRow>({
     courseId: { type: 'text', fieldName: 'course_id' },
     enrolledAt: { type: 'Date', fieldName: 'enrolled_at' },
     completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
-    xpEarned: { type: 'integer', fieldName: 'xp_earned' },
+    xpEarned: { type: xpColumn(), fieldName: 'xp_earned' },
     xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
     version: { type: 'integer' },
   },
@@ -94,7 +97,7 @@ export const XpTransactionEntity = new EntitySchema<XpTransactionRow>({
   properties: {
     id: { type: 'text', primary: true },
     learnerId: { type: 'text', fieldName: 'learner_id' },
-    amount: { type: 'integer' },
+    amount: { type: xpColumn() },
     reason: { type: 'text' },
     sourceId: { type: 'text', fieldName: 'source_id', nullable: true },
     courseId: { type: 'text', fieldName: 'course_id', nullable: true },
@@ -115,5 +118,76 @@ export const BadgeAwardEntity = new EntitySchema<BadgeAwardRow>({
     learnerId: { type: 'text', fieldName: 'learner_id', primary: true },
     badgeId: { type: 'text', fieldName: 'badge_id', primary: true },
     awardedAt: { type: 'Date', fieldName: 'awarded_at' },
+  },
+});
+
+/** The event log: every applied learner event, keyed by the server's event key. */
+export interface LearnerEventRow {
+  key: string;
+  learnerId: string;
+  /** The caller's event id (null when the server made it): remembered here forever. */
+  clientId: string | null;
+  kind: string;
+  occurredAt: Date;
+  recordedAt: Date;
+  /** The outbox entry the event produced. */
+  payload: unknown;
+}
+
+export const LearnerEventEntity = new EntitySchema<LearnerEventRow>({
+  name: 'LearnerEventRow',
+  tableName: 'learner_events',
+  properties: {
+    key: { type: 'uuid', primary: true },
+    learnerId: { type: 'text', fieldName: 'learner_id' },
+    clientId: { type: 'text', fieldName: 'client_id', nullable: true },
+    kind: { type: 'text' },
+    occurredAt: { type: 'Date', fieldName: 'occurred_at' },
+    recordedAt: { type: 'Date', fieldName: 'recorded_at' },
+    payload: { type: 'json' },
+  },
+});
+
+/** An outbox entry a consumer gave up on, with its error. */
+export interface DeadLetterRow {
+  id: number;
+  consumerGroup: string;
+  stream: string;
+  entryId: string;
+  kind: string | null;
+  payload: Buffer;
+  error: string;
+  failedAt: Date;
+}
+
+export const DeadLetterEntity = new EntitySchema<DeadLetterRow>({
+  name: 'DeadLetterRow',
+  tableName: 'outbox_dead_letters',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    consumerGroup: { type: 'text', fieldName: 'consumer_group' },
+    stream: { type: 'text' },
+    entryId: { type: 'text', fieldName: 'entry_id' },
+    kind: { type: 'text', nullable: true },
+    payload: { type: 'blob' },
+    error: { type: 'text' },
+    failedAt: { type: 'Date', fieldName: 'failed_at' },
+  },
+});
+
+/** Settings fixed for the life of a deployment (the partition count). */
+export interface DeploymentSettingRow {
+  key: string;
+  value: string;
+  setAt: Date;
+}
+
+export const DeploymentSettingEntity = new EntitySchema<DeploymentSettingRow>({
+  name: 'DeploymentSettingRow',
+  tableName: 'deployment_settings',
+  properties: {
+    key: { type: 'text', primary: true },
+    value: { type: 'text' },
+    setAt: { type: 'Date', fieldName: 'set_at' },
   },
 });

@@ -1,23 +1,18 @@
 --[[
-  Read a learner's place on a board together with the board's sequence number, atomically,
-  so a subscriber can tell which announced moves its snapshot already includes.
+  Read a learner's place on a board with the board's sequence number and epoch, atomically,
+  so a subscriber knows which announced moves its snapshot already includes.
   Input:  KEYS[1] board sorted set   KEYS[2] board meta hash
           ARGV[1] learnerId
-  Output: {seq, rank or -1, score or -1, member or ''};
+  Output: {seq, epoch, rank or -1, score or 0, member or ''};
           {-100} the board is not in Redis (load it from Postgres, then retry)
 ]]
-local rcall = redis.call
-if rcall('EXISTS', KEYS[2]) == 0 then
-  return {-100}
+local meta = redis.call('HMGET', KEYS[2], 'seq', 'ep', 'm:' .. ARGV[1])
+if not meta[1] then return {-100} end
+local member = meta[3]
+if member then
+  local rank = redis.call('ZRANK', KEYS[1], member)
+  if rank then
+    return {tonumber(meta[1]), meta[2], rank + 1, -tonumber(redis.call('ZSCORE', KEYS[1], member)), member}
+  end
 end
-local seq = tonumber(rcall('HGET', KEYS[2], 'seq')) or 0
-local member = rcall('HGET', KEYS[2], 'm:' .. ARGV[1])
-if not member then
-  return {seq, -1, -1, ''}
-end
-local rank = rcall('ZRANK', KEYS[1], member)
-local score = rcall('ZSCORE', KEYS[1], member)
-if not rank then
-  return {seq, -1, -1, ''}
-end
-return {seq, rank + 1, -tonumber(score), member}
+return {tonumber(meta[1]), meta[2], -1, 0, ''}

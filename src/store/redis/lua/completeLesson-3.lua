@@ -1,50 +1,52 @@
 --[[
-  Complete a lesson once and pay its XP (the amount comes from the catalog, via the caller).
-  Input:  KEYS[1] learner hash   KEYS[2] recent-XP list   KEYS[3] partition outbox stream
-          ARGV[1] learnerId  ARGV[2] lessonId  ARGV[3] courseId  ARGV[4] xp
-          ARGV[5] ledger transaction id  ARGV[6] nowMs
-          ARGV[7..] hash fields to return besides the counters
-  Output: {1, field, value, ...} xp, v, xat, lc and the requested fields after the change;
+  LESSON_COMPLETED: complete a lesson once and pay its XP under the semantic key l:<lessonId>,
+  award the badges that became due, append the outbox entry and push it, in one atomic step.
+  Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
+          ARGV[1..8] the event header (includes/eventHeader.lua)
+          ARGV[9] lessonId  ARGV[10] courseId  ARGV[11] xp (from the catalog)
+          ARGV[12] candidate badges JSON  ARGV[13..] hash fields the candidates read
+  Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
 ]]
-local rcall = redis.call
+--- @include "eventHeader"
+--- @include "learnerRecord"
+--- @include "payXp"
+--- @include "awardBadges"
+--- @include "appendOutbox"
 
---- @include "learnerProjection"
+local lesson, course, xp = ARGV[9], ARGV[10], tonumber(ARGV[11])
 
-local learner, lesson, course = ARGV[1], ARGV[2], ARGV[3]
-local xp, txId, now = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local seen = seenEvent()
+if seen then return {0, seen} end
 
-if rcall('EXISTS', KEYS[1]) == 0 then
-  return {-100}
-end
-local enrolled = rcall('HMGET', KEYS[1], 'e:' .. course, 'ei:' .. course)
-if not enrolled[1] then
-  return {-1}
-end
-if rcall('HSETNX', KEYS[1], 'l:' .. lesson, now) == 0 then
-  return {-2}
-end
+local fields = {
+  'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'l:' .. lesson,
+  'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course,
+}
+for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
+local rec = readLearner(fields)
+if not rec.cur.v then return {-100} end
+if not rec.cur['e:' .. course] then return {-1} end
+if rec.cur['l:' .. lesson] then return {-2} end
 
-local lc = rcall('HINCRBY', KEYS[1], 'lc', 1)
-rcall('HINCRBY', KEYS[1], 'cc:' .. course, 1)
-local total, cx
+put(rec, 'l:' .. lesson, ev.at)
+put(rec, 'lc', num(rec, 'lc') + 1)
+put(rec, 'cc:' .. course, num(rec, 'cc:' .. course) + 1)
 if xp > 0 then
-  total = rcall('HINCRBY', KEYS[1], 'xp', xp)
-  cx = rcall('HINCRBY', KEYS[1], 'ex:' .. course, xp)
-  rcall('HSET', KEYS[1], 'xat', now, 'exat:' .. course, now)
-  rcall('LPUSH', KEYS[2], cjson.encode({ id = txId, a = xp, r = 'lesson_completed', s = lesson, t = tonumber(now) }))
-  rcall('LTRIM', KEYS[2], 0, 49)
-else
-  total = tonumber(rcall('HGET', KEYS[1], 'xp')) or 0
-  cx = tonumber(rcall('HGET', KEYS[1], 'ex:' .. course)) or 0
+  payXp(rec, xp, ev.key, 'lesson_completed', lesson)
+  put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
+  if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
 end
-local v = rcall('HINCRBY', KEYS[1], 'v', 1)
-local times = rcall('HMGET', KEYS[1], 'xat', 'exat:' .. course)
+local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
+put(rec, 'v', num(rec, 'v') + 1)
+writeLearner(rec)
 
-rcall('XADD', KEYS[3], '*', 't', 'lesson_completed', 'd', cjson.encode({
-  l = learner, v = v, c = course, ls = lesson, at = tonumber(now), x = xp, tx = txId,
-  ei = enrolled[2], eat = tonumber(enrolled[1]), cx = cx, cxat = tonumber(times[2]),
-  s = { xp = total, lc = lc, xat = tonumber(times[1]) }
-}))
-
-return learnerProjection(7)
+local enrollment = {
+  i = rec.cur['ei:' .. course], eat = num(rec, 'e:' .. course), x = num(rec, 'ex:' .. course),
+  xat = num(rec, 'exat:' .. course), cc = num(rec, 'cc:' .. course), ec = num(rec, 'ec:' .. course),
+}
+local aw = nil
+if #awarded > 0 then aw = awarded end
+local json = appendOutbox('lesson_completed', rec, { c = course, ls = lesson, x = xp, ce = enrollment, aw = aw })
+rememberEvent(cjson.encode({ k = 'lesson_completed', t = lesson, x = xp, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw }))
+return {1, json}

@@ -1,27 +1,29 @@
 --[[
-  Put a board loaded from Postgres in place, unless the board is already in Redis.
-  The entries were written to staging keys under the same hash tag; this step renames them
-  into place atomically, so no reader or writer ever sees half a board.
+  Put a board loaded from Postgres in place, unless the board is already in Redis (or, for a
+  rebuild, in its place). The entries were written to staging keys under the board's hash
+  tag; this step renames them into place atomically, so nobody sees half a board.
+  The board gets a new epoch, telling subscribers to read their positions again; its sequence
+  number carries on when the board was there, else starts at ARGV[3] (the install time x
+  1000), so it never goes backwards even when Redis lost the board.
   Input:  KEYS[1] board sorted set   KEYS[2] board meta hash
           KEYS[3] staged sorted set  KEYS[4] staged meta hash
           ARGV[1] 1 to replace a board that is there (rebuilds), 0 to keep it
+          ARGV[2] new epoch   ARGV[3] first sequence number for a board that was lost
   Output: 1 installed, 0 the board was already there (staging dropped)
 ]]
-local rcall = redis.call
 local replace = ARGV[1] == '1'
-if rcall('EXISTS', KEYS[2]) == 1 and not replace then
-  rcall('DEL', KEYS[3], KEYS[4])
+local seq = redis.call('HGET', KEYS[2], 'seq')
+if seq and not replace then
+  redis.call('DEL', KEYS[3], KEYS[4])
   return 0
 end
--- The change counter carries on, so subscribers never see it go back.
-local seq = tonumber(rcall('HGET', KEYS[2], 'seq')) or 0
-rcall('DEL', KEYS[1], KEYS[2])
-if rcall('EXISTS', KEYS[3]) == 1 then
-  rcall('RENAME', KEYS[3], KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('RENAME', KEYS[3], KEYS[1])
+  redis.call('PERSIST', KEYS[1])
 end
-rcall('HSET', KEYS[4], 'seq', seq)
-rcall('RENAME', KEYS[4], KEYS[2])
+redis.call('HSET', KEYS[4], 'seq', seq or ARGV[3], 'ep', ARGV[2])
+redis.call('RENAME', KEYS[4], KEYS[2])
 -- Staged keys carry a TTL in case their writer dies half way; the board itself lives on.
-rcall('PERSIST', KEYS[1])
-rcall('PERSIST', KEYS[2])
+redis.call('PERSIST', KEYS[2])
 return 1

@@ -1,0 +1,36 @@
+import type { BadgeCandidates } from '../badges/compile';
+import type { Catalog } from '../catalog/types';
+import { NotFound } from '../errors';
+import type { LearningEvent } from './types';
+
+/** An event with what the catalog says about it, ready for its script. */
+export type PreparedEvent =
+  | { event: LearningEvent<'ENROLLED'>; courseId: string }
+  | { event: LearningEvent<'LESSON_COMPLETED'>; lessonId: string; courseId: string; xp: number; badges: BadgeCandidates };
+
+/**
+ * Resolve an event against the catalog snapshot: XP comes from the catalog, never from the
+ * caller, and the badges it may unlock are picked here. Pure.
+ * @throws NotFound for an unknown course or lesson
+ */
+export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEvent {
+  switch (event.kind) {
+    case 'ENROLLED': {
+      const { courseId } = (event as LearningEvent<'ENROLLED'>).payload;
+      if (!catalog.course(courseId)) throw new NotFound('course', courseId);
+      return { event: event as LearningEvent<'ENROLLED'>, courseId };
+    }
+    case 'LESSON_COMPLETED': {
+      const { lessonId } = (event as LearningEvent<'LESSON_COMPLETED'>).payload;
+      const lesson = catalog.lesson(lessonId);
+      if (!lesson) throw new NotFound('lesson', lessonId);
+      return {
+        event: event as LearningEvent<'LESSON_COMPLETED'>,
+        lessonId,
+        courseId: lesson.courseId,
+        xp: lesson.xpReward,
+        badges: catalog.lessonCandidates(lesson.courseId),
+      };
+    }
+  }
+}

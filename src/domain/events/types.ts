@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { catalogId } from '../catalog/input';
+import type { DomainError } from '../errors';
+import type { EnrollmentState } from '../learners/state';
+
+/**
+ * Everything a learner does is an event. Mutations and `recordEvents` build events and hand
+ * them to one apply path (`EventService`); each kind has one Lua script that applies it in
+ * one atomic step and appends its outbox entry.
+ */
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED';
+
+/** What each kind carries besides the common fields. */
+export interface EventPayloads {
+  ENROLLED: { courseId: string };
+  LESSON_COMPLETED: { lessonId: string };
+}
+
+/** The payload schema of each kind. */
+export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = {
+  ENROLLED: z.object({
+    /** The course enrolled in. */
+    courseId: catalogId,
+  }),
+  LESSON_COMPLETED: z.object({
+    /** The lesson completed. */
+    lessonId: catalogId,
+  }),
+};
+
+/** One learner event, as the apply path takes it. */
+export interface LearningEvent<K extends EventKind = EventKind> {
+  /** The caller's id, or one made for a mutation sent without `eventId`. */
+  id: string;
+  /** Whether `id` came from the caller: only then can a retry repeat it, so only then is it remembered. */
+  idFromCaller: boolean;
+  /** Unique key made by the server: the event log row and the ledger rows it pays are keyed by it. */
+  key: string;
+  kind: K;
+  learnerId: string;
+  /** When it happened (ms): the caller's time for events, the server's for mutations. */
+  occurredAt: number;
+  /** When the server received it (ms). */
+  recordedAt: number;
+  payload: EventPayloads[K];
+}
+
+/** Event ids as callers send them: printable, no spaces, at most 200 characters. */
+export const eventId = z
+  .string()
+  .min(1, 'An event id cannot be empty.')
+  .max(200, 'An event id has at most 200 characters.')
+  .regex(/^[^\s\p{Cc}]+$/u, 'An event id cannot hold spaces or control characters.');
+
+/** A badge unlocked by an event, with the XP it paid. */
+export interface BadgeUnlock {
+  badgeId: string;
+  xp: number;
+  awardedAt: number;
+}
+
+/** What applying an event changed, as a request answers it. */
+export interface EventEffects {
+  kind: EventKind;
+  learnerId: string;
+  /** The learner's version after the event. */
+  version: number;
+  /** XP the event itself paid (a lesson's reward); badge XP is in `badges`. */
+  xpAwarded: number;
+  /** The learner's total after the event and the badges it unlocked. */
+  totalXp: number;
+  badges: BadgeUnlock[];
+  /** The lesson or course the event was about: tells a retry from an id reused for something else. */
+  target: string;
+  /** The enrollment the event touched, after it; null when answering a repeat (read it fresh). */
+  enrollment: EnrollmentState | null;
+}
+
+/** The learner's total before the event: the total after, minus what the event and its badges paid. */
+export function totalBefore(e: EventEffects): number {
+  return e.totalXp - e.xpAwarded - e.badges.reduce((sum, b) => sum + b.xp, 0);
+}
+
+/** An event applied now, repeated (the first result), or refused with a domain error. */
+export type Outcome =
+  | { status: 'applied' | 'duplicate'; effects: EventEffects }
+  | { status: 'rejected'; error: DomainError };

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError } from 'graphql';
+import type { YogaInitialContext } from 'graphql-yoga';
+import type { Config } from '../config';
+import { bearerToken, verifyTokenSync } from '../domain/auth/tokens';
+import type { Viewer } from '../domain/auth/viewer';
+import { DomainError } from '../domain/errors';
+import type { LearnerReads } from '../domain/ports';
+import type { Context, Services } from '../schema/context';
+import { createLoaders } from '../schema/loaders';
+
+/**
+ * The viewer a request or WebSocket connection names, verified; null without a token.
+ * @throws Unauthenticated for a bad token
+ */
+export function viewerOf(header: unknown, config: Pick<Config, 'jwtSecret' | 'jwtAudience' | 'jwtIssuer'>): Viewer | null {
+  const token = bearerToken(typeof header === 'string' ? header : null);
+  return token ? verifyTokenSync(token, config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer }) : null;
+}
+
+/** The authorization header of an HTTP request or of a WebSocket connection (connectionParams, then the upgrade request). */
+export function authorizationOf(initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeRequest?: IncomingMessage }): unknown {
+  const params = initial.connectionParams;
+  if (params) return params.authorization ?? params.Authorization ?? initial.upgradeRequest?.headers.authorization;
+  return initial.request.headers.get('authorization') ?? undefined;
+}
+
+/**
+ * Yoga's context factory: the verified viewer, the services, per-request loaders (cached for
+ * one HTTP request; uncached for subscription events, which must see fresh state) and a
+ * request id for logs.
+ */
+export function contextFactory(config: Config, services: Services, reads: LearnerReads) {
+  return async (initial: YogaInitialContext): Promise<Context> => {
+    const ws = 'connectionParams' in initial && initial.connectionParams !== undefined;
+    let viewer: Viewer | null;
+    try {
+      viewer = viewerOf(authorizationOf(initial as never), config);
+    } catch (err) {
+      if (err instanceof DomainError) throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: 401 } } });
+      throw err;
+    }
+    const requestId = (!ws && initial.request.headers.get('x-request-id')?.slice(0, 100)) || randomUUID();
+    return { viewer, services, loaders: createLoaders(reads, !ws), requestId };
+  };
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import type { EventEffects, EventKind } from '../../domain/events/types';
+
+/**
+ * The outbox entry: one per applied event, appended by the event's Lua script in the same
+ * atomic step as the change (see lua/includes/appendOutbox.lua), as the stream fields
+ * `k` (kind) and `j` (this JSON). The Postgres writer, the board projection and the tests all
+ * read entries through this schema; an entry it refuses is dead-lettered, never retried
+ * forever. Short field names keep the stream small.
+ */
+
+/** The learner's counters after the change. */
+const snapshot = z.object({
+  /** total XP */
+  xp: z.number().int().nonnegative(),
+  /** lessons completed */
+  lc: z.number().int().nonnegative(),
+  /** when the total was reached (ms); 0 before any XP */
+  xat: z.number().int().nonnegative(),
+});
+
+/** The enrollment the event touched, after it. */
+const enrollmentSnapshot = z.object({
+  /** enrollment id (the ENROLLED event's key) */
+  i: z.string().min(1),
+  /** enrolledAt ms */
+  eat: z.number().int().nonnegative(),
+  /** XP earned in the course */
+  x: z.number().int().nonnegative(),
+  /** when the course XP was reached (ms); 0 before any */
+  xat: z.number().int().nonnegative(),
+  /** lessons completed in the course */
+  cc: z.number().int().nonnegative(),
+  /** completedAt ms; 0 while not completed */
+  ec: z.number().int().nonnegative(),
+});
+
+/** A badge unlocked in the same step: [badgeId, xp paid, awardedAt ms]. */
+const badgeAward = z.tuple([z.string().min(1), z.number().int().nonnegative(), z.number().int().nonnegative()]);
+
+const common = {
+  /** learner id */
+  l: z.string().min(1),
+  /** the caller's event id; '' when the server made it */
+  e: z.string(),
+  /** event key (uuid): the event log row and ledger row ids derive from it */
+  id: z.string().min(1),
+  /** occurredAt ms */
+  oa: z.number().int().nonnegative(),
+  /** recordedAt ms */
+  ra: z.number().int().nonnegative(),
+  /** the learner's version after the change */
+  v: z.number().int().positive(),
+  s: snapshot,
+  /** badges unlocked in the same step, in order */
+  aw: z.array(badgeAward).optional(),
+};
+
+export const outboxEntrySchema = z.discriminatedUnion('k', [
+  z.object({
+    k: z.literal('enrolled'),
+    ...common,
+    /** course id */
+    c: z.string().min(1),
+    ce: enrollmentSnapshot,
+  }),
+  z.object({
+    k: z.literal('lesson_completed'),
+    ...common,
+    /** course id */
+    c: z.string().min(1),
+    /** lesson id */
+    ls: z.string().min(1),
+    /** XP the lesson paid */
+    x: z.number().int().nonnegative(),
+    ce: enrollmentSnapshot,
+  }),
+]);
+
+export type OutboxEntryData = z.output<typeof outboxEntrySchema>;
+export type OutboxKind = OutboxEntryData['k'];
+export type EntryOf<K extends OutboxKind> = Extract<OutboxEntryData, { k: K }>;
+
+/** One entry as a consumer reads it. */
+export interface OutboxEntry {
+  /** The partition stream it came from. */
+  stream: string;
+  partition: number;
+  /** Stream id (`ms-seq`). */
+  id: string;
+  data: OutboxEntryData;
+  /** The entry's JSON as the script wrote it (the event log keeps it). */
+  json: string;
+}
+
+/** An entry that cannot be read: it goes to the dead letters with this reason. */
+export interface UnreadableEntry {
+  stream: string;
+  partition: number;
+  id: string;
+  /** The raw stream fields, kept for the dead letter. */
+  fields: string[];
+  error: string;
+}
+
+/** Ledger row id of the XP an event paid itself, and of a badge it unlocked. */
+export function ledgerIdOf(eventKey: string, badgeId?: string): string {
+  return badgeId === undefined ? eventKey : `${eventKey}:${badgeId}`;
+}
+
+/**
+ * Read raw stream entries (`[id, [field, value, ...]]`, as XREADGROUP/XAUTOCLAIM return them)
+ * into entries and the ones that cannot be read.
+ */
+export function readEntries(
+  stream: string,
+  partition: number,
+  raw: readonly [string, string[] | null][],
+): { entries: OutboxEntry[]; unreadable: UnreadableEntry[] } {
+  const entries: OutboxEntry[] = [];
+  const unreadable: UnreadableEntry[] = [];
+  for (const [id, fields] of raw) {
+    // XAUTOCLAIM/XCLAIM return entries deleted meanwhile with no fields: nothing left to do.
+    if (!fields) continue;
+    let kind: string | undefined;
+    let json: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'k') kind = fields[i + 1];
+      else if (fields[i] === 'j') json = fields[i + 1];
+    }
+    if (kind === undefined || json === undefined) {
+      unreadable.push({ stream, partition, id, fields, error: 'not an outbox entry of this version (no k/j fields)' });
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (err) {
+      unreadable.push({ stream, partition, id, fields, error: `invalid JSON: ${(err as Error).message}` });
+      continue;
+    }
+    const result = outboxEntrySchema.safeParse(parsed);
+    if (!result.success || result.data.k !== kind) {
+      const issue = result.success ? 'kind field disagrees with the entry' : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      unreadable.push({ stream, partition, id, fields, error: `invalid ${kind} entry: ${issue}` });
+      continue;
+    }
+    entries.push({ stream, partition, id, data: result.data, json });
+  }
+  return { entries, unreadable };
+}
+
+/** Compare two stream ids (`ms-seq`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/** The smallest stream id after `id`. */
+export function nextStreamId(id: string): string {
+  const [ms, seq] = id.split('-') as [string, string];
+  return `${ms}-${BigInt(seq) + 1n}`;
+}
+
+/** When an entry was appended (the ms part of its stream id). */
+export function streamIdMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED' };
+
+/** What an entry's event changed, as a request answers it. Pure. */
+export function effectsOfEntry(d: OutboxEntryData): EventEffects {
+  return {
+    kind: KIND_OF[d.k],
+    learnerId: d.l,
+    version: d.v,
+    xpAwarded: d.k === 'lesson_completed' ? d.x : 0,
+    totalXp: d.s.xp,
+    badges: (d.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
+    target: d.k === 'lesson_completed' ? d.ls : d.c,
+    enrollment: {
+      id: d.ce.i,
+      courseId: d.c,
+      enrolledAt: d.ce.eat,
+      xpEarned: d.ce.x,
+      xpAt: d.ce.xat > 0 ? d.ce.xat : null,
+      lessonsCompleted: d.ce.cc,
+      completedAt: d.ce.ec > 0 ? d.ce.ec : null,
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { ledgerIdOf, type OutboxEntry } from '../entry';
+
+/**
+ * The rows a batch of outbox entries becomes, by table, keyed so that a batch holds one row
+ * per key: the newest snapshot of a learner or enrollment (by version), and each ledger row,
+ * progress row, badge award and event once. Handlers (one per entry kind) fill it.
+ */
+export interface LearnerSnapshotRow {
+  id: string;
+  total_xp: number;
+  lessons_completed: number;
+  xp_reached_at: Date | null;
+  version: number;
+}
+
+export interface EnrollmentRow {
+  id: string;
+  learner_id: string;
+  course_id: string;
+  enrolled_at: Date;
+  completed_at: Date | null;
+  xp_earned: number;
+  xp_reached_at: Date | null;
+  version: number;
+}
+
+export interface LessonProgressRow {
+  learner_id: string;
+  lesson_id: string;
+  course_id: string;
+  completed_at: Date;
+  updated_at: Date;
+}
+
+export interface LedgerRow {
+  id: string;
+  learner_id: string;
+  amount: number;
+  reason: string;
+  source_id: string;
+  course_id: string | null;
+  occurred_at: Date;
+}
+
+export interface BadgeAwardRow {
+  learner_id: string;
+  badge_id: string;
+  awarded_at: Date;
+}
+
+export interface EventRow {
+  key: string;
+  learner_id: string;
+  client_id: string | null;
+  kind: string;
+  occurred_at: Date;
+  recorded_at: Date;
+  payload: string;
+}
+
+const dateOrNull = (ms: number): Date | null => (ms > 0 ? new Date(ms) : null);
+const pair = (a: string, b: string) => `${a}\u0000${b}`;
+
+export class RowSet {
+  readonly learners = new Map<string, LearnerSnapshotRow>();
+  readonly enrollments = new Map<string, EnrollmentRow>();
+  readonly progress = new Map<string, LessonProgressRow>();
+  readonly ledger = new Map<string, LedgerRow>();
+  readonly awards = new Map<string, BadgeAwardRow>();
+  readonly events = new Map<string, EventRow>();
+
+  /** What every entry writes: the learner's snapshot, the event log row, and the badges it unlocked. */
+  common(entry: OutboxEntry): void {
+    const d = entry.data;
+    const prev = this.learners.get(d.l);
+    if (!prev || prev.version < d.v) {
+      this.learners.set(d.l, { id: d.l, total_xp: d.s.xp, lessons_completed: d.s.lc, xp_reached_at: dateOrNull(d.s.xat), version: d.v });
+    }
+    this.events.set(d.id, {
+      key: d.id,
+      learner_id: d.l,
+      client_id: d.e === '' ? null : d.e,
+      kind: d.k,
+      occurred_at: new Date(d.oa),
+      recorded_at: new Date(d.ra),
+      payload: entry.json,
+    });
+    for (const [badgeId, xp, at] of d.aw ?? []) {
+      this.awards.set(pair(d.l, badgeId), { learner_id: d.l, badge_id: badgeId, awarded_at: new Date(at) });
+      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa) });
+    }
+  }
+
+  /** The enrollment's snapshot at the entry's version. */
+  enrollment(learnerId: string, courseId: string, version: number, ce: { i: string; eat: number; x: number; xat: number; ec: number }): void {
+    const key = pair(learnerId, courseId);
+    const prev = this.enrollments.get(key);
+    if (prev && prev.version >= version) return;
+    this.enrollments.set(key, {
+      id: ce.i,
+      learner_id: learnerId,
+      course_id: courseId,
+      enrolled_at: new Date(ce.eat),
+      completed_at: dateOrNull(ce.ec),
+      xp_earned: ce.x,
+      xp_reached_at: dateOrNull(ce.xat),
+      version,
+    });
+  }
+
+  lessonCompleted(row: LessonProgressRow): void {
+    this.progress.set(pair(row.learner_id, row.lesson_id), row);
+  }
+
+  pay(row: LedgerRow): void {
+    this.ledger.set(row.id, row);
+  }
+}

@@ -1,0 +1,33 @@
+--[[
+  ENROLLED: enroll a learner in a course once (the field e:<courseId> is the semantic key);
+  the event key is the enrollment's id. Appends the outbox entry and pushes it, atomically.
+  Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
+          ARGV[1..8] the event header (includes/eventHeader.lua)   ARGV[9] courseId
+  Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
+          {-100} learner not in Redis (hydrate, then retry); {-1} already enrolled
+]]
+--- @include "eventHeader"
+--- @include "learnerRecord"
+--- @include "appendOutbox"
+
+local course = ARGV[9]
+
+local seen = seenEvent()
+if seen then return {0, seen} end
+
+local rec = readLearner({ 'v', 'xp', 'xat', 'lc', 'cs', 'e:' .. course })
+if not rec.cur.v then return {-100} end
+if rec.cur['e:' .. course] then return {-1} end
+
+put(rec, 'e:' .. course, ev.at)
+put(rec, 'ei:' .. course, ev.key)
+put(rec, 'ex:' .. course, 0)
+put(rec, 'cc:' .. course, 0)
+appendList(rec, 'cs', course)
+put(rec, 'v', num(rec, 'v') + 1)
+writeLearner(rec)
+
+local enrollment = { i = ev.key, eat = ev.at, x = 0, xat = 0, cc = 0, ec = 0 }
+local json = appendOutbox('enrolled', rec, { c = course, ce = enrollment })
+rememberEvent(cjson.encode({ k = 'enrolled', t = course, x = 0, s = num(rec, 'xp'), v = num(rec, 'v') }))
+return {1, json}

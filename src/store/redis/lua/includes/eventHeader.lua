@@ -1,0 +1,26 @@
+--[[
+  The event header every learner script takes, and its dedupe guard.
+  ARGV[1] learnerId   ARGV[2] caller's event id ('' when the server made it: never repeated)
+  ARGV[3] event key (server-made uuid; ledger rows are keyed by it)
+  ARGV[4] occurredAt ms   ARGV[5] recordedAt ms   ARGV[6] event record TTL ms
+  ARGV[7] learner channel   ARGV[8] partition
+  KEYS[2] the event record of (learner, caller's event id)
+]]
+local ev = {
+  learner = ARGV[1], id = ARGV[2], key = ARGV[3],
+  at = tonumber(ARGV[4]), recordedAt = tonumber(ARGV[5]), ttl = ARGV[6],
+  channel = ARGV[7], partition = ARGV[8],
+}
+
+-- The stored first result of the caller's event id, or nil when the id is new.
+local function seenEvent()
+  if ev.id == '' then return nil end
+  local stored = redis.call('GET', KEYS[2])
+  if stored then return stored end
+  return nil
+end
+
+-- Remember the caller's event id with its result for the dedupe window.
+local function rememberEvent(result)
+  if ev.id ~= '' then redis.call('SET', KEYS[2], result, 'PX', ev.ttl) end
+end

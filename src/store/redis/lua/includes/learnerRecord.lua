@@ -1,0 +1,57 @@
+--[[
+  The learner's hash (KEYS[1]) as a script sees it: the fields it needs read with one HMGET,
+  changes staged and written with one HSET at the end. So a script checks everything before
+  its first write, and an error half way leaves nothing half applied.
+]]
+-- HMGET in slices: unpack() is bounded by Lua's C stack (one slice, one command, in practice).
+local HMGET_SLICE = 4000
+local function hmgetAll(key, fields)
+  if #fields <= HMGET_SLICE then return redis.call('HMGET', key, unpack(fields)) end
+  local out = {}
+  for i = 1, #fields, HMGET_SLICE do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + HMGET_SLICE - 1, #fields)))
+    for _, v in ipairs(part) do out[#out + 1] = v end
+  end
+  return out
+end
+
+local function readLearner(fields)
+  local values = hmgetAll(KEYS[1], fields)
+  local rec = { cur = {}, order = {}, staged = {} }
+  for i = 1, #fields do rec.cur[fields[i]] = values[i] end
+  return rec
+end
+
+local function num(rec, field)
+  return tonumber(rec.cur[field]) or 0
+end
+
+local function put(rec, field, value)
+  if not rec.staged[field] then
+    rec.staged[field] = true
+    rec.order[#rec.order + 1] = field
+  end
+  rec.cur[field] = value
+end
+
+-- Append an item to a comma-separated list field (enrolled courses, held badges; ids hold no comma).
+local function appendList(rec, field, item)
+  local cur = rec.cur[field]
+  if cur and cur ~= '' then put(rec, field, cur .. ',' .. item) else put(rec, field, item) end
+end
+
+local function writeLearner(rec)
+  local args = {}
+  for _, field in ipairs(rec.order) do
+    args[#args + 1] = field
+    args[#args + 1] = rec.cur[field]
+  end
+  for i = 1, #args, HMGET_SLICE do
+    redis.call('HSET', KEYS[1], unpack(args, i, math.min(i + HMGET_SLICE - 1, #args)))
+  end
+end
+
+-- The learner's counters after the change, as entries and results carry them.
+local function snapshotOf(rec)
+  return { xp = num(rec, 'xp'), lc = num(rec, 'lc'), xat = num(rec, 'xat') }
+end
