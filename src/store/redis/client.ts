@@ -1,28 +1,157 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
-/**
- * A connection to the hot store. `lazyConnect` so start-up can await `connect()` and report
- * a missing Redis in one line instead of retrying forever.
- */
-export function createRedis(url: string, options: RedisOptions = {}): ScriptedRedis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 3,
-    ...options,
-  });
-  return defineScripts(redis);
+/** A single Redis or a Redis Cluster: the commands the service uses exist on both. */
+export type RedisClient = Redis | Cluster;
+
+/** Where the hot store is: a `redis://` URL (one node) or the seed nodes of a cluster. */
+export type RedisTarget = string | { clusterNodes: string[] };
+
+/** The target a config names: the cluster when `REDIS_CLUSTER_NODES` is set, else `REDIS_URL`. */
+export function redisTargetOf(config: { redisUrl: string; redisClusterNodes?: string[] | null }): RedisTarget {
+  return config.redisClusterNodes?.length ? { clusterNodes: config.redisClusterNodes } : config.redisUrl;
 }
 
-/** Delete every key matching a pattern (tests, rebuilds). Uses SCAN, never KEYS. */
-export async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
+/** `host:port` (or `[v6]:port`) as ioredis wants it. @throws Error on anything else */
+export function parseNode(node: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(node.trim());
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) throw new Error(`not a host:port: "${node}"`);
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+/** A readable name for logs: the URL, or `cluster(a,b,c)`. */
+export function describeTarget(target: RedisTarget): string {
+  return typeof target === 'string' ? target : `cluster(${target.clusterNodes.join(',')})`;
+}
+
+/** The defaults every connection gets; `options` override them. */
+const DEFAULTS: RedisOptions = { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 3 };
+
+/**
+ * A connection to the hot store, the project's scripts defined on it. `lazyConnect` so start-up
+ * can await `connect()` and report a missing Redis in one line instead of retrying forever.
+ *
+ * With `{ clusterNodes }` it is an ioredis `Cluster`: `lazyConnect` and `enableAutoPipelining`
+ * apply to the cluster (auto-pipelining batches per node, so concurrent commands on keys of
+ * different slots are fine), every other option goes to each node's connection
+ * (`redisOptions`); `clusterOptions` are passed to the cluster as they are.
+ */
+export function createRedis(url: string, options?: RedisOptions): ScriptedRedis;
+export function createRedis(target: { clusterNodes: string[] }, options?: RedisOptions, clusterOptions?: ClusterOptions): ScriptedRedis<Cluster>;
+export function createRedis(target: RedisTarget, options?: RedisOptions, clusterOptions?: ClusterOptions): ScriptedRedis<RedisClient>;
+export function createRedis(target: RedisTarget, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): ScriptedRedis<RedisClient> {
+  if (typeof target === 'string') return defineScripts(new Redis(target, { ...DEFAULTS, ...options }));
+  if (target.clusterNodes.length === 0) throw new Error('a cluster needs at least one seed node');
+  const nodes: ClusterNode[] = target.clusterNodes.map(parseNode);
+  const { lazyConnect, enableAutoPipelining, ...redisOptions } = { ...DEFAULTS, ...options };
+  const cluster = new Cluster(nodes, {
+    lazyConnect,
+    enableAutoPipelining,
+    redisOptions,
+    // Topology changes (failover, resharding) are followed through MOVED/ASK; a short refresh
+    // timeout keeps a command from waiting long on a dead node's slots.
+    slotsRefreshTimeout: 2000,
+    ...clusterOptions,
+  });
+  return defineScripts(cluster);
+}
+
+/**
+ * A dedicated connection like `client` (same node or cluster, same options, scripts defined)
+ * for blocking commands (XREADGROUP BLOCK) or SUBSCRIBE, so those never hold up other commands.
+ * Lazy and without auto-pipelining unless `overrides` say otherwise; the caller connects and
+ * disconnects it.
+ *
+ * Needed because `Cluster#duplicate(startupNodes, options)` has another signature than
+ * `Redis#duplicate(options)`: `cluster.duplicate({ ... })` silently ignores the options.
+ */
+export function dedicatedConnection<C extends RedisClient>(client: C, overrides: RedisOptions = {}): ScriptedRedis<C> {
+  const wanted: RedisOptions = { lazyConnect: true, enableAutoPipelining: false, ...overrides };
+  if (!client.isCluster) return defineScripts((client as Redis).duplicate(wanted) as C);
+  const cluster = client as Cluster;
+  const { lazyConnect, enableAutoPipelining, ...redisOptions } = wanted;
+  const copy = cluster.duplicate([], {
+    lazyConnect,
+    enableAutoPipelining,
+    redisOptions: { ...cluster.options.redisOptions, ...redisOptions },
+  });
+  return defineScripts(copy as C);
+}
+
+/**
+ * Connect (when lazy) and PING, without retrying: start-up uses it to fail in one line when the
+ * store is missing. On a cluster every master is pinged. The probe is closed either way.
+ * @throws Error with the driver's message
+ */
+export async function probeRedis(target: RedisTarget, timeoutMs = 3000): Promise<void> {
+  const probe =
+    typeof target === 'string'
+      ? new Redis(target, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: timeoutMs })
+      : new Cluster(target.clusterNodes.map(parseNode), {
+          lazyConnect: true,
+          clusterRetryStrategy: () => null,
+          enableOfflineQueue: false,
+          slotsRefreshTimeout: timeoutMs,
+          redisOptions: { maxRetriesPerRequest: 0, connectTimeout: timeoutMs },
+        });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    if (probe instanceof Cluster) {
+      const masters = probe.nodes('master');
+      if (masters.length === 0) throw new Error('the cluster has no master');
+      await Promise.all(masters.map((node) => node.ping()));
+    } else {
+      await probe.ping();
+    }
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** The masters of a cluster, once it knows its slots (sending a command starts a lazy one). */
+async function mastersOf(cluster: Cluster): Promise<Redis[]> {
+  if (cluster.status !== 'ready') await cluster.ping();
+  const masters = cluster.nodes('master');
+  if (masters.length === 0) throw new Error('the cluster has no master');
+  return masters;
+}
+
+/**
+ * Call `onPage` with every key matching `pattern`, a page (SCAN batch, up to ~`count` keys) at
+ * a time; on a cluster, SCAN runs on every master. A key may be seen twice (SCAN's guarantee);
+ * keys added during the scan may be missed.
+ */
+export async function scanKeys(
+  redis: RedisClient,
+  pattern: string,
+  onPage: (keys: string[]) => Promise<void> | void,
+  count = 1000,
+): Promise<void> {
+  const nodes = redis instanceof Cluster ? await mastersOf(redis) : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length) await onPage(keys);
+    } while (cursor !== '0');
+  }
+}
+
+/** Delete every key matching a pattern (tests, rebuilds). Uses SCAN, never KEYS. @returns how many */
+export async function deleteMatching(redis: RedisClient, pattern: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await scanKeys(redis, pattern, async (keys) => {
+    if (redis instanceof Cluster) {
+      // A multi-key UNLINK must stay in one slot; one UNLINK per key, written back to back
+      // (and batched per node when auto-pipelining is on), and routed by the cluster.
+      const counts = await Promise.all(keys.map((key) => redis.unlink(key)));
+      deleted += counts.reduce((a, b) => a + b, 0);
+    } else {
+      deleted += await redis.unlink(...keys);
+    }
+  });
   return deleted;
 }
