@@ -25,6 +25,41 @@ export function describeTarget(target: RedisTarget): string {
   return typeof target === 'string' ? target : `cluster(${target.clusterNodes.join(',')})`;
 }
 
+/**
+ * Commands a `Cluster` must not auto-pipeline. ioredis picks a command's auto-pipeline by the
+ * slot of its *first argument*; for these the first argument is not a key (`EVAL script 1 key`,
+ * `XREADGROUP GROUP g c STREAMS key`, `XGROUP CREATE key`, `ZUNION 2 a b`...), so concurrent calls
+ * on keys of different nodes land in one pipeline and all fail with "All keys in the pipeline
+ * should belong to the same slots allocation group", and commands whose key ioredis cannot find
+ * at all (XGROUP, XINFO, OBJECT, MEMORY) go to a random node in a pipeline, where a MOVED reply
+ * is not followed. Sent one by one they are routed by their key, or follow MOVED.
+ * (Scripts defined with `defineCommand` take the first key first and pipeline fine.)
+ */
+export const CLUSTER_UNPIPELINED_COMMANDS = [
+  'eval',
+  'evalsha',
+  'eval_ro',
+  'evalsha_ro',
+  'fcall',
+  'fcall_ro',
+  'xread',
+  'xreadgroup',
+  'xgroup',
+  'xinfo',
+  'object',
+  'memory',
+  'bitop',
+  'sintercard',
+  'zinter',
+  'zunion',
+  'zdiff',
+  'zintercard',
+  'lmpop',
+  'blmpop',
+  'zmpop',
+  'bzmpop',
+];
+
 /** The defaults every connection gets; `options` override them. */
 const DEFAULTS: RedisOptions = { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 3 };
 
@@ -53,6 +88,7 @@ export function createRedis(target: RedisTarget, options: RedisOptions = {}, clu
     // timeout keeps a command from waiting long on a dead node's slots.
     slotsRefreshTimeout: 2000,
     ...clusterOptions,
+    autoPipeliningIgnoredCommands: [...CLUSTER_UNPIPELINED_COMMANDS, ...(clusterOptions.autoPipeliningIgnoredCommands ?? [])],
   });
   return defineScripts(cluster);
 }
@@ -154,4 +190,42 @@ export async function deleteMatching(redis: RedisClient, pattern: string): Promi
     }
   });
   return deleted;
+}
+
+/**
+ * Run a node-local command (INFO, PUBSUB NUMSUB, CONFIG GET, DBSIZE...) on every master of a
+ * cluster, or on the one node. Through a `Cluster` such keyless commands go to one random node.
+ */
+export async function onEveryMaster<T>(redis: RedisClient, run: (node: Redis) => Promise<T>): Promise<T[]> {
+  const nodes = redis instanceof Cluster ? await mastersOf(redis) : [redis];
+  return Promise.all(nodes.map(run));
+}
+
+/**
+ * Subscribers of each channel (PUBSUB NUMSUB), summed over every master: on a cluster a SUBSCRIBE
+ * lives on the one node its connection picked, PUBSUB NUMSUB counts that node's only, and a
+ * PUBLISH on any node reaches them all.
+ */
+export async function subscriberCounts(redis: RedisClient, channels: string[]): Promise<Map<string, number>> {
+  const counts = new Map(channels.map((c) => [c, 0]));
+  if (channels.length === 0) return counts;
+  const replies = await onEveryMaster(redis, (node) => node.pubsub('NUMSUB', ...channels) as Promise<(string | number)[]>);
+  for (const reply of replies) {
+    for (let i = 0; i < reply.length; i += 2) {
+      const channel = String(reply[i]);
+      counts.set(channel, (counts.get(channel) ?? 0) + Number(reply[i + 1]));
+    }
+  }
+  return counts;
+}
+
+/** Calls per command (INFO commandstats, `cmdstat_<name>:calls=N`), summed over every master. */
+export async function commandCalls(redis: RedisClient): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const info of await onEveryMaster(redis, (node) => node.info('commandstats'))) {
+    for (const [, name, n] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      calls.set(name!, (calls.get(name!) ?? 0) + Number(n));
+    }
+  }
+  return calls;
 }
