@@ -104,7 +104,7 @@ export function createRedis(target: RedisTarget, options: RedisOptions = {}, clu
  */
 export function dedicatedConnection<C extends RedisClient>(client: C, overrides: RedisOptions = {}): ScriptedRedis<C> {
   const wanted: RedisOptions = { lazyConnect: true, enableAutoPipelining: false, ...overrides };
-  if (!client.isCluster) return defineScripts((client as Redis).duplicate(wanted) as C);
+  if (!isCluster(client)) return defineScripts((client as Redis).duplicate(wanted) as C);
   const cluster = client as Cluster;
   const { lazyConnect, enableAutoPipelining, ...redisOptions } = wanted;
   const copy = cluster.duplicate([], {
@@ -134,7 +134,7 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 3000): Promise
   probe.on('error', () => undefined);
   try {
     await probe.connect();
-    if (probe instanceof Cluster) {
+    if (isCluster(probe)) {
       const masters = probe.nodes('master');
       if (masters.length === 0) throw new Error('the cluster has no master');
       await Promise.all(masters.map((node) => node.ping()));
@@ -144,6 +144,11 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 3000): Promise
   } finally {
     probe.disconnect();
   }
+}
+
+/** Whether a client is a `Cluster` (by its flag, not `instanceof`, which two copies of ioredis would break). */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis.isCluster;
 }
 
 /** The masters of a cluster, once it knows its slots (sending a command starts a lazy one). */
@@ -165,7 +170,7 @@ export async function scanKeys(
   onPage: (keys: string[]) => Promise<void> | void,
   count = 1000,
 ): Promise<void> {
-  const nodes = redis instanceof Cluster ? await mastersOf(redis) : [redis];
+  const nodes = isCluster(redis) ? await mastersOf(redis) : [redis];
   for (const node of nodes) {
     let cursor = '0';
     do {
@@ -180,7 +185,7 @@ export async function scanKeys(
 export async function deleteMatching(redis: RedisClient, pattern: string): Promise<number> {
   let deleted = 0;
   await scanKeys(redis, pattern, async (keys) => {
-    if (redis instanceof Cluster) {
+    if (isCluster(redis)) {
       // A multi-key UNLINK must stay in one slot; one UNLINK per key, written back to back
       // (and batched per node when auto-pipelining is on), and routed by the cluster.
       const counts = await Promise.all(keys.map((key) => redis.unlink(key)));
@@ -197,7 +202,7 @@ export async function deleteMatching(redis: RedisClient, pattern: string): Promi
  * cluster, or on the one node. Through a `Cluster` such keyless commands go to one random node.
  */
 export async function onEveryMaster<T>(redis: RedisClient, run: (node: Redis) => Promise<T>): Promise<T[]> {
-  const nodes = redis instanceof Cluster ? await mastersOf(redis) : [redis];
+  const nodes = isCluster(redis) ? await mastersOf(redis) : [redis];
   return Promise.all(nodes.map(run));
 }
 
