@@ -13,6 +13,7 @@ describe('config', () => {
       jwtSecretIsDefault: true,
       jwtAudience: undefined,
       jwtIssuer: undefined,
+      redisClusterNodes: null,
     });
   });
 
@@ -24,6 +25,19 @@ describe('config', () => {
     const empty = loadConfig({ JWT_AUDIENCE: '', JWT_ISSUER: '' });
     expect(empty.jwtAudience).toBeUndefined();
     expect(empty.jwtIssuer).toBeUndefined();
+  });
+
+  it('takes REDIS_CLUSTER_NODES as a list of host:port, and refuses anything else', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7101, 127.0.0.1:7102,redis-2.internal:6379,[::1]:7103,' }).redisClusterNodes).toEqual([
+      '127.0.0.1:7101',
+      '127.0.0.1:7102',
+      'redis-2.internal:6379',
+      '[::1]:7103',
+    ]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redisClusterNodes).toBeNull();
+    for (const bad of ['127.0.0.1', '127.0.0.1:0', 'h:65536', 'redis://h:6379', ' , ', 'a:1 b:2']) {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/^Invalid configuration: REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES must be a comma-separated list of host:port/);
+    }
   });
 
   it('honours PORT, REDIS_URL, DATABASE_URL, JWT_SECRET and KEY_PREFIX', () => {

@@ -6,6 +6,9 @@ export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Secrets this repository has published (the development one, docker-compose's old default): anyone can sign with them. */
 const PUBLISHED_JWT_SECRETS: readonly string[] = [DEV_JWT_SECRET, 'change-me-to-a-long-random-secret-0123456789'];
 
+/** `host:port` or `[ipv6]:port`. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\],]+):(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -21,6 +24,29 @@ export const configSchema = z
     HOST: z.string().default('0.0.0.0'),
     /** Redis holding all hot state. */
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /**
+     * Seed nodes of a Redis Cluster, comma-separated `host:port` (e.g.
+     * `10.0.0.1:6379,10.0.0.2:6379`). When set, the service uses the cluster and ignores
+     * REDIS_URL; one reachable node is enough, the others are found with CLUSTER SLOTS.
+     */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .transform((value, ctx) => {
+        const nodes = value
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
+        const bad = nodes.filter((n) => !HOST_PORT.test(n));
+        if (nodes.length === 0 || bad.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `REDIS_CLUSTER_NODES must be a comma-separated list of host:port${bad.length ? ` (not host:port: ${bad.join(', ')})` : ''}`,
+          });
+          return z.NEVER;
+        }
+        return [...new Set(nodes)];
+      })
+      .optional(),
     /** PostgreSQL database holding the durable record; created if missing. */
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/lms'),
     /** HS256 secret for bearer tokens (at least 32 characters). */
@@ -85,6 +111,8 @@ export const configSchema = z
       port: env.PORT,
       host: env.HOST,
       redisUrl: env.REDIS_URL,
+      /** Cluster seed nodes, or null for the single Redis at `redisUrl`. */
+      redisClusterNodes: env.REDIS_CLUSTER_NODES ?? null,
       databaseUrl: env.DATABASE_URL,
       jwtSecret: env.JWT_SECRET ?? DEV_JWT_SECRET,
       jwtSecretIsDefault: !env.JWT_SECRET,

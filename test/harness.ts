@@ -10,11 +10,13 @@ import { signToken } from '../src/domain/auth/tokens';
 import type { Role } from '../src/domain/auth/viewer';
 import type { CourseInput } from '../src/domain/catalog/input';
 import { createLogger } from '../src/logger';
-import { deleteMatching } from '../src/store/redis/client';
+import { createRedis, deleteMatching } from '../src/store/redis/client';
 import { dropDatabase } from '../src/store/pg/orm';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Run every suite against a Redis Cluster: its nodes, comma-separated (scripts/test-cluster.sh sets it). */
+const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES?.trim() || null;
 const PG_BASE = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 /** A database and key prefix of one's own. */
@@ -22,11 +24,19 @@ export interface TestEnv {
   databaseUrl: string;
   keyPrefix: string;
   redisUrl: string;
+  /** Comma-separated cluster nodes (REDIS_CLUSTER_NODES) when the suite runs on a cluster, else null. */
+  redisClusterNodes: string | null;
 }
 
 export function newTestEnv(): TestEnv {
   const id = randomUUID().replace(/-/g, '').slice(0, 12);
-  return { databaseUrl: `${PG_BASE}/lms_test_${id}`, keyPrefix: `test:${id}:`, redisUrl: REDIS_URL };
+  return { databaseUrl: `${PG_BASE}/lms_test_${id}`, keyPrefix: `test:${id}:`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES };
+}
+
+/** The Redis variables of a test env, for `loadConfig` or a child process's environment. */
+export function redisEnvOf(env: TestEnv): { REDIS_URL: string; REDIS_CLUSTER_NODES: string } {
+  // An empty REDIS_CLUSTER_NODES reads as unset.
+  return { REDIS_URL: env.redisUrl, REDIS_CLUSTER_NODES: env.redisClusterNodes ?? '' };
 }
 
 /** The config a test server runs with; `env` entries override. */
@@ -34,7 +44,7 @@ export function testConfig(env: TestEnv, overrides: Record<string, string> = {})
   return loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
-    REDIS_URL: env.redisUrl,
+    ...redisEnvOf(env),
     DATABASE_URL: env.databaseUrl,
     KEY_PREFIX: env.keyPrefix,
     JWT_SECRET: TEST_SECRET,
@@ -85,13 +95,21 @@ export async function startTestApp(env: TestEnv, options: { config?: Record<stri
   };
 }
 
-/** Remove a test env's keys and database. */
+/** Remove a test env's keys (on the cluster too, when there is one) and database. */
 export async function destroyTestEnv(env: TestEnv): Promise<void> {
   const redis = new Redis(env.redisUrl);
   try {
     await deleteMatching(redis, `${env.keyPrefix}*`);
   } finally {
     redis.disconnect();
+  }
+  if (env.redisClusterNodes) {
+    const cluster = createRedis({ clusterNodes: env.redisClusterNodes.split(',') });
+    try {
+      await deleteMatching(cluster, `${env.keyPrefix}*`);
+    } finally {
+      cluster.disconnect();
+    }
   }
   await dropDatabase(env.databaseUrl);
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './client';
 
 const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 
@@ -17,10 +18,20 @@ export type ScriptName =
 
 type Reply = unknown;
 
-/** A Redis connection with the project's scripts defined on it (EVALSHA, falling back to EVAL). */
-export type ScriptedRedis = Redis & {
+/** The project's scripts as commands: keys first (their count comes from the file name), then args. */
+export type Scripts = {
   [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
 };
+
+/**
+ * A connection with the project's scripts defined on it (EVALSHA, falling back to EVAL).
+ * `ScriptedRedis` is a single node, `ScriptedRedis<Cluster>` a cluster, and
+ * `ScriptedRedis<RedisClient>` (= `ScriptedClient`) either.
+ */
+export type ScriptedRedis<C extends RedisClient = Redis> = C & Scripts;
+
+/** A single node or a cluster, scripts defined. */
+export type ScriptedClient = ScriptedRedis<RedisClient>;
 
 /** Replace `--- @include "name"` lines with `lua/includes/name.lua` (as BullMQ does). */
 function withIncludes(lua: string): string {
@@ -35,9 +46,11 @@ for (const file of readdirSync(LUA_DIR)) {
 }
 
 /** Define every script on a connection once; callers then use typed store methods, never KEYS/ARGV. */
-export function defineScripts(redis: Redis): ScriptedRedis {
+export function defineScripts<C extends RedisClient>(redis: C): ScriptedRedis<C> {
+  // Cluster routes a script by the slot of its first key and keeps EVALSHA/NOSCRIPT per node
+  // connection, exactly as Redis does per connection.
   for (const [name, def] of sources) {
     if (!(name in redis)) redis.defineCommand(name, def);
   }
-  return redis as ScriptedRedis;
+  return redis as ScriptedRedis<C>;
 }
