@@ -1,5 +1,4 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -34,12 +33,12 @@ import { isTransientPgError } from './store/pg/errors';
 import { LearnerRepository } from './store/pg/learners';
 import { createDatabaseIfMissing, migrate, openOrm, type Orm } from './store/pg/orm';
 import { BoardStore } from './store/redis/boards';
-import { createRedis } from './store/redis/client';
+import { createRedis, dedicatedConnection, describeTarget, onEveryMaster, probeRedis, redisTargetOf, type RedisTarget } from './store/redis/client';
 import { isTransientRedisError } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
 import { Membership } from './store/redis/membership';
-import type { ScriptedRedis } from './store/redis/scripts';
+import type { ScriptedClient } from './store/redis/scripts';
 import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
 import { RedisPubSub } from './subscriptions/pubsub';
 
@@ -71,7 +70,7 @@ export interface App {
   log: Logger;
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   services: Services;
-  redis: ScriptedRedis;
+  redis: ScriptedClient;
   orm: Orm;
   keys: Keys;
   membership: Membership;
@@ -94,20 +93,34 @@ export interface App {
   crash(): Promise<void>;
 }
 
-async function checkRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 });
-  probe.on('error', () => undefined);
+async function checkRedis(target: RedisTarget): Promise<void> {
   try {
-    await probe.connect();
-    await probe.ping();
+    await probeRedis(target);
   } catch (err) {
-    const port = new URL(url).port || '6379';
+    if (typeof target !== 'string') {
+      throw new StartupError(
+        `The Redis Cluster at ${describeTarget(target)} is not reachable (${(err as Error).message}). ` +
+          'Start it (e.g. `npm run redis:cluster -- start`), or fix REDIS_CLUSTER_NODES.',
+      );
+    }
+    const port = new URL(target).port || '6379';
     throw new StartupError(
-      `Redis is not reachable at ${redactUrl(url)} (${(err as Error).message}). Start it with ` +
+      `Redis is not reachable at ${redactUrl(target)} (${(err as Error).message}). Start it with ` +
         `\`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`,
     );
-  } finally {
-    probe.disconnect();
+  }
+}
+
+/** Whether Redis may evict keys (any maxmemory-policy but noeviction on any master); true when it cannot tell. */
+async function mayEvict(redis: ScriptedClient, log: Logger): Promise<boolean> {
+  try {
+    const policies = await onEveryMaster(redis, async (node) => ((await node.config('GET', 'maxmemory-policy')) as [string, string])[1]);
+    const evicting = policies.filter((p) => p !== 'noeviction');
+    if (evicting.length) log.warn({ policies }, 'Redis maxmemory-policy is not noeviction: evicted outbox entries would be lost');
+    return evicting.length > 0;
+  } catch {
+    // Managed Redis often disables CONFIG: assume it may evict.
+    return true;
   }
 }
 
@@ -144,24 +157,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log.warn('JWT_SECRET is not set: using the development secret. Never do this in production.');
   }
 
-  await checkRedis(config.redisUrl);
+  const target = redisTargetOf(config);
+  await checkRedis(target);
   const orm = await preparePostgres(config, log);
   const knex = orm.em.getKnex();
 
-  const redis = createRedis(config.redisUrl);
-  const subscriber = createRedis(config.redisUrl, { enableAutoPipelining: false });
+  const redis = createRedis(target);
+  // SUBSCRIBE needs a connection of its own (a cluster's too).
+  const subscriber = dedicatedConnection(redis);
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {
     conn.on('error', (err: Error) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
   }
   await Promise.all([redis.connect(), subscriber.connect()]);
-  let evicting = true;
-  try {
-    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
-    evicting = policy !== 'noeviction';
-    if (evicting) log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: evicted outbox entries would be lost');
-  } catch {
-    // Managed Redis often disables CONFIG: assume it may evict.
-  }
+  const evicting = await mayEvict(redis, log);
 
   const keys = new Keys(config.keyPrefix, config.partitions);
   try {

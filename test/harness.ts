@@ -11,6 +11,7 @@ import type { Role } from '../src/domain/auth/viewer';
 import type { CourseInput } from '../src/domain/catalog/input';
 import { createLogger } from '../src/logger';
 import { createRedis, deleteMatching } from '../src/store/redis/client';
+import type { ScriptedClient } from '../src/store/redis/scripts';
 import { dropDatabase } from '../src/store/pg/orm';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
@@ -31,6 +32,11 @@ export interface TestEnv {
 export function newTestEnv(): TestEnv {
   const id = randomUUID().replace(/-/g, '').slice(0, 12);
   return { databaseUrl: `${PG_BASE}/lms_test_${id}`, keyPrefix: `test:${id}:`, redisUrl: REDIS_URL, redisClusterNodes: REDIS_CLUSTER_NODES };
+}
+
+/** A connection to the test Redis (the cluster when TEST_REDIS_CLUSTER_NODES is set), scripts defined, not yet connected. */
+export function testRedis(): ScriptedClient {
+  return createRedis(REDIS_CLUSTER_NODES ? { clusterNodes: REDIS_CLUSTER_NODES.split(',') } : REDIS_URL);
 }
 
 /** The Redis variables of a test env, for `loadConfig` or a child process's environment. */
@@ -76,6 +82,8 @@ export interface TestApp {
 export async function startTestApp(env: TestEnv, options: { config?: Record<string, string>; app?: AppOptions } = {}): Promise<TestApp> {
   const config = testConfig(env, options.config);
   const app = await buildApp(config, { logger: createLogger(config.logLevel), boardFeedIntervalMs: 250, ...options.app });
+  // A suite meant for the cluster must not pass on a single node by accident.
+  if (env.redisClusterNodes && !app.redis.isCluster) throw new Error('TEST_REDIS_CLUSTER_NODES is set but the app is not on a cluster');
   const port = await app.start(0);
   return {
     app,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteMatching } from '../src/store/redis/client';
-import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, makeCourse, newTestEnv, redisEnvOf, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
 
 const run = promisify(execFile);
 const env = newTestEnv();
@@ -99,7 +99,7 @@ describe('Redis lost after a drain', () => {
 describe('rebuild-cache', () => {
   const cliEnv = () => ({
     ...process.env,
-    REDIS_URL: env.redisUrl,
+    ...redisEnvOf(env),
     DATABASE_URL: env.databaseUrl,
     KEY_PREFIX: env.keyPrefix,
     PARTITIONS: '16',

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/domain/auth/tokens';
 import { openOrm } from '../src/store/pg/orm';
-import { destroyTestEnv, eventually, newTestEnv, TEST_SECRET } from './harness';
+import { destroyTestEnv, eventually, newTestEnv, redisEnvOf, TEST_SECRET } from './harness';
 
 const children: ChildProcess[] = [];
 
@@ -49,7 +49,7 @@ describe('start-up without its stores', () => {
   }, 30_000);
 
   it('prints one line naming PostgreSQL and how to start it, and exits 1', async () => {
-    const server = startServer({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/lms', REDIS_URL: env.redisUrl, JWT_SECRET: TEST_SECRET, PORT: '0' });
+    const server = startServer({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/lms', ...redisEnvOf(env), JWT_SECRET: TEST_SECRET, PORT: '0' });
     expect(await server.exited).toBe(1);
     const lines = server.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -66,7 +66,7 @@ describe('SIGTERM', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
+      ...redisEnvOf(env),
       KEY_PREFIX: env.keyPrefix,
       JWT_SECRET: TEST_SECRET,
       FLUSHER: 'false',

@@ -20,7 +20,7 @@ import { isTransientPgError } from '../store/pg/errors';
 import { LearnerRepository } from '../store/pg/learners';
 import { migrate, openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
-import { createRedis } from '../store/redis/client';
+import { createRedis, describeTarget, redisTargetOf } from '../store/redis/client';
 import { Keys } from '../store/redis/keys';
 import { LearnerHotStore } from '../store/redis/learners';
 import { Membership } from '../store/redis/membership';
@@ -29,7 +29,7 @@ import { rebuildCache } from '../store/rebuild';
 const force = process.argv.includes('--force');
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'rebuild-cache');
-const redis = createRedis(config.redisUrl);
+const redis = createRedis(redisTargetOf(config));
 redis.on('error', () => undefined);
 let orm;
 try {
@@ -37,7 +37,7 @@ try {
   orm = await openOrm(config.databaseUrl);
   await migrate(orm, config.databaseUrl);
 } catch (err) {
-  console.error(`Cannot rebuild: ${(err as Error).message}. Are Redis (${config.redisUrl}) and PostgreSQL up?`);
+  console.error(`Cannot rebuild: ${(err as Error).message}. Are Redis (${describeTarget(redisTargetOf(config))}) and PostgreSQL up?`);
   process.exit(1);
 }
 const keys = new Keys(config.keyPrefix, config.partitions);

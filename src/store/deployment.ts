@@ -1,6 +1,6 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Keys } from './redis/keys';
-import type { ScriptedRedis } from './redis/scripts';
+import type { ScriptedClient } from './redis/scripts';
 
 /** A setting changed since the deployment was made; `message` is the one line to print. */
 export class DeploymentMismatch extends Error {}
@@ -11,7 +11,7 @@ export class DeploymentMismatch extends Error {}
  * recorded in Postgres and Redis on first start and checked at every start.
  * @throws DeploymentMismatch when PARTITIONS differs from what was recorded
  */
-export async function checkPartitions(knex: Knex, redis: ScriptedRedis, keys: Keys): Promise<void> {
+export async function checkPartitions(knex: Knex, redis: ScriptedClient, keys: Keys): Promise<void> {
   const wanted = String(keys.partitions);
   await knex.raw(`insert into deployment_settings (key, value) values ('partitions', ?) on conflict (key) do nothing`, [wanted]);
   const row = (await knex('deployment_settings').where({ key: 'partitions' }).first()) as { value: string };

@@ -4,10 +4,10 @@ import type { Keys } from './redis/keys';
 import type { LearnerHotStore } from './redis/learners';
 import type { BoardRepository } from './pg/boards';
 import type { LearnerRepository } from './pg/learners';
-import type { ScriptedRedis } from './redis/scripts';
+import type { ScriptedClient } from './redis/scripts';
 
 export interface RebuildDeps {
-  redis: ScriptedRedis;
+  redis: ScriptedClient;
   keys: Keys;
   hot: LearnerHotStore;
   repo: LearnerRepository;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import type { Keys } from '../redis/keys';
 import { Membership } from '../redis/membership';
-import type { ScriptedRedis } from '../redis/scripts';
+import type { ScriptedClient } from '../redis/scripts';
 import type { DeadLetters } from './deadletters';
 import { readEntries, type OutboxEntry, type UnreadableEntry } from './entry';
 
@@ -79,7 +79,7 @@ export class OutboxConsumer {
   readonly membership: Membership;
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     private readonly deadLetters: DeadLetters,
     private readonly log: Logger,

@@ -1,7 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Logger } from '../../logger';
 import type { Keys } from '../redis/keys';
-import type { ScriptedRedis } from '../redis/scripts';
+import type { ScriptedClient } from '../redis/scripts';
 
 /** How many dead letters each partition's stream keeps (the table keeps them all). */
 export const DEAD_LETTER_STREAM_MAX = 10_000;
@@ -29,7 +29,7 @@ export class DeadLetters {
   count = 0;
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     private readonly knex: Knex,
     private readonly log: Logger,

@@ -2,7 +2,7 @@ import { Unavailable } from '../../domain/errors';
 import type { Logger } from '../../logger';
 import type { Keys } from '../redis/keys';
 import type { Membership } from '../redis/membership';
-import type { ScriptedRedis } from '../redis/scripts';
+import type { ScriptedClient } from '../redis/scripts';
 import { compareStreamIds, nextStreamId, streamIdMs } from './entry';
 
 /** How one consumer group stands over every partition. */
@@ -69,7 +69,7 @@ export class OutboxMonitor {
   private checks = 0;
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     private readonly membership: Membership,
     private readonly groups: readonly string[],

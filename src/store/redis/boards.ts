@@ -3,7 +3,7 @@ import { boardMember, learnerOfMember, type RankedEntry } from '../../domain/boa
 import type { BoardEntryRow } from '../pg/boards';
 import { deleteMatching } from './client';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { ScriptedClient } from './scripts';
 
 /** One learner's move in a board message: where they were and where they are now. */
 export interface BoardMove {
@@ -77,7 +77,7 @@ export class BoardStore {
   loads = 0;
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     /** The board's entries as Postgres records them. */
     private readonly loadEntries: (boardId: string) => Promise<BoardEntryRow[]>,

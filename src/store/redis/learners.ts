@@ -4,7 +4,7 @@ import type { EventEffects, EventKind, Outcome } from '../../domain/events/types
 import type { EnrollmentState, LearnerCounters, LearnerState, XpTransaction } from '../../domain/learners/state';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { ScriptedClient } from './scripts';
 
 /** A script's outcome, or: the learner is not in Redis (hydrate, then run it again). */
 export type ScriptOutcome = Outcome | { status: 'not_loaded' };
@@ -103,7 +103,7 @@ export interface LearnerHotStoreOptions {
  */
 export class LearnerHotStore {
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     private readonly options: LearnerHotStoreOptions,
   ) {}

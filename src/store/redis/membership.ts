@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '../../logger';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { ScriptedClient } from './scripts';
 
 export interface MembershipOptions {
   /** Which set: `servers`, or an outbox consumer group's name. */
@@ -34,7 +34,7 @@ export class Membership {
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedClient,
     private readonly keys: Keys,
     private readonly log: Logger,
     private readonly options: MembershipOptions,

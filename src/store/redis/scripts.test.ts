@@ -6,15 +6,16 @@ import type { EventKind, LearningEvent } from '../../domain/events/types';
 import { emptyLearner } from '../../domain/learners/state';
 import { readEntries } from '../outbox/entry';
 import { BoardStore, parseBoardMoves, type BoardMoves } from './boards';
-import { createRedis, deleteMatching } from './client';
+import { testRedis } from '../../../test/harness';
+import { dedicatedConnection, deleteMatching } from './client';
 import { Keys } from './keys';
 import { LearnerHotStore } from './learners';
-import type { ScriptedRedis } from './scripts';
+import type { ScriptedClient } from './scripts';
 
 const prefix = `test:${randomUUID().slice(0, 8)}:`;
 const keys = new Keys(prefix, 8);
-let redis: ScriptedRedis;
-let sub: ScriptedRedis;
+let redis: ScriptedClient;
+let sub: ScriptedClient;
 let store: LearnerHotStore;
 // 2026-11-22T10:00:00Z
 const now = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -42,8 +43,8 @@ async function outbox(learnerId: string) {
 }
 
 beforeAll(async () => {
-  redis = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  sub = createRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  redis = testRedis();
+  sub = dedicatedConnection(redis);
   await Promise.all([redis.connect(), sub.connect()]);
   store = new LearnerHotStore(redis, keys, { eventRecordTtlMs: 60_000 });
 });
