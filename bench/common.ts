@@ -365,7 +365,9 @@ export function runMain(main: () => Promise<void>, cleanup: () => Promise<void>)
       process.exit(0);
     },
     async (err) => {
-      console.error(err);
+      // After a signal, main fails because clean-up stopped the servers under it: not news.
+      if (signalled) log(`stopped: ${(err as Error).message}`);
+      else console.error(err);
       await clean();
       process.exit(1);
     },

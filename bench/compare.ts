@@ -39,9 +39,12 @@
  * so their background work (flusher polling) neither adds Redis commands nor takes CPU. Other
  * clients of the same Redis (other people's tests) still count: before each window every server
  * is frozen for BENCH_QUIET_MS and the command rate seen then ("other cmd/s") is subtracted,
- * scaled to the window (raw and corrected counts are in the JSON). For exact counts on a busy
- * machine, point BENCH_REDIS_URL at a private redis-server. After seeding a checkout the bench waits
- * until its server is idle (the flusher caught up) before anything is measured.
+ * scaled to the window (raw and corrected counts are in the JSON). That is exact on a quiet
+ * Redis and approximate when others' traffic is bursty: for exact counts on a busy machine set
+ * BENCH_PRIVATE_REDIS=1 (the bench starts its own redis-server from PATH on a free port, with no
+ * persistence, shared by all the servers, and stops it at the end) or point BENCH_REDIS_URL at
+ * one. After seeding a checkout the bench waits until its server is idle (the flusher caught up)
+ * before anything is measured.
  *
  * Output: one table per scenario (checkout x round, with the median of the rounds and ratios of
  * each checkout to the baseline) on stdout, progress on stderr, everything as JSON in
@@ -59,8 +62,9 @@
  *       BENCH_EVENT_BATCH (100)  BENCH_QUIET_MS (1000; 0 = no probe, no correction)
  *       BENCH_SEED_CONCURRENCY (16)  BENCH_SEED_BATCH (20 aliased mutations per seeding request)
  *       BENCH_PG_URL, BENCH_REDIS_URL (server base URLs; defaults are the local ones)
+ *       BENCH_PRIVATE_REDIS=1 (a redis-server of the bench's own instead of BENCH_REDIS_URL)
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,6 +107,7 @@ const EVENT_BATCH = envInt('BENCH_EVENT_BATCH', 100);
 const QUIET_MS = envInt('BENCH_QUIET_MS', 1000, 0);
 const SEED_CONCURRENCY = envInt('BENCH_SEED_CONCURRENCY', 16);
 const SEED_BATCH = envInt('BENCH_SEED_BATCH', 20);
+const PRIVATE_REDIS = process.env.BENCH_PRIVATE_REDIS === '1';
 const PARTITIONS = 64;
 const XP = 10;
 /** Learners at the top of the board (leaderboard-top10, my-rank) and the lessons each completes. */
@@ -762,11 +767,17 @@ function medianSummary(windows: WindowMetrics[]): Summary | undefined {
 
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a == null || b == null || b === 0 ? null : round(a / b, 3));
 
+/** CPU per unit of `row` over `base`, round by round (windows of one round ran seconds apart). */
+function pairedCpuRatios(row: CheckoutScenario, base: CheckoutScenario): (number | null)[] {
+  return row.windows.map((w) => ratio(w.cpu.usPerUnit, base.windows.find((b) => b.round === w.round)?.cpu.usPerUnit));
+}
+
 function printTable(sc: Scenario, targets: Target[], rows: Record<string, CheckoutScenario>): void {
   const ev = sc.unit === 'event';
   const u = ev ? 'ev' : 'req';
   const head = ['checkout', 'round', 'req/s', ...(ev ? ['ev/s'] : []), 'p50 ms', 'p99 ms', 'errors', `CPU µs/${u}`, `Redis cmd/${u}`, 'other cmd/s'];
   const lines: string[][] = [];
+  const notes: string[] = [];
   const fmt = (n: number | null | undefined, digits = 1) => (n == null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const line = (label: string, r: string, s: Summary) =>
     lines.push([label, r, fmt(s.requestsPerSecond, 0), ...(ev ? [fmt(s.unitsPerSecond, 0)] : []), fmt(s.p50, 0), fmt(s.p99, 0), fmt(s.errors, 0), fmt(s.cpuUsPerUnit), fmt(s.redisPerUnit, 2), fmt(s.otherPerSecond, 0)]);
@@ -788,6 +799,8 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
         return v === null ? '-' : `${v.toFixed(2)}x`;
       };
       lines.push([`${t.label}/${targets[0]!.label}`, '', r((s) => s.requestsPerSecond), ...(ev ? [r((s) => s.unitsPerSecond)] : []), '', '', '', r((s) => s.cpuUsPerUnit), r((s) => s.redisPerUnit), '']);
+      const paired = pairedCpuRatios(row, base);
+      if (paired.length > 1) notes.push(`${t.label}/${targets[0]!.label} CPU per ${sc.unit}, round by round: ${paired.map((v) => (v === null ? '-' : `${v.toFixed(2)}x`)).join(' ')}`);
     }
   }
   const widths = head.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length === head.length).map((l) => (l[i] ?? '').length)));
@@ -797,6 +810,7 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
   console.log(`\n${sc.name} (${desc})`);
   console.log(render(head));
   for (const l of lines) console.log(render(l));
+  for (const n of notes) console.log(n);
   if (Object.values(rows).some((r) => r.windows.some((w) => w.exhausted))) console.log('* ran out of fresh (learner, lesson) pairs: the window stopped early');
 }
 
@@ -810,6 +824,39 @@ function checkAbort(): void {
   if (aborting) throw new Error('interrupted');
 }
 
+let privateRedis: ChildProcess | null = null;
+
+/** BENCH_PRIVATE_REDIS=1: a redis-server of our own (no persistence, like the shared one here), so commandstats counts only our servers. */
+async function startPrivateRedis(): Promise<string> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  privateRedis = child;
+  process.on('exit', () => child.kill('SIGKILL'));
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    for (let i = 0; ; i += 1) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch (err) {
+        if (i >= 50) throw new Error(`redis-server on port ${port} did not answer: ${(err as Error).message}`);
+        probe.disconnect();
+        await sleep(100);
+      }
+    }
+  } finally {
+    probe.disconnect();
+  }
+  log(`private redis-server on ${url} (pid ${child.pid})`);
+  return url;
+}
+
 async function main(): Promise<void> {
   const cli = parseCli();
   targets = cli.targets;
@@ -818,6 +865,10 @@ async function main(): Promise<void> {
   log(`checkouts: ${targets.map((t) => `${t.label}=${t.dir}`).join(', ')} (baseline ${targets[0]!.label}); scenarios: ${cli.scenarios.join(', ')}`);
   log(`${ROUNDS} round(s) of ${WARMUP} s warm-up + ${DURATION} s at ${CONNECTIONS} connections`);
 
+  if (PRIVATE_REDIS) {
+    const url = await startPrivateRedis();
+    for (const t of targets) t.env.redisUrl = url;
+  }
   redis = new Redis(targets[0]!.env.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log(`redis: ${err.message}`));
   for (const t of targets) {
@@ -888,6 +939,8 @@ async function main(): Promise<void> {
             unitsPerSecond: ratio(m?.unitsPerSecond, base.median?.unitsPerSecond),
             requestsPerSecond: ratio(m?.requestsPerSecond, base.median?.requestsPerSecond),
             redisPerUnit: ratio(m?.redisPerUnit, base.median?.redisPerUnit),
+            /** CPU per unit, round by round (each against the baseline's window of the same round). */
+            cpuPerUnitByRound: pairedCpuRatios(rows[t.label]!, base),
           },
         ];
       }),
@@ -924,6 +977,7 @@ async function main(): Promise<void> {
       quietMs: QUIET_MS,
       partitions: PARTITIONS,
       idleServers: 'frozen with SIGSTOP while another checkout is under load',
+      redis: PRIVATE_REDIS ? 'private redis-server' : targets[0]!.env.redisUrl,
     },
     baseline: targets[0]!.label,
     checkouts: targets.map((t) => ({ label: t.label, dir: t.dir, git: t.git, recordEvents: t.recordEvents, shutdown: t.shutdown ?? null })),
@@ -956,4 +1010,10 @@ runMain(main, async () => {
     }
   }
   if (targets.length) log('cleaned up databases and keys');
+  if (privateRedis && privateRedis.exitCode === null && privateRedis.signalCode === null) {
+    const exited = new Promise((r) => privateRedis!.once('exit', r));
+    privateRedis.kill('SIGTERM');
+    await exited;
+    log('stopped the private redis-server');
+  }
 });
