@@ -36,14 +36,15 @@
  *
  * Isolation: all servers share one Redis, and commandstats is server-wide. While one checkout is
  * under load (warm-up and window) every other server is frozen with SIGSTOP (SIGCONT afterwards),
- * so their background work (flusher polling) neither adds Redis commands nor takes CPU. Other
- * clients of the same Redis (other people's tests) still count: before each window every server
- * is frozen for BENCH_QUIET_MS and the command rate seen then ("other cmd/s") is subtracted,
- * scaled to the window (raw and corrected counts are in the JSON). That is exact on a quiet
- * Redis and approximate when others' traffic is bursty: for exact counts on a busy machine set
- * BENCH_PRIVATE_REDIS=1 (the bench starts its own redis-server from PATH on a free port, with no
- * persistence, shared by all the servers, and stops it at the end) or point BENCH_REDIS_URL at
- * one. After seeding a checkout the bench waits until its server is idle (the flusher caught up)
+ * so their background work (flusher polling) neither adds Redis commands nor takes CPU.
+ * Other clients of a shared Redis (other people's tests) would count too, so by default the bench
+ * starts a redis-server of its own (from PATH, free port, no persistence, like the local one;
+ * stopped at the end) that only the servers under test use. With BENCH_PRIVATE_REDIS=0, or when
+ * BENCH_REDIS_URL is set, the servers use that shared Redis instead, and every server is frozen
+ * for BENCH_QUIET_MS before the warm-up and again after the window: the mean command rate seen
+ * then ("other cmd/s") is subtracted, scaled to the window (raw and corrected counts are in the
+ * JSON). That is exact on a quiet Redis and only approximate when others' traffic is bursty.
+ * After seeding a checkout the bench waits until its server is idle (the flusher caught up)
  * before anything is measured.
  *
  * Output: one table per scenario (checkout x round, with the median of the rounds and ratios of
@@ -59,10 +60,12 @@
  *                                   my-rank, recordEvents)
  * Env:  BENCH_DURATION (s, 10)  BENCH_WARMUP (s, 2)  BENCH_ROUNDS (2)  BENCH_CONNECTIONS (32)
  *       BENCH_LEARNERS (200)  BENCH_RANK_LEARNERS (1000)  BENCH_EVENT_LEARNERS (1000)
- *       BENCH_EVENT_BATCH (100)  BENCH_QUIET_MS (1000; 0 = no probe, no correction)
+ *       BENCH_EVENT_BATCH (100)
+ *       BENCH_QUIET_MS (shared Redis only: 1000; 0 = no probe, no correction)
  *       BENCH_SEED_CONCURRENCY (16)  BENCH_SEED_BATCH (20 aliased mutations per seeding request)
  *       BENCH_PG_URL, BENCH_REDIS_URL (server base URLs; defaults are the local ones)
- *       BENCH_PRIVATE_REDIS=1 (a redis-server of the bench's own instead of BENCH_REDIS_URL)
+ *       BENCH_PRIVATE_REDIS (1 unless BENCH_REDIS_URL is set: a redis-server of the bench's own;
+ *       0: the shared Redis at BENCH_REDIS_URL, default redis://127.0.0.1:6379)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -104,10 +107,11 @@ const LEARNERS = envInt('BENCH_LEARNERS', 200);
 const RANK_LEARNERS = envInt('BENCH_RANK_LEARNERS', 1000);
 const EVENT_LEARNERS = envInt('BENCH_EVENT_LEARNERS', 1000);
 const EVENT_BATCH = envInt('BENCH_EVENT_BATCH', 100);
-const QUIET_MS = envInt('BENCH_QUIET_MS', 1000, 0);
 const SEED_CONCURRENCY = envInt('BENCH_SEED_CONCURRENCY', 16);
 const SEED_BATCH = envInt('BENCH_SEED_BATCH', 20);
-const PRIVATE_REDIS = process.env.BENCH_PRIVATE_REDIS === '1';
+const PRIVATE_REDIS = (process.env.BENCH_PRIVATE_REDIS ?? (process.env.BENCH_REDIS_URL ? '0' : '1')) !== '0';
+/** Nobody else uses a private Redis: no probes then. */
+const QUIET_MS = PRIVATE_REDIS ? 0 : envInt('BENCH_QUIET_MS', 1000, 0);
 const PARTITIONS = 64;
 const XP = 10;
 /** Learners at the top of the board (leaderboard-top10, my-rank) and the lessons each completes. */
@@ -602,8 +606,9 @@ interface WindowMetrics {
   redis: {
     /** Commands (all but INFO) during the window, every client's. */
     commandsRaw: number;
-    /** Command rate with every server frozen just before the window (other clients); null without a probe. */
+    /** Command rate of other clients (every server frozen) before the warm-up and after the window, and their mean; null without probes. */
     otherPerSecond: number | null;
+    otherProbes: [number, number] | null;
     commands: number;
     perUnit: number;
     /** Commands per unit by command, top ten (uncorrected). */
@@ -645,7 +650,7 @@ async function otherCommandRate(targets: Target[]): Promise<number | null> {
 }
 
 async function measure(targets: Target[], t: Target, sc: Scenario, roundNo: number): Promise<WindowMetrics> {
-  const other = await otherCommandRate(targets);
+  const otherBefore = await otherCommandRate(targets);
   focus(targets, t);
   if (WARMUP > 0) {
     const warm = await sc.load(t, WARMUP);
@@ -671,6 +676,8 @@ async function measure(targets: Target[], t: Target, sc: Scenario, roundNo: numb
   const per = (n: number) => (units > 0 ? n / units : 0);
   const serverSeconds = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   const raw = commandTotal(calls1) - commandTotal(calls0);
+  const otherAfter = await otherCommandRate(targets);
+  const other = otherBefore === null || otherAfter === null ? null : (otherBefore + otherAfter) / 2;
   const commands = other === null ? raw : Math.max(0, raw - other * wall);
   const byCommand = [...calls1].map(([name, n]) => [name, n - (calls0.get(name) ?? 0)] as const).filter(([name, n]) => n > 0 && name !== 'info');
   byCommand.sort((a, b) => b[1] - a[1]);
@@ -700,6 +707,7 @@ async function measure(targets: Target[], t: Target, sc: Scenario, roundNo: numb
     redis: {
       commandsRaw: raw,
       otherPerSecond: other === null ? null : round(other),
+      otherProbes: otherBefore === null || otherAfter === null ? null : [round(otherBefore), round(otherAfter)],
       commands: Math.round(commands),
       perUnit: round(per(commands), 2),
       top: Object.fromEntries(byCommand.slice(0, 10).map(([name, n]) => [name, round(per(n), 3)])),
@@ -775,12 +783,13 @@ function pairedCpuRatios(row: CheckoutScenario, base: CheckoutScenario): (number
 function printTable(sc: Scenario, targets: Target[], rows: Record<string, CheckoutScenario>): void {
   const ev = sc.unit === 'event';
   const u = ev ? 'ev' : 'req';
-  const head = ['checkout', 'round', 'req/s', ...(ev ? ['ev/s'] : []), 'p50 ms', 'p99 ms', 'errors', `CPU µs/${u}`, `Redis cmd/${u}`, 'other cmd/s'];
+  const probes = QUIET_MS > 0;
+  const head = ['checkout', 'round', 'req/s', ...(ev ? ['ev/s'] : []), 'p50 ms', 'p99 ms', 'errors', `CPU µs/${u}`, `Redis cmd/${u}`, ...(probes ? ['other cmd/s'] : [])];
   const lines: string[][] = [];
   const notes: string[] = [];
   const fmt = (n: number | null | undefined, digits = 1) => (n == null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const line = (label: string, r: string, s: Summary) =>
-    lines.push([label, r, fmt(s.requestsPerSecond, 0), ...(ev ? [fmt(s.unitsPerSecond, 0)] : []), fmt(s.p50, 0), fmt(s.p99, 0), fmt(s.errors, 0), fmt(s.cpuUsPerUnit), fmt(s.redisPerUnit, 2), fmt(s.otherPerSecond, 0)]);
+    lines.push([label, r, fmt(s.requestsPerSecond, 0), ...(ev ? [fmt(s.unitsPerSecond, 0)] : []), fmt(s.p50, 0), fmt(s.p99, 0), fmt(s.errors, 0), fmt(s.cpuUsPerUnit), fmt(s.redisPerUnit, 2), ...(probes ? [fmt(s.otherPerSecond, 0)] : [])]);
   for (const t of targets) {
     const row = rows[t.label]!;
     if (row.status !== 'ok') {
@@ -798,7 +807,7 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
         const v = ratio(pick(row.median!), pick(base.median!));
         return v === null ? '-' : `${v.toFixed(2)}x`;
       };
-      lines.push([`${t.label}/${targets[0]!.label}`, '', r((s) => s.requestsPerSecond), ...(ev ? [r((s) => s.unitsPerSecond)] : []), '', '', '', r((s) => s.cpuUsPerUnit), r((s) => s.redisPerUnit), '']);
+      lines.push([`${t.label}/${targets[0]!.label}`, '', r((s) => s.requestsPerSecond), ...(ev ? [r((s) => s.unitsPerSecond)] : []), '', '', '', r((s) => s.cpuUsPerUnit), r((s) => s.redisPerUnit), ...(probes ? [''] : [])]);
       const paired = pairedCpuRatios(row, base);
       if (paired.length > 1) notes.push(`${t.label}/${targets[0]!.label} CPU per ${sc.unit}, round by round: ${paired.map((v) => (v === null ? '-' : `${v.toFixed(2)}x`)).join(' ')}`);
     }
@@ -826,19 +835,22 @@ function checkAbort(): void {
 
 let privateRedis: ChildProcess | null = null;
 
-/** BENCH_PRIVATE_REDIS=1: a redis-server of our own (no persistence, like the shared one here), so commandstats counts only our servers. */
+/** A redis-server of our own (no persistence, like the shared one here), so commandstats counts only our servers. */
 async function startPrivateRedis(): Promise<string> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   privateRedis = child;
+  let spawnError: Error | null = null;
+  child.once('error', (err) => (spawnError = err));
   process.on('exit', () => child.kill('SIGKILL'));
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   try {
     for (let i = 0; ; i += 1) {
+      if (spawnError) throw new Error(`cannot start redis-server (${(spawnError as Error).message}); install it or set BENCH_PRIVATE_REDIS=0`);
       if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
       try {
         await probe.connect();
@@ -915,7 +927,7 @@ async function main(): Promise<void> {
           log(
             `${name} / ${t.label} round ${r}: ${w.requestsPerSecond} req/s${sc.unit === 'event' ? ` (${w.unitsPerSecond} events/s)` : ''}, ` +
               `p50 ${w.latencyMs.p50} ms, p99 ${w.latencyMs.p99} ms, errors ${w.errors.total}, server ${w.cpu.serverPercent}% ` +
-              `= ${w.cpu.usPerUnit} µs/${sc.unit}, Redis ${w.redis.perUnit} cmd/${sc.unit} (other clients ${w.redis.otherPerSecond ?? '?'}/s), ` +
+              `= ${w.cpu.usPerUnit} µs/${sc.unit}, Redis ${w.redis.perUnit} cmd/${sc.unit}${w.redis.otherProbes ? ` (other clients ${w.redis.otherProbes.join(' / ')} cmd/s)` : ''}, ` +
               `load generator ${w.cpu.loadGeneratorPercent}%${w.exhausted ? ', RAN OUT OF PAIRS' : ''}`,
           );
         } catch (err) {
@@ -977,7 +989,7 @@ async function main(): Promise<void> {
       quietMs: QUIET_MS,
       partitions: PARTITIONS,
       idleServers: 'frozen with SIGSTOP while another checkout is under load',
-      redis: PRIVATE_REDIS ? 'private redis-server' : targets[0]!.env.redisUrl,
+      redis: PRIVATE_REDIS ? `private redis-server (${targets[0]!.env.redisUrl})` : `shared ${targets[0]!.env.redisUrl}`,
     },
     baseline: targets[0]!.label,
     checkouts: targets.map((t) => ({ label: t.label, dir: t.dir, git: t.git, recordEvents: t.recordEvents, shutdown: t.shutdown ?? null })),
@@ -1010,7 +1022,7 @@ runMain(main, async () => {
     }
   }
   if (targets.length) log('cleaned up databases and keys');
-  if (privateRedis && privateRedis.exitCode === null && privateRedis.signalCode === null) {
+  if (privateRedis?.pid !== undefined && privateRedis.exitCode === null && privateRedis.signalCode === null) {
     const exited = new Promise((r) => privateRedis!.once('exit', r));
     privateRedis.kill('SIGTERM');
     await exited;
