@@ -19,9 +19,7 @@
  *       BENCH_PG_URL, BENCH_REDIS_URL (server base URLs; defaults are the local ones)
  *       BENCH_CPU_PROF=1 (the server writes a .cpuprofile to bench/results/prof/)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signToken } from '../src/domain/auth/tokens';
@@ -35,12 +33,14 @@ import {
   log,
   newBenchEnv,
   outboxBacklog,
+  PairSource,
   pool,
   procCpuSeconds,
   redisCpuSeconds,
   ROOT,
   round,
   runMain,
+  ServerProcess,
   tableCounts,
 } from './lib';
 
@@ -81,102 +81,6 @@ async function gql<T>(url: string, token: string, query: string, variables: Reco
     throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(body.errors ?? body)}`);
   }
   return body.data;
-}
-
-/** The server under test, as a child process. */
-class ServerProcess {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly tail: string[] = [];
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-
-  private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve(this.exitInfo);
-      });
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.tail.push(line);
-        if (this.tail.length > 50) this.tail.shift();
-        console.error(`[server] ${line}`);
-      });
-    }
-  }
-
-  static start(env: Record<string, string>): ServerProcess {
-    // node --import tsx (not npx tsx): one process, so SIGTERM and the exit code are the server's own.
-    // BENCH_CPU_PROF=1: the server writes a V8 CPU profile on exit (open it in Chrome DevTools).
-    const prof = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-    const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new ServerProcess(child);
-  }
-
-  get running(): boolean {
-    return this.exitInfo === null;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** Poll /health until it answers 200. @throws when the server exits or does not come up */
-  async waitHealthy(base: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`server exited during start-up (${JSON.stringify(this.exitInfo)}):\n${this.tail.join('\n')}`);
-      try {
-        const res = await fetch(`${base}/health`);
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`server did not answer /health within ${timeoutMs} ms`);
-  }
-
-  /** SIGTERM, then wait; SIGKILL after `timeoutMs`. */
-  async stop(timeoutMs = 120_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; killed: boolean }> {
-    const started = Date.now();
-    if (!this.running) return { ...this.exitInfo!, ms: 0, killed: false };
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
-    const outcome = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.child.kill('SIGKILL');
-      const info = await this.exited;
-      return { ...info, ms: Date.now() - started, killed: true };
-    }
-    return { ...outcome, ms: Date.now() - started, killed: false };
-  }
-}
-
-/** Hands out (learner, lesson) pairs, each once, lesson-major. */
-class PairSource {
-  next = 0;
-  constructor(
-    readonly learners: number,
-    readonly lessons: number,
-  ) {}
-
-  get size(): number {
-    return this.learners * this.lessons;
-  }
-
-  take(): { learner: number; lesson: number } | null {
-    if (this.next >= this.size) return null;
-    const i = this.next++;
-    return { learner: i % this.learners, lesson: Math.floor(i / this.learners) };
-  }
 }
 
 interface PhaseStats {
@@ -306,17 +210,24 @@ async function main(): Promise<void> {
   const url = `${base}/graphql`;
   log(`complete-lesson: db ${env.databaseUrl}, prefix ${env.keyPrefix}, port ${port}`);
 
+  // BENCH_CPU_PROF=1: the server writes a V8 CPU profile on exit (open it in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
   server = ServerProcess.start({
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    KEY_PREFIX: env.keyPrefix,
-    PARTITIONS: String(PARTITIONS),
-    DEMO_CATALOG: 'false',
-    LOG_LEVEL: 'warn',
-    JWT_SECRET: env.jwtSecret,
+    cwd: ROOT,
+    label: 'server',
+    nodeArgs: prof,
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL: env.redisUrl,
+      KEY_PREFIX: env.keyPrefix,
+      PARTITIONS: String(PARTITIONS),
+      DEMO_CATALOG: 'false',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: env.jwtSecret,
+    },
   });
   await server.waitHealthy(base);
   log(`server up (pid ${server.pid})`);

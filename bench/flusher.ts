@@ -18,6 +18,7 @@
  *       BENCH_FLUSH_BATCH (1000, FLUSH_BATCH)  BENCH_FILL_CONCURRENCY (256)  BENCH_FLUSH_MODE (settle|loop)
  *       BENCH_PG_URL, BENCH_REDIS_URL
  */
+import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { buildApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
   };
   sample();
   const sampler = setInterval(sample, 50);
-  const cpu0 = { self: process.cpuUsage(), redis: await redisCpuSeconds(app.redis), pg: postgresCpuSeconds() };
+  const cpu0 = { self: process.cpuUsage(), redis: await redisCpuSeconds(app.redis as unknown as Redis), pg: postgresCpuSeconds() };
   log(`draining (${MODE})`);
   t0 = performance.now();
   if (MODE === 'settle') {
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
   const wall = flushMs / 1000;
   const cpu = {
     benchProcess: round(((self.user + self.system) / 1e6 / wall) * 100),
-    redis: round((((await redisCpuSeconds(app.redis)) - cpu0.redis) / wall) * 100),
+    redis: round((((await redisCpuSeconds(app.redis as unknown as Redis)) - cpu0.redis) / wall) * 100),
     postgres: pgAfter === null || cpu0.pg === null ? null : round(((pgAfter - cpu0.pg) / wall) * 100),
   };
   const counted = diff(flusher.stats, before);
