@@ -341,6 +341,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     learnerRepo,
     async start(port = config.port) {
       await membership.start();
+      // Both groups exist even where this instance runs neither, so their backlog shows in /ready.
+      await Promise.all([flusher.ensureGroups(), projector.ensureGroups()]);
       await Promise.all(consumers().map((c) => c.start()));
       await monitor.start();
       const actual = await listen(http.server, port, config.host);

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEntries } from '../src/store/outbox/entry';
+import { writeEntries } from '../src/store/outbox/postgres/write';
 import { deleteMatching } from '../src/store/redis/client';
 import { destroyTestEnv, makeCourse, newTestEnv, redisEnvOf, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
 
@@ -157,6 +159,53 @@ describe('a learner evicted while their outbox entries wait', () => {
     } finally {
       await t2.stop();
       await destroyTestEnv(env2);
+    }
+  });
+});
+
+describe('hydration while a batch commits', () => {
+  it('reads one snapshot: never a lesson without its XP, nor XP without its lesson', async () => {
+    const env3 = newTestEnv();
+    const t3 = await startTestApp(env3, { config: { FLUSHER: 'false', PROJECTOR: 'false' } });
+    try {
+      await t3.app.services.catalog.upsertCourse(makeCourse({ id: 'hc', modules: 4, lessons: 50, xp: 10 }));
+      await t3.app.services.progress.enroll('hc-amy', 'hc');
+      for (let i = 1; i <= 200; i += 1) await t3.app.services.progress.completeLesson('hc-amy', `hc-l${i}`);
+      const entries = [];
+      for (const p of t3.app.keys.allPartitions()) {
+        const stream = t3.app.keys.outbox(p);
+        entries.push(...readEntries(stream, p, (await t3.app.redis.xrange(stream, '-', '+')) as [string, string[]][]).entries);
+      }
+      expect(entries).toHaveLength(201);
+      const knex = t3.app.orm.em.getKnex();
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; i < entries.length; i += 5) await writeEntries(knex, entries.slice(i, i + 5), 10_000);
+        writing = false;
+      })();
+      let reads = 0;
+      let partial = 0;
+      while (writing) {
+        const state = await t3.app.learnerRepo.load('hc-amy');
+        if (!state) continue;
+        reads += 1;
+        const lessons = state.lessons.size;
+        if (lessons > 0 && lessons < 200) partial += 1;
+        const e = state.enrollments.get('hc')!;
+        expect({ xp: state.totalXp, counted: state.lessonsCompleted, inCourse: e.lessonsCompleted, courseXp: e.xpEarned }).toEqual({
+          xp: 10 * lessons,
+          counted: lessons,
+          inCourse: lessons,
+          courseXp: 10 * lessons,
+        });
+      }
+      await writer;
+      // The reads did land between commits.
+      expect(partial).toBeGreaterThan(5);
+      expect(reads).toBeGreaterThan(partial - 1);
+    } finally {
+      await t3.stop();
+      await destroyTestEnv(env3);
     }
   });
 });

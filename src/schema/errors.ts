@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { BadInput, DomainError } from '../domain/errors';
+import { BadInput, DomainError, Unavailable } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { Context } from './context';
 
@@ -20,6 +20,8 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
       extensions: {
         code: original.code,
         ...(original instanceof BadInput && original.field ? { field: original.field } : {}),
+        // Retryable: tell HTTP clients and proxies so (503), with why.
+        ...(original instanceof Unavailable ? { reason: original.reason, http: { status: 503 } } : {}),
       },
     });
   }

@@ -66,7 +66,6 @@ export class OutboxMonitor {
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<OutboxHealth> | null = null;
   private warned = false;
-  private checks = 0;
 
   constructor(
     private readonly redis: ScriptedClient,
@@ -114,17 +113,12 @@ export class OutboxMonitor {
   }
 
   private async measure(): Promise<OutboxHealth> {
-    this.checks += 1;
     const now = Date.now();
     const totals: Record<string, GroupHealth> = Object.fromEntries(this.groups.map((g) => [g, { backlog: 0, oldestAgeMs: 0 }]));
     const lengths = await Promise.all(this.keys.allPartitions().map((p) => this.partition(p, now, totals)));
     const entries = lengths.reduce((a, b) => a + b, 0);
-    // Dead letters change rarely: count them every tenth check.
-    let deadLetters = this.health.deadLetters;
-    if (this.checks % 10 === 1) {
-      const dl = await Promise.all(this.keys.allPartitions().map((p) => this.redis.xlen(this.keys.deadLetters(p))));
-      deadLetters = dl.reduce((a, b) => a + b, 0);
-    }
+    const dl = await Promise.all(this.keys.allPartitions().map((p) => this.redis.xlen(this.keys.deadLetters(p))));
+    const deadLetters = dl.reduce((a, b) => a + b, 0);
     if (entries >= this.options.warnEntries && !this.warned) {
       this.warned = true;
       this.log.warn({ entries, max: this.options.maxEntries }, 'the outbox is filling up: the write-behind is not keeping up (is Postgres down?)');
@@ -138,6 +132,10 @@ export class OutboxMonitor {
     const [length, infoReply] = await Promise.all([this.redis.xlen(stream), this.redis.xinfo('GROUPS', stream).catch(() => [])]);
     if (length === 0) return 0;
     const infos = groupsOf(infoReply);
+    // A group that does not exist yet has read nothing: the whole stream is its backlog.
+    for (const g of this.groups) {
+      if (!infos.some((i) => i.name === g)) infos.push({ name: g, pending: 0, lastDelivered: '0-0', lag: length });
+    }
     // The oldest id each group still needs, to trim below the lowest of them.
     let keepFrom: string | null = null;
     for (const g of infos) {
@@ -159,9 +157,8 @@ export class OutboxMonitor {
       const needs = oldest ?? nextStreamId(g.lastDelivered);
       if (keepFrom === null || compareStreamIds(needs, keepFrom) < 0) keepFrom = needs;
     }
-    // Trim only once every group exists (a missing one has not read anything yet).
-    if (keepFrom && this.membership.owns(p) && this.groups.every((g) => infos.some((i) => i.name === g))) {
-      await this.redis.xtrim(stream, 'MINID', keepFrom);
+    if (keepFrom && this.membership.owns(p)) {
+      return length - Number(await this.redis.xtrim(stream, 'MINID', keepFrom));
     }
     return length;
   }
