@@ -231,7 +231,10 @@ async function startTarget(t: Target): Promise<void> {
       DEMO_CATALOG: 'false',
       LOG_LEVEL: 'warn',
       JWT_SECRET: t.env.jwtSecret,
+      ...extraEnv(t.label),
     },
+    // BENCH_CPU_PROF=1: each server writes a V8 CPU profile on exit to bench/results/prof/<label>/.
+    ...(process.env.BENCH_CPU_PROF === '1' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'prof', t.label)}`] } : {}),
   });
   await t.server.waitHealthy(base);
   t.admin = signHs256(t.env.jwtSecret, 'bench-admin', ['admin']);
@@ -241,6 +244,18 @@ async function startTarget(t: Target): Promise<void> {
 }
 
 /** Does the served schema have Mutation.recordEvents? Introspection first; a probe with no events when introspection is off. */
+/** BENCH_ENV_<label>="K=V,K=V": extra server variables for one checkout (e.g. FLUSHER=false to see what the write-behind costs). */
+function extraEnv(label: string): Record<string, string> {
+  const spec = process.env[`BENCH_ENV_${label}`] ?? '';
+  return Object.fromEntries(
+    spec
+      .split(',')
+      .map((kv) => kv.trim())
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 async function detectRecordEvents(t: Target): Promise<{ present: boolean; how: string }> {
   try {
     const data = await gql<{ __schema: { mutationType: { fields: { name: string }[] } | null } }>(

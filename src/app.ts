@@ -4,6 +4,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Config } from './config';
+import { TokenVerifier } from './domain/auth/tokens';
 import { BoardService } from './domain/boards/service';
 import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
@@ -277,11 +278,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log.info({ courses: demoCourses.length, badges: demoBadges.length }, 'loaded the demo catalog');
   }
 
+  const tokens = new TokenVerifier(config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // The body cap is enforced before yoga (server/body-limit.ts) for every way a body is sent;
+    // yoga's own limiter would pipe every body through a stream (a fifth of a small request's CPU).
+    maxRequestBodySize: false,
     graphiql: {
       title: 'Learning progress API',
       subscriptionsProtocol: 'WS',
@@ -296,7 +301,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // logged with their request id by useErrorCodes, so these stay at debug.
       error: (...a: unknown[]) => log.debug({ yoga: a }),
     },
-    context: contextFactory(config, services, learnerStore),
+    context: contextFactory(tokens, services, learnerStore),
     plugins: [
       useErrorCodes(log),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
@@ -310,7 +315,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxBodyBytes: MAX_BODY_BYTES,
     readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs),
   });
-  const ws = attachGraphqlWs(http.server, yoga, config, MAX_BODY_BYTES);
+  const ws = attachGraphqlWs(http.server, yoga, tokens, MAX_BODY_BYTES);
 
   let started = false;
   let stopping: Promise<void> | null = null;

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { YogaInitialContext } from 'graphql-yoga';
-import type { Config } from '../config';
-import { bearerToken, verifyTokenSync } from '../domain/auth/tokens';
+import { bearerToken, type TokenVerifier } from '../domain/auth/tokens';
 import type { Viewer } from '../domain/auth/viewer';
 import { DomainError } from '../domain/errors';
 import type { LearnerReads } from '../domain/ports';
@@ -14,9 +13,9 @@ import { createLoaders } from '../schema/loaders';
  * The viewer a request or WebSocket connection names, verified; null without a token.
  * @throws Unauthenticated for a bad token
  */
-export function viewerOf(header: unknown, config: Pick<Config, 'jwtSecret' | 'jwtAudience' | 'jwtIssuer'>): Viewer | null {
+export function viewerOf(header: unknown, tokens: TokenVerifier): Viewer | null {
   const token = bearerToken(typeof header === 'string' ? header : null);
-  return token ? verifyTokenSync(token, config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer }) : null;
+  return token ? tokens.verify(token) : null;
 }
 
 /** The authorization header of an HTTP request or of a WebSocket connection (connectionParams, then the upgrade request). */
@@ -31,12 +30,12 @@ export function authorizationOf(initial: YogaInitialContext & { connectionParams
  * one HTTP request; uncached for subscription events, which must see fresh state) and a
  * request id for logs.
  */
-export function contextFactory(config: Config, services: Services, reads: LearnerReads) {
+export function contextFactory(tokens: TokenVerifier, services: Services, reads: LearnerReads) {
   return async (initial: YogaInitialContext): Promise<Context> => {
     const ws = 'connectionParams' in initial && initial.connectionParams !== undefined;
     let viewer: Viewer | null;
     try {
-      viewer = viewerOf(authorizationOf(initial as never), config);
+      viewer = viewerOf(authorizationOf(initial as never), tokens);
     } catch (err) {
       if (err instanceof DomainError) throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: 401 } } });
       throw err;

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Config } from '../config';
+import type { TokenVerifier } from '../domain/auth/tokens';
 import { DomainError } from '../domain/errors';
 import type { Context } from '../schema/context';
 import { viewerOf } from './context';
@@ -19,14 +19,14 @@ export interface GraphqlWs {
  * closed with 4401 at once (the client should get a new token rather than retry as is);
  * operations go through yoga's envelop, so they get the same plugins as HTTP.
  */
-export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, config: Config, maxPayload: number): GraphqlWs {
+export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, tokens: TokenVerifier, maxPayload: number): GraphqlWs {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload });
   const graphqlWs = useServer<Record<string, unknown>>(
     {
       onConnect: (ctx) => {
         try {
           const params = ctx.connectionParams ?? {};
-          viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, config);
+          viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, tokens);
           return true;
         } catch (err) {
           ctx.extra.socket.close(4401, err instanceof DomainError ? err.message : 'Unauthorized');

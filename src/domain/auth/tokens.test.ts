@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bearerToken, CLOCK_SKEW_SECONDS, lifetimeSeconds, signToken, verifyToken, verifyTokenSync } from './tokens';
+import { bearerToken, CLOCK_SKEW_SECONDS, lifetimeSeconds, signToken, TokenVerifier, verifyToken, verifyTokenSync } from './tokens';
 import { actingFor, requireAdmin } from './viewer';
 
 const secret = 'test-secret-0123456789-0123456789-abcdef';
@@ -212,5 +212,42 @@ describe('actingFor', () => {
   it('needs a viewer, and admin for catalog changes', () => {
     expect(() => actingFor(null)).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
     expect(() => requireAdmin(learner)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+});
+
+describe('TokenVerifier', () => {
+  // 2026-11-22T10:00:00Z
+  const at = Date.UTC(2026, 10, 22, 10, 0, 0);
+  const secret = 'verifier-secret-0123456789-0123456789-abc';
+
+  it('remembers a verified token and still refuses it once it expires', async () => {
+    const v = new TokenVerifier(secret);
+    const token = await signToken('amy', { secret, expiresIn: 60, nowMs: at });
+    expect(v.verify(token, at).id).toBe('amy');
+    expect(v.remembered()).toBe(1);
+    expect(v.verify(token, at + 30_000).id).toBe('amy');
+    expect(() => v.verify(token, at + 91_000)).toThrow(/expired/);
+    expect(v.remembered()).toBe(0);
+  });
+
+  it('never remembers a refused token, and forgets the least recently used past its size', async () => {
+    const v = new TokenVerifier(secret, {}, 2);
+    const forged = await signToken('amy', { secret: 'another-secret-0123456789-0123456789-xyz', nowMs: at });
+    expect(() => v.verify(forged, at)).toThrow(/not valid/);
+    expect(() => v.verify(forged, at)).toThrow(/not valid/);
+    expect(v.remembered()).toBe(0);
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((s) => signToken(s, { secret, nowMs: at })));
+    v.verify(a!, at);
+    v.verify(b!, at);
+    v.verify(a!, at); // a is now the most recently used
+    v.verify(c!, at); // evicts b
+    expect(v.remembered()).toBe(2);
+  });
+
+  it('checks audience and issuer before remembering', async () => {
+    const v = new TokenVerifier(secret, { audience: 'lms' });
+    const wrong = await signToken('amy', { secret, audience: 'other', nowMs: at });
+    expect(() => v.verify(wrong, at)).toThrow(/another service/);
+    expect(v.remembered()).toBe(0);
   });
 });
