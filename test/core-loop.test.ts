@@ -155,7 +155,7 @@ describe('200 learners completing random lessons at once', () => {
 
     // Ranks are exact: compare each board with a sort done here (score desc, earlier first, then id).
     for (const board of [{ id: 'g:all', arg: null }, { id: 'c:loop:all', arg: { courseId: 'loop' } }]) {
-      const all = await t.app.services.boards.page(board.id, 1000, 0);
+      const { entries: all } = await t.app.services.boards.page(board.id, 1000, 0);
       const expected = states
         .filter((s) => s.totalXp > 0)
         .map((s) => ({

@@ -47,9 +47,11 @@ export interface LearnerReads {
 }
 
 export interface BoardScores {
-  range(boardId: string, offset: number, count: number): Promise<RankedEntry[]>;
-  count(boardId: string): Promise<number>;
+  /** `count` entries from rank `offset + 1` and the number of ranked learners, in one read. */
+  page(boardId: string, offset: number, count: number): Promise<{ entries: RankedEntry[]; total: number }>;
   ranks(boardId: string, learnerIds: readonly string[]): Promise<(RankedEntry | null)[]>;
+  /** The learner's entry and `radius` entries on each side; empty when not ranked. */
+  around(boardId: string, learnerId: string, radius: number): Promise<RankedEntry[]>;
 }
 
 export interface CatalogStore {

@@ -42,14 +42,21 @@ export const LeaderboardEntryRef = builder.objectRef<RankedEntry>('LeaderboardEn
   }),
 });
 
-/** A board page; entries and count are read lazily unless a feed already has them. */
+/**
+ * A board page. Entries and count come from one read, made when the first of them is asked
+ * for (or given by a feed that already has them).
+ */
 interface LeaderboardView {
   id: string;
   info: BoardInfo;
   first: number;
   offset: number;
-  entries?: RankedEntry[];
-  totalCount?: number;
+  page?: Promise<{ entries: RankedEntry[]; total: number }>;
+}
+
+function pageOf(v: LeaderboardView, ctx: Context): Promise<{ entries: RankedEntry[]; total: number }> {
+  v.page ??= ctx.services.boards.page(v.id, v.first, v.offset);
+  return v.page;
 }
 
 const firstArg = z.number().int().min(0, 'first cannot be negative.').max(MAX_BOARD_PAGE, `first is at most ${MAX_BOARD_PAGE}.`);
@@ -65,11 +72,8 @@ function resolveBoard(ctx: Context, board: BoardArg) {
 const LeaderboardRef = builder.objectRef<LeaderboardView>('Leaderboard').implement({
   fields: (t) => ({
     board: t.field({ type: BoardRef, resolve: (v) => v.info }),
-    totalCount: t.int({ resolve: (v, _a, ctx) => v.totalCount ?? ctx.services.boards.count(v.id) }),
-    entries: t.field({
-      type: [LeaderboardEntryRef],
-      resolve: (v, _a, ctx) => v.entries ?? ctx.services.boards.page(v.id, v.first, v.offset),
-    }),
+    totalCount: t.int({ resolve: async (v, _a, ctx) => (await pageOf(v, ctx)).total }),
+    entries: t.field({ type: [LeaderboardEntryRef], resolve: async (v, _a, ctx) => (await pageOf(v, ctx)).entries }),
     me: t.field({
       type: LeaderboardEntryRef,
       nullable: true,
@@ -153,8 +157,7 @@ builder.subscriptionFields((t) => ({
       info: resolveBoard(ctx, args.board).info,
       first: snapshot.entries.length,
       offset: 0,
-      entries: snapshot.entries,
-      totalCount: snapshot.totalCount,
+      page: Promise.resolve({ entries: snapshot.entries, total: snapshot.totalCount }),
     }),
   }),
 }));

@@ -12,8 +12,19 @@ import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
  * Postgres on first touch, with one statement. Hydration runs once per learner per process at
  * a time (single flight) and the Lua guard makes it write once across instances.
  */
+/** How long "Postgres has never seen this learner" is believed without asking again. */
+const STRANGER_TTL_MS = 5000;
+/** Most strangers remembered at once. */
+const STRANGERS_MAX = 10_000;
+
 export class HydratingLearnerStore implements EventStore, LearnerReads {
   private readonly inflight = new Map<string, Promise<LearnerState | null>>();
+  /**
+   * Learners Postgres did not know when last asked (id -> until when that is believed), so a
+   * stranger's repeated reads do not each cost a Postgres query. Only consulted when Redis has
+   * no hash, and a learner's first change writes one, so it never hides a change.
+   */
+  private readonly strangers = new Map<string, number>();
   /** Hydrations that read Postgres (tests and metrics). */
   hydrations = 0;
 
@@ -112,13 +123,19 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
    * @returns the state loaded, or null for a stranger when not creating
    */
   load(learnerId: string, create: boolean): Promise<LearnerState | null> {
+    if (!create && (this.strangers.get(learnerId) ?? 0) > Date.now()) return Promise.resolve(null);
     const running = this.inflight.get(learnerId);
     if (running) return running.then((state) => state ?? (create ? this.load(learnerId, true) : null));
     const job = (async () => {
       if (this.flushPartition) await this.flushPartition(learnerId);
       this.hydrations += 1;
       const stored = await this.repo.load(learnerId);
-      if (!stored && !create) return null;
+      if (!stored && !create) {
+        if (this.strangers.size >= STRANGERS_MAX) this.strangers.delete(this.strangers.keys().next().value!);
+        this.strangers.set(learnerId, Date.now() + STRANGER_TTL_MS);
+        return null;
+      }
+      this.strangers.delete(learnerId);
       const state = stored ?? emptyLearner(learnerId);
       await this.hot.hydrate(state);
       return state;

@@ -163,8 +163,8 @@ export class BoardFeeds {
       const watcher: TopWatcher = { first, last: '', push: (s) => void push(s) };
       watch.tops.add(watcher);
       try {
-        const [entries, totalCount] = await Promise.all([this.store.range(boardId, 0, first), this.store.count(boardId)]);
-        this.offer(watcher, { boardId, entries, totalCount });
+        const { entries, total } = await this.store.page(boardId, 0, first);
+        this.offer(watcher, { boardId, entries, totalCount: total });
       } catch (err) {
         stop(err as Error);
       }
@@ -293,8 +293,8 @@ export class BoardFeeds {
     w.lastSent = Date.now();
     try {
       const first = Math.max(...[...w.tops].map((t) => t.first));
-      const [entries, totalCount] = await Promise.all([this.store.range(boardId, 0, first), this.store.count(boardId)]);
-      for (const t of w.tops) this.offer(t, { boardId, totalCount, entries: entries.slice(0, t.first) });
+      const { entries, total } = await this.store.page(boardId, 0, first);
+      for (const t of w.tops) this.offer(t, { boardId, totalCount: total, entries: entries.slice(0, t.first) });
     } catch (err) {
       this.log.warn({ err, boardId }, 'leaderboard feed: could not read the board');
     } finally {

@@ -28,12 +28,9 @@ export class BoardService {
     return { ref, id: boardIdOf(ref), info: boardInfo(ref) };
   }
 
-  async page(boardId: string, first: number, offset: number): Promise<RankedEntry[]> {
-    return this.scores.range(boardId, offset, first);
-  }
-
-  async count(boardId: string): Promise<number> {
-    return this.scores.count(boardId);
+  /** `first` entries from rank `offset + 1` and the number of ranked learners. */
+  page(boardId: string, first: number, offset: number): Promise<{ entries: RankedEntry[]; total: number }> {
+    return this.scores.page(boardId, offset, first);
   }
 
   async rankOf(boardId: string, learnerId: string): Promise<RankedEntry | null> {
@@ -42,10 +39,7 @@ export class BoardService {
   }
 
   /** The learner's entry and `radius` entries on each side; empty when not ranked. */
-  async around(boardId: string, learnerId: string, radius: number): Promise<RankedEntry[]> {
-    const me = await this.rankOf(boardId, learnerId);
-    if (!me) return [];
-    const from = Math.max(1, me.rank - radius);
-    return this.scores.range(boardId, from - 1, me.rank + radius - from + 1);
+  around(boardId: string, learnerId: string, radius: number): Promise<RankedEntry[]> {
+    return this.scores.around(boardId, learnerId, radius);
   }
 }

@@ -62,6 +62,15 @@ export interface ScoreUpdate {
 }
 
 const NOT_LOADED = -100;
+
+/** Entries from a flat `member, -score, ...` reply starting at `from`, ranked from `firstRank`. */
+function entriesOf(flat: readonly (string | number)[], from: number, firstRank: number): RankedEntry[] {
+  const out: RankedEntry[] = [];
+  for (let i = from; i + 1 < flat.length; i += 2) {
+    out.push({ rank: firstRank + (i - from) / 2, learnerId: learnerOfMember(String(flat[i])), score: -Number(flat[i + 1]) });
+  }
+  return out;
+}
 /** Learners per setBoardScores call (Lua's unpack is bounded). */
 const SCORES_PER_CALL = 500;
 
@@ -106,22 +115,28 @@ export class BoardStore {
     return moved;
   }
 
+  /** `count` entries from rank `offset + 1`, best first, with the number of ranked learners. */
+  async page(boardId: string, offset: number, count: number): Promise<{ entries: RankedEntry[]; total: number }> {
+    const k = this.keys.board(boardId);
+    const reply = (await this.loadedRead(boardId, () => this.redis.boardPage(k.z, k.meta, offset, Math.max(0, count)))) as (string | number)[];
+    return { total: Number(reply[0]), entries: entriesOf(reply, 1, offset + 1) };
+  }
+
   /** `count` entries from rank `offset + 1`, best first. */
   async range(boardId: string, offset: number, count: number): Promise<RankedEntry[]> {
-    if (count <= 0) return [];
-    const k = this.keys.board(boardId);
-    const flat = await this.loaded(boardId, () => this.redis.zrange(k.z, offset, offset + count - 1, 'WITHSCORES'));
-    const out: RankedEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      out.push({ rank: offset + i / 2 + 1, learnerId: learnerOfMember(flat[i]!), score: -Number(flat[i + 1]) });
-    }
-    return out;
+    return count <= 0 ? [] : (await this.page(boardId, offset, count)).entries;
   }
 
   /** Number of ranked learners. */
   async count(boardId: string): Promise<number> {
+    return (await this.page(boardId, 0, 0)).total;
+  }
+
+  /** The learner's entry and `radius` entries on each side; empty when not ranked. */
+  async around(boardId: string, learnerId: string, radius: number): Promise<RankedEntry[]> {
     const k = this.keys.board(boardId);
-    return this.loaded(boardId, () => this.redis.zcard(k.z));
+    const reply = (await this.loadedRead(boardId, () => this.redis.boardAround(k.z, k.meta, learnerId, radius))) as (string | number)[];
+    return Number(reply[0]) === 0 ? [] : entriesOf(reply, 1, Number(reply[0]));
   }
 
   /** A learner's place, read atomically with the board's change counter and epoch. */
@@ -142,20 +157,15 @@ export class BoardStore {
     };
   }
 
-  /** Several learners' ranks (null when not ranked). */
+  /** Several learners' ranks and scores (null when not ranked), in one step. */
   async ranks(boardId: string, learnerIds: readonly string[]): Promise<(RankedEntry | null)[]> {
     if (learnerIds.length === 0) return [];
     const k = this.keys.board(boardId);
-    const members = await this.loaded(boardId, () => this.redis.hmget(k.meta, ...learnerIds.map((id) => `m:${id}`)));
-    return Promise.all(
-      learnerIds.map(async (learnerId, j) => {
-        const member = members[j];
-        if (!member) return null;
-        const [rank, score] = await Promise.all([this.redis.zrank(k.z, member), this.redis.zscore(k.z, member)]);
-        if (rank === null || score === null) return null;
-        return { rank: Number(rank) + 1, learnerId, score: -Number(score) };
-      }),
-    );
+    const reply = (await this.loadedRead(boardId, () => this.redis.boardRanks(k.z, k.meta, ...learnerIds))) as number[];
+    return learnerIds.map((learnerId, i) => {
+      const rank = Number(reply[2 * i]);
+      return rank < 0 ? null : { rank, learnerId, score: Number(reply[2 * i + 1]) };
+    });
   }
 
   /** Replace a board with the given entries (rebuilds), atomically; subscribers resync. */
@@ -182,11 +192,10 @@ export class BoardStore {
     return job;
   }
 
-  /** Run a read together with a check that the board is loaded; load it and read again if not. */
-  private async loaded<T>(boardId: string, read: () => Promise<T>): Promise<T> {
-    const meta = this.keys.board(boardId).meta;
-    const [loaded, value] = await Promise.all([this.redis.hexists(meta, 'seq'), read()]);
-    if (loaded) return value;
+  /** Run a read script; when it says the board is not in Redis, load it and read again. */
+  private async loadedRead(boardId: string, read: () => Promise<unknown>): Promise<unknown> {
+    const reply = await read();
+    if (Number((reply as number[])[0]) !== NOT_LOADED) return reply;
     await this.ensureLoaded(boardId);
     return read();
   }

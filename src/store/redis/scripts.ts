@@ -13,6 +13,9 @@ export type ScriptName =
   | 'readLearner'
   | 'setBoardScores'
   | 'boardPosition'
+  | 'boardPage'
+  | 'boardRanks'
+  | 'boardAround'
   | 'installBoard'
   | 'heartbeat';
 
