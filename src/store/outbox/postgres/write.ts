@@ -35,19 +35,63 @@ function sorted<T>(m: Map<string, T>): T[] {
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
 
-const column = <T, K extends keyof T>(rows: readonly T[], key: K): T[K][] => rows.map((r) => r[key]);
-
-/** Run one statement whose parameters are whole columns (node-postgres sends JS arrays as Postgres arrays). */
-async function run(trx: Knex.Transaction, sql: string, columns: unknown[][]): Promise<number> {
-  const res = (await trx.raw(sql, columns as unknown as readonly Knex.RawBinding[])) as { rowCount: number | null };
+/**
+ * Run one statement whose rows arrive as one JSON array (`$1`), read back with
+ * jsonb_to_recordset: one native JSON.stringify per table, where array parameters would be
+ * escaped element by element in JavaScript.
+ */
+async function run(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rowCount: number | null };
   return res.rowCount ?? 0;
 }
+
+const LEARNERS = `
+  insert into learners (id, total_xp, lessons_completed, xp_reached_at, version)
+  select id, total_xp, lessons_completed, xp_reached_at, version
+  from jsonb_to_recordset(?::jsonb) as t(id text, total_xp bigint, lessons_completed int, xp_reached_at timestamptz, version int)
+  on conflict (id) do update set total_xp = excluded.total_xp, lessons_completed = excluded.lessons_completed,
+    xp_reached_at = excluded.xp_reached_at, version = excluded.version, updated_at = now()
+  where learners.version < excluded.version`;
+
+const ENROLLMENTS = `
+  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, version)
+  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, version
+  from jsonb_to_recordset(?::jsonb) as t(id uuid, learner_id text, course_id text, enrolled_at timestamptz,
+    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, version int)
+  on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
+    xp_reached_at = excluded.xp_reached_at, version = excluded.version
+  where enrollments.version < excluded.version`;
+
+const PROGRESS = `
+  insert into lesson_progress (learner_id, lesson_id, course_id, completed_at, updated_at)
+  select learner_id, lesson_id, course_id, completed_at, updated_at
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, lesson_id text, course_id text, completed_at timestamptz, updated_at timestamptz)
+  on conflict (learner_id, lesson_id) do nothing`;
+
+const LEDGER = `
+  insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
+  select id, learner_id, amount, reason, source_id, course_id, occurred_at
+  from jsonb_to_recordset(?::jsonb) as t(id text, learner_id text, amount bigint, reason text, source_id text, course_id text, occurred_at timestamptz)
+  on conflict do nothing`;
+
+const AWARDS = `
+  insert into badge_awards (learner_id, badge_id, awarded_at)
+  select learner_id, badge_id, awarded_at
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, badge_id text, awarded_at timestamptz)
+  on conflict (learner_id, badge_id) do nothing`;
+
+const EVENTS = `
+  insert into learner_events (key, learner_id, client_id, kind, occurred_at, recorded_at, payload)
+  select key, learner_id, client_id, kind, occurred_at, recorded_at, payload::jsonb
+  from jsonb_to_recordset(?::jsonb) as t(key uuid, learner_id text, client_id text, kind text, occurred_at timestamptz, recorded_at timestamptz, payload text)
+  on conflict do nothing`;
 
 /**
  * Write a batch of outbox entries in one transaction. Idempotent: ledger rows, progress,
  * awards and events are keyed (`ON CONFLICT DO NOTHING`; the ledger is also unique on what it
  * pays for), snapshots only move forward (`WHERE version < excluded.version`), so a replayed or
- * reordered batch changes nothing. One statement per table, one array parameter per column.
+ * reordered batch changes nothing. One statement per table.
  * @returns rows actually inserted or updated, by table
  */
 export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteCounts> {
@@ -56,95 +100,12 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
   if (entries.length === 0) return counts;
   await knex.transaction(async (trx) => {
     await trx.raw(`set local statement_timeout = ${Math.max(1, Math.trunc(statementTimeoutMs))}`);
-    const learners = sorted(rows.learners);
-    if (learners.length) {
-      counts.learners = await run(
-          trx,
-          `insert into learners (id, total_xp, lessons_completed, xp_reached_at, version)
-           select * from unnest(?::text[], ?::bigint[], ?::int[], ?::timestamptz[], ?::int[])
-           on conflict (id) do update set total_xp = excluded.total_xp, lessons_completed = excluded.lessons_completed,
-             xp_reached_at = excluded.xp_reached_at, version = excluded.version, updated_at = now()
-           where learners.version < excluded.version`,
-          [column(learners, 'id'), column(learners, 'total_xp'), column(learners, 'lessons_completed'), column(learners, 'xp_reached_at'), column(learners, 'version')],
-        );
-    }
-    const enrollments = sorted(rows.enrollments);
-    if (enrollments.length) {
-      counts.enrollments = await run(
-          trx,
-          `insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, version)
-           select * from unnest(?::uuid[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::bigint[], ?::timestamptz[], ?::int[])
-           on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
-             xp_reached_at = excluded.xp_reached_at, version = excluded.version
-           where enrollments.version < excluded.version`,
-          [
-            column(enrollments, 'id'),
-            column(enrollments, 'learner_id'),
-            column(enrollments, 'course_id'),
-            column(enrollments, 'enrolled_at'),
-            column(enrollments, 'completed_at'),
-            column(enrollments, 'xp_earned'),
-            column(enrollments, 'xp_reached_at'),
-            column(enrollments, 'version'),
-          ],
-        );
-    }
-    const progress = sorted(rows.progress);
-    if (progress.length) {
-      counts.lessonProgress = await run(
-          trx,
-          `insert into lesson_progress (learner_id, lesson_id, course_id, completed_at, updated_at)
-           select * from unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[])
-           on conflict (learner_id, lesson_id) do nothing`,
-          [column(progress, 'learner_id'), column(progress, 'lesson_id'), column(progress, 'course_id'), column(progress, 'completed_at'), column(progress, 'updated_at')],
-        );
-    }
-    const ledger = sorted(rows.ledger);
-    if (ledger.length) {
-      counts.xpTransactions = await run(
-          trx,
-          `insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
-           select * from unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-           on conflict do nothing`,
-          [
-            column(ledger, 'id'),
-            column(ledger, 'learner_id'),
-            column(ledger, 'amount'),
-            column(ledger, 'reason'),
-            column(ledger, 'source_id'),
-            column(ledger, 'course_id'),
-            column(ledger, 'occurred_at'),
-          ],
-        );
-    }
-    const awards = sorted(rows.awards);
-    if (awards.length) {
-      counts.badgeAwards = await run(
-          trx,
-          `insert into badge_awards (learner_id, badge_id, awarded_at)
-           select * from unnest(?::text[], ?::text[], ?::timestamptz[])
-           on conflict (learner_id, badge_id) do nothing`,
-          [column(awards, 'learner_id'), column(awards, 'badge_id'), column(awards, 'awarded_at')],
-        );
-    }
-    const events = sorted(rows.events);
-    if (events.length) {
-      counts.events = await run(
-          trx,
-          `insert into learner_events (key, learner_id, client_id, kind, occurred_at, recorded_at, payload)
-           select * from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[])
-           on conflict do nothing`,
-          [
-            column(events, 'key'),
-            column(events, 'learner_id'),
-            column(events, 'client_id'),
-            column(events, 'kind'),
-            column(events, 'occurred_at'),
-            column(events, 'recorded_at'),
-            column(events, 'payload'),
-          ],
-        );
-    }
+    counts.learners = await run(trx, LEARNERS, sorted(rows.learners));
+    counts.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments));
+    counts.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress));
+    counts.xpTransactions = await run(trx, LEDGER, sorted(rows.ledger));
+    counts.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
+    counts.events = await run(trx, EVENTS, sorted(rows.events));
   });
   return counts;
 }
