@@ -28,8 +28,10 @@ export async function createDatabaseIfMissing(databaseUrl: string): Promise<bool
     try {
       await client.query(`create database ${pg.escapeIdentifier(name)}`);
     } catch (err) {
-      // Another process created it between the check and the create.
-      if ((err as { code?: string }).code !== '42P04') throw err;
+      // Another process created it between the check and the create: duplicate_database, or,
+      // when both creates ran at once, a unique violation on pg_database itself.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
       return false;
     }
     return true;

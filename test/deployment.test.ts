@@ -1,0 +1,32 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { destroyTestEnv, newTestEnv, startTestApp, type TestApp, type TestEnv } from './harness';
+
+const envs: TestEnv[] = [];
+const apps: TestApp[] = [];
+
+afterAll(async () => {
+  for (const a of apps) await a.stop().catch(() => undefined);
+  for (const e of envs) await destroyTestEnv(e);
+});
+
+describe('start-up of a deployment', () => {
+  it('applies the migrations once when several instances start together on a new database', async () => {
+    const env = newTestEnv();
+    envs.push(env);
+    apps.push(...(await Promise.all([1, 2, 3].map(() => startTestApp(env)))));
+    const rows = (await apps[0]!.app.orm.em.getKnex()('mikro_orm_migrations').select('name')) as { name: string }[];
+    expect(rows.map((r) => r.name).sort()).toEqual(['Migration20261122000000_core', 'Migration20261122120000_write_path']);
+  });
+
+  it('refuses, in one line, to start with another PARTITIONS than the deployment was made with', async () => {
+    const env = newTestEnv();
+    envs.push(env);
+    const first = await startTestApp(env);
+    await first.stop();
+    await expect(startTestApp(env, { config: { PARTITIONS: '8' } })).rejects.toThrow(
+      /^PARTITIONS is 8, but this deployment was created with 16 \(recorded in PostgreSQL\); the partition count cannot change/,
+    );
+    // The same count starts fine.
+    apps.push(await startTestApp(env));
+  });
+});
