@@ -11,6 +11,9 @@ export const MAX_AROUND_RADIUS = 25;
  * outbox (see store/outbox/boards.ts); this only reads them.
  */
 export class BoardService {
+  /** Resolved boards per catalog snapshot (a board argument is resolved several times a request). */
+  private readonly resolved = new WeakMap<Catalog, Map<string, { ref: BoardRef; id: string; info: BoardInfo }>>();
+
   constructor(private readonly scores: BoardScores) {}
 
   /**
@@ -20,12 +23,20 @@ export class BoardService {
   resolve(input: { period?: BoardPeriod | null; courseId?: string | null } | null | undefined, catalog: Catalog): { ref: BoardRef; id: string; info: BoardInfo } {
     const period = input?.period ?? 'ALL_TIME';
     const courseId = input?.courseId ?? null;
+    let known = this.resolved.get(catalog);
+    if (!known) this.resolved.set(catalog, (known = new Map()));
+    const key = `${period}\u0000${courseId ?? ''}`;
+    const hit = known.get(key);
+    if (hit) return hit;
     if (period !== 'ALL_TIME') {
       throw new BadInput(`${period} boards are not available yet; use ALL_TIME.`, 'board.period');
     }
     if (courseId !== null && !catalog.course(courseId)) throw new NotFound('course', courseId);
     const ref: BoardRef = { period, courseId };
-    return { ref, id: boardIdOf(ref), info: boardInfo(ref) };
+    const board = { ref, id: boardIdOf(ref), info: boardInfo(ref) };
+    // Only boards that exist are remembered, so unknown course ids cannot grow the map.
+    known.set(key, board);
+    return board;
   }
 
   /** `first` entries from rank `offset + 1` and the number of ranked learners. */
