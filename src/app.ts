@@ -18,7 +18,9 @@ import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
 import { contextFactory } from './server/context';
 import { createHttpServer } from './server/http';
+import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, redactUrl, StartupError, stopAccepting } from './server/lifecycle';
+import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
@@ -32,9 +34,9 @@ import { BoardRepository } from './store/pg/boards';
 import { CatalogRepository } from './store/pg/catalog';
 import { isTransientPgError } from './store/pg/errors';
 import { LearnerRepository } from './store/pg/learners';
-import { createDatabaseIfMissing, migrate, openOrm, type Orm } from './store/pg/orm';
+import type { Orm } from './store/pg/orm';
 import { BoardStore } from './store/redis/boards';
-import { createRedis, dedicatedConnection, describeTarget, onEveryMaster, probeRedis, redisTargetOf, type RedisTarget } from './store/redis/client';
+import { createRedis, dedicatedConnection, redisTargetOf } from './store/redis/client';
 import { isTransientRedisError } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
@@ -92,57 +94,6 @@ export interface App {
   stop(): Promise<void>;
   /** Die like a killed process: nothing drained or acknowledged, no goodbye to the others (tests). */
   crash(): Promise<void>;
-}
-
-async function checkRedis(target: RedisTarget): Promise<void> {
-  try {
-    await probeRedis(target);
-  } catch (err) {
-    if (typeof target !== 'string') {
-      throw new StartupError(
-        `The Redis Cluster at ${describeTarget(target)} is not reachable (${(err as Error).message}). ` +
-          'Start it (e.g. `npm run redis:cluster -- start`), or fix REDIS_CLUSTER_NODES.',
-      );
-    }
-    const port = new URL(target).port || '6379';
-    throw new StartupError(
-      `Redis is not reachable at ${redactUrl(target)} (${(err as Error).message}). Start it with ` +
-        `\`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`,
-    );
-  }
-}
-
-/** Whether Redis may evict keys (any maxmemory-policy but noeviction on any master); true when it cannot tell. */
-async function mayEvict(redis: ScriptedClient, log: Logger): Promise<boolean> {
-  try {
-    const policies = await onEveryMaster(redis, async (node) => ((await node.config('GET', 'maxmemory-policy')) as [string, string])[1]);
-    const evicting = policies.filter((p) => p !== 'noeviction');
-    if (evicting.length) log.warn({ policies }, 'Redis maxmemory-policy is not noeviction: evicted outbox entries would be lost');
-    return evicting.length > 0;
-  } catch {
-    // Managed Redis often disables CONFIG: assume it may evict.
-    return true;
-  }
-}
-
-async function preparePostgres(config: Config, log: Logger): Promise<Orm> {
-  const url = config.databaseUrl;
-  try {
-    if (await createDatabaseIfMissing(url)) log.info({ database: redactUrl(url) }, 'created database');
-  } catch (err) {
-    const e = err as { code?: string; message: string };
-    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT' || /connect|timeout/i.test(e.message)) {
-      throw new StartupError(
-        `PostgreSQL is not reachable at ${redactUrl(url)} (${e.message}). Start it with ` +
-          '`pg_ctlcluster <version> main start` (or `docker compose up -d postgres`), or point DATABASE_URL at one.',
-      );
-    }
-    throw new StartupError(`PostgreSQL refused to prepare the database at ${redactUrl(url)}: ${e.message}`);
-  }
-  const orm = await openOrm(url, { log: (message) => log.debug({ orm: message }) });
-  const applied = await migrate(orm, url);
-  if (applied.length) log.info({ applied }, 'applied migrations');
-  return orm;
 }
 
 /**
@@ -398,16 +349,3 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   };
   return app;
 }
-
-const DEFAULT_QUERY = `# Paste a token into the headers below (npm run token -- alice@example.com), then try:
-query Catalog {
-  courses { id title lessonCount totalXp modules { title lessons { id title kind xpReward } } }
-  levels { level minXp }
-}
-
-# mutation Enroll { enroll(courseId: "ts-foundations") { id enrolledAt } }
-# mutation Complete { completeLesson(lessonId: "ts-1-1", eventId: "my-retry-safe-id-1") { xpAwarded totalXp level leveledUp badgesUnlocked { badge { name } } } }
-# mutation Backfill { recordEvents(events: [{ id: "lms-42", type: LESSON_COMPLETED, lessonId: "ts-1-2", occurredAt: "2026-11-20T09:00:00Z" }]) { accepted duplicates rejected { index code message } } }
-# query Me { me { totalXp level { level progress nextLevelXp } rank { rank score } enrollments { course { title } xpEarned progress { percentage } } } }
-# subscription Live { achievementUnlocked { badge { name } awardedAt } }
-`;
