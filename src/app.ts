@@ -24,6 +24,7 @@ import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
+import { faultOf } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
 import { BoardProjection } from './store/outbox/boards';
 import { OutboxConsumer, type ConsumerOptions } from './store/outbox/consumer';
@@ -32,12 +33,10 @@ import { OutboxGate, OutboxMonitor } from './store/outbox/monitor';
 import { writeEntries } from './store/outbox/postgres/write';
 import { BoardRepository } from './store/pg/boards';
 import { CatalogRepository } from './store/pg/catalog';
-import { isTransientPgError } from './store/pg/errors';
 import { LearnerRepository } from './store/pg/learners';
 import type { Orm } from './store/pg/orm';
 import { BoardStore } from './store/redis/boards';
 import { createRedis, dedicatedConnection, redisTargetOf } from './store/redis/client';
-import { isTransientRedisError } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
 import { Membership } from './store/redis/membership';
@@ -160,7 +159,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       sweepMs: config.outbox.sweepMs,
       claimIdleMs: config.flusher.claimIdleMs,
       maxAttempts: config.flusher.maxAttempts,
-      isTransient: (err) => isTransientPgError(err) || isTransientRedisError(err),
+      classify: faultOf,
     }),
   );
 
@@ -180,7 +179,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       sweepMs: config.outbox.sweepMs,
       claimIdleMs: Math.min(config.flusher.claimIdleMs, 5000),
       maxAttempts: config.flusher.maxAttempts,
-      isTransient: (err) => isTransientRedisError(err) || isTransientPgError(err),
+      classify: faultOf,
     }),
   );
   const monitor = new OutboxMonitor(redis, keys, membership, Object.values(GROUPS), log.child({ component: 'outbox' }), {

@@ -3,7 +3,8 @@
  * and a full outbox refuses new changes cleanly instead of exhausting Redis.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp, type TestEnv } from './harness';
+import pg from 'pg';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp, type TestEnv } from './harness';
 
 const envs: TestEnv[] = [];
 const apps: TestApp[] = [];
@@ -57,6 +58,29 @@ describe('/ready', () => {
     expect(r.body.reasons).toEqual([expect.stringMatching(/^flusher lagging/)]);
     expect(r.body.outbox.groups.flusher.backlog).toBe(1);
     expect(r.body.outbox.groups.flusher.oldestAgeMs).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('/ready on a read-only Postgres', () => {
+  it('says 503 "postgres read-only" (a failover onto a standby answers reads but no write)', async () => {
+    const t = await start({});
+    const db = new URL(t.env.databaseUrl).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: t.env.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`alter database "${db}" set default_transaction_read_only = on`);
+      // As in a failover: every connection of the server goes, the new ones see the setting.
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [db]);
+      const r = await eventually(async () => {
+        const got = await ready(t);
+        return got.body.postgres === 'read-only' ? got : null;
+      }, 5000, 'the ping to see the standby');
+      expect(r.status).toBe(503);
+      expect(r.body.reasons).toEqual(['postgres read-only']);
+    } finally {
+      await admin.query(`alter database "${db}" reset default_transaction_read_only`).catch(() => undefined);
+      await admin.end();
+    }
   });
 });
 

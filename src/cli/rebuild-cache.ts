@@ -16,7 +16,7 @@ import { OutboxConsumer, type ConsumerOptions } from '../store/outbox/consumer';
 import { DeadLetters } from '../store/outbox/deadletters';
 import { writeEntries } from '../store/outbox/postgres/write';
 import { BoardRepository } from '../store/pg/boards';
-import { isTransientPgError } from '../store/pg/errors';
+import { faultOf } from '../store/faults';
 import { LearnerRepository } from '../store/pg/learners';
 import { migrate, openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
@@ -74,7 +74,7 @@ const consumer = (group: string, handler: ConstructorParameters<typeof OutboxCon
     sweepMs: config.outbox.sweepMs,
     claimIdleMs: config.flusher.claimIdleMs,
     maxAttempts: config.flusher.maxAttempts,
-    isTransient: isTransientPgError,
+    classify: faultOf,
   } satisfies ConsumerOptions);
 const flusher = consumer(GROUPS.postgres, async (entries) => {
   await writeEntries(knex, entries, config.flusher.statementTimeoutMs);

@@ -9,26 +9,31 @@ import type { Readiness } from './http';
  * most once a second.
  */
 export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: number): () => Promise<Readiness> {
-  let pg: { at: number; up: boolean } = { at: 0, up: true };
-  const ping = async (): Promise<boolean> => {
-    if (Date.now() - pg.at < 1000) return pg.up;
-    let up = false;
+  let pg: { at: number; state: 'up' | 'down' | 'read-only' } = { at: 0, state: 'up' };
+  // Writable, not just up: a standby after a failover answers reads but refuses every write.
+  const ping = async (): Promise<'up' | 'down' | 'read-only'> => {
+    if (Date.now() - pg.at < 1000) return pg.state;
+    let state: 'up' | 'down' | 'read-only' = 'down';
     try {
-      await Promise.race([knex.raw('select 1'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000))]);
-      up = true;
+      const res = (await Promise.race([
+        knex.raw(`select pg_is_in_recovery() or current_setting('transaction_read_only') = 'on' as read_only`),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
+      ])) as { rows: { read_only: boolean }[] };
+      state = res.rows[0]?.read_only ? 'read-only' : 'up';
     } catch {
-      up = false;
+      state = 'down';
     }
-    pg = { at: Date.now(), up };
-    return up;
+    pg = { at: Date.now(), state };
+    return state;
   };
   return async () => {
     // The monitor measures every second; measure here only when it has not lately (not started).
     const fresh = Date.now() - monitor.latest().checkedAt < 2000;
-    const [postgresUp, outbox] = await Promise.all([ping(), fresh ? monitor.latest() : monitor.check()]);
+    const [postgres, outbox] = await Promise.all([ping(), fresh ? monitor.latest() : monitor.check()]);
     const reasons: string[] = [];
     if (!outbox.redisUp) reasons.push('redis unavailable');
-    if (!postgresUp) reasons.push('postgres unavailable');
+    if (postgres === 'down') reasons.push('postgres unavailable');
+    if (postgres === 'read-only') reasons.push('postgres read-only');
     if (monitor.full()) reasons.push('outbox full');
     for (const [group, g] of Object.entries(outbox.groups)) {
       if (g.oldestAgeMs > maxLagMs) reasons.push(`${group} lagging ${Math.round(g.oldestAgeMs / 1000)} s`);
@@ -38,7 +43,7 @@ export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: num
       body: {
         reasons,
         redis: outbox.redisUp ? 'up' : 'down',
-        postgres: postgresUp ? 'up' : 'down',
+        postgres,
         outbox: { entries: outbox.entries, groups: outbox.groups, deadLetters: outbox.deadLetters, checkedAt: new Date(outbox.checkedAt).toISOString() },
       },
     };

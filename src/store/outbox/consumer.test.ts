@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../logger';
 import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, type TestApp } from '../../../test/harness';
 import { GROUPS } from '../../app';
-import { isTransientPgError } from '../pg/errors';
+import { faultOf } from '../faults';
 import { OutboxConsumer, type ConsumerOptions, type EntryHandler } from './consumer';
 import { DeadLetters } from './deadletters';
 import { readEntries, type OutboxEntry } from './entry';
@@ -49,15 +49,28 @@ function consumer(group: string, handler: EntryHandler, options: Partial<Consume
     sweepMs: 50,
     claimIdleMs: 5000,
     maxAttempts: 3,
-    isTransient: isTransientPgError,
+    classify: faultOf,
     ...options,
   });
 }
 
-const pgWriter = (options: Partial<ConsumerOptions> = {}) =>
+const pgWriter = (options: Partial<ConsumerOptions> = {}, statementTimeoutMs = 10_000) =>
   consumer(GROUPS.postgres, async (entries) => {
-    await writeEntries(t.app.orm.em.getKnex(), entries, 10_000);
+    await writeEntries(t.app.orm.em.getKnex(), entries, statementTimeoutMs);
   }, options);
+
+/** A second connection to the test database, outside the app's pool. */
+async function adminClient() {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: env.databaseUrl });
+  await client.connect();
+  return client;
+}
+
+async function deadLetterCount(): Promise<number> {
+  const rows = (await t.app.orm.em.getKnex()('outbox_dead_letters').count('* as n')) as { n: string }[];
+  return Number(rows[0]!.n);
+}
 
 async function allEntries(): Promise<OutboxEntry[]> {
   const out: OutboxEntry[] = [];
@@ -216,5 +229,79 @@ describe('an entry that keeps failing', () => {
     await writer.stop();
     expect(failures).toBe(3);
     expect(writer.stats.deadLettered).toBe(0);
+  });
+});
+
+describe('failures that are not the entries\' fault', () => {
+  it('keeps everything pending while Postgres is read-only (a failover), dead-letters nothing, and writes it all after', async () => {
+    const before = await deadLetterCount();
+    const admin = await adminClient();
+    const db = new URL(env.databaseUrl).pathname.slice(1);
+    const cutPool = () => admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [db]);
+    try {
+      await makeProgress('ro', 4, 2);
+      await admin.query(`alter database "${db}" set default_transaction_read_only = on`);
+      await cutPool();
+      const writer = pgWriter({ maxAttempts: 2 });
+      await writer.start();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await t.app.learnerRepo.ledgerTotal('ro-0').catch(() => -1)).toBeLessThanOrEqual(0);
+      expect(writer.stats.deadLettered).toBe(0);
+      await admin.query(`alter database "${db}" reset default_transaction_read_only`);
+      await cutPool();
+      await eventually(async () => (await t.app.learnerRepo.ledgerTotal('ro-3').catch(() => 0)) === 20, 10_000, 'the writes after the failover');
+      await writer.stop();
+      expect(writer.stats.deadLettered).toBe(0);
+      expect(await deadLetterCount()).toBe(before);
+    } finally {
+      await admin.query(`alter database "${db}" reset default_transaction_read_only`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+
+  it('lets the rest flow past many poison entries, without waiting on them', async () => {
+    await makeProgress('burst-src', 1, 1);
+    const real = (await allEntries()).find((e) => e.data.l === 'burst-src-0' && e.data.k === 'lesson_completed')!;
+    for (let i = 0; i < 64; i += 1) {
+      const p = i % t.app.keys.partitions;
+      await t.app.redis.xadd(t.app.keys.outbox(p), '*', 'k', 'lesson_completed', 'j', JSON.stringify({ ...real.data, id: `bad-${i}`, ls: `bad-${i}` }));
+    }
+    await makeProgress('burst-good', 8, 1);
+    const writer = pgWriter({ maxAttempts: 3 });
+    const started = Date.now();
+    await writer.start();
+    await eventually(async () => {
+      for (let i = 0; i < 8; i += 1) if ((await t.app.learnerRepo.ledgerTotal(`burst-good-${i}`)) !== 10) return false;
+      return true;
+    }, 5000, 'the good entries');
+    // Every good entry landed well before the poison ones ran out of tries.
+    expect(Date.now() - started).toBeLessThan(2500);
+    await eventually(() => writer.stats.deadLettered >= 64, 10_000, 'the poison to be dead-lettered');
+    await writer.stop();
+  });
+
+  it('writes other learners while one learner row is locked, and that learner once the lock goes', async () => {
+    await makeProgress('lock', 4, 1);
+    await pgWriter().settle(0);
+    const admin = await adminClient();
+    try {
+      await admin.query('begin');
+      await admin.query(`select * from learners where id = 'lock-0' for update`);
+      for (let i = 0; i < 4; i += 1) await t.app.services.progress.completeLesson(`lock-${i}`, 'fl-l2');
+      const writer = pgWriter({}, 300);
+      await writer.start();
+      await eventually(async () => {
+        for (let i = 1; i < 4; i += 1) if ((await t.app.learnerRepo.ledgerTotal(`lock-${i}`)) !== 20) return false;
+        return true;
+      }, 5000, 'the learners nobody locked');
+      expect(await t.app.learnerRepo.ledgerTotal('lock-0')).toBe(10);
+      await admin.query('rollback');
+      await eventually(async () => (await t.app.learnerRepo.ledgerTotal('lock-0')) === 20, 5000, 'the locked learner after the lock');
+      await writer.stop();
+      expect(writer.stats.deadLettered).toBe(0);
+    } finally {
+      await admin.query('rollback').catch(() => undefined);
+      await admin.end();
+    }
   });
 });

@@ -8,6 +8,20 @@ import { readEntries, type OutboxEntry, type UnreadableEntry } from './entry';
 /** Handles a batch of entries; must be idempotent (entries can be handed over twice after a crash). */
 export type EntryHandler = (entries: readonly OutboxEntry[]) => Promise<void>;
 
+/**
+ * Whose fault a failed batch is:
+ * - `entry`: something in the batch is bad (the data): halve the batch until the bad entry is
+ *   alone, and dead-letter it after `maxAttempts` tries while the rest flows;
+ * - `split`: maybe one entry is stuck (a lock, a timeout): halve the batch so the rest passes,
+ *   and keep retrying the stuck one, never dead-letter it;
+ * - `store`: the store is down or refusing everything (connection, read-only, out of resources):
+ *   leave the entries pending, pause reading, retry later; never blame the entries.
+ */
+export type Fault = 'entry' | 'split' | 'store';
+
+/** Most entries dead-lettered per minute before the consumer suspects its store instead. */
+const DEAD_LETTERS_PER_MINUTE = 100;
+
 export interface ConsumerOptions {
   /** Consumer group name on every partition stream. */
   group: string;
@@ -27,8 +41,8 @@ export interface ConsumerOptions {
   claimIdleMs: number;
   /** Tries at an entry that fails on its own before it is dead-lettered. */
   maxAttempts: number;
-  /** Errors that say a dependency is down, not that the entry is bad: retried until they pass, never dead-lettered. */
-  isTransient: (err: unknown) => boolean;
+  /** Whose fault a failure is (see {@link Fault}). */
+  classify: (err: unknown) => Fault;
   /** Test hook: runs after the handler succeeded and before the entries are acknowledged. */
   afterHandle?: (entries: readonly OutboxEntry[]) => void | Promise<void>;
 }
@@ -75,6 +89,10 @@ export class OutboxConsumer {
   private killed = false;
   private lastRound = 0;
   private sweeps = 0;
+  /** While the store refuses everything, reading waits this long between tries (doubling). */
+  private storeBackoff = 0;
+  private pausedUntil = 0;
+  private readonly recentDeadLetters: number[] = [];
   /** The instances running this group; they split its partitions. */
   readonly membership: Membership;
 
@@ -232,7 +250,7 @@ export class OutboxConsumer {
 
   private schedule(): void {
     if (this.timer || this.round || this.stopping) return;
-    const wait = Math.max(0, this.lastRound + this.options.minIntervalMs - Date.now());
+    const wait = Math.max(0, this.lastRound + this.options.minIntervalMs - Date.now(), this.pausedUntil - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.round = this.readRound().finally(() => {
@@ -307,57 +325,74 @@ export class OutboxConsumer {
     await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, worker));
   }
 
-  /** Handle one batch until it is acknowledged, isolating an entry that keeps failing. */
+  /**
+   * Handle one batch: acknowledge it when the handler succeeds; otherwise isolate what failed
+   * (see {@link Fault}) and leave it pending, to be tried again by the sweep. Nothing here
+   * sleeps, so a failing entry never holds up the rest.
+   */
   private async handle(batch: readonly OutboxEntry[]): Promise<void> {
-    let backoff = 50;
-    for (;;) {
+    if (this.killed) return;
+    try {
+      await this.handler(batch);
       if (this.killed) return;
-      try {
-        await this.handler(batch);
-        if (this.killed) return;
-        await this.options.afterHandle?.(batch);
-        if (this.killed) return;
-        await this.ack(batch);
-        this.stats.entries += batch.length;
-        this.stats.batches += 1;
-        this.stats.lastProgressAt = Date.now();
-        for (const e of batch) this.attempts.delete(this.keyOf(e));
+      await this.options.afterHandle?.(batch);
+      if (this.killed) return;
+      await this.ack(batch);
+      this.stats.entries += batch.length;
+      this.stats.batches += 1;
+      this.stats.lastProgressAt = Date.now();
+      this.storeBackoff = 0;
+      for (const e of batch) this.attempts.delete(this.keyOf(e));
+      return;
+    } catch (err) {
+      if (this.killed) return;
+      this.stats.failures += 1;
+      const fault = this.options.classify(err);
+      if (fault === 'store') {
+        this.storeDown(err, batch.length);
         return;
-      } catch (err) {
-        if (this.killed) return;
-        this.stats.failures += 1;
-        if (this.options.isTransient(err)) {
-          // The store is down: keep the entries pending (a successor claims them if we stop).
-          if (this.stopping) return;
-          this.log.warn({ err: (err as Error).message, group: this.options.group, entries: batch.length }, 'outbox batch failed (store unavailable); retrying');
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 5000);
-          continue;
-        }
-        if (batch.length > 1) {
-          // Something in the batch is bad: halve it until the bad entry is alone.
-          const mid = Math.ceil(batch.length / 2);
-          await this.handle(batch.slice(0, mid));
-          await this.handle(batch.slice(mid));
-          return;
-        }
-        const entry = batch[0]!;
-        const tries = (this.attempts.get(this.keyOf(entry)) ?? 0) + 1;
-        this.attempts.set(this.keyOf(entry), tries);
-        if (tries >= this.options.maxAttempts) {
-          this.attempts.delete(this.keyOf(entry));
-          await this.deadLetter(entry.stream, entry.partition, entry.id, entry.data.k, JSON.stringify(['k', entry.data.k, 'j', entry.json]), String((err as Error).message ?? err));
-          await this.ack(batch);
-          return;
-        }
-        this.log.warn({ err: (err as Error).message, group: this.options.group, entryId: entry.id, tries }, 'outbox entry failed; retrying');
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
       }
+      if (batch.length > 1) {
+        // Something in the batch is bad or stuck: halve it so the rest goes through.
+        const mid = Math.ceil(batch.length / 2);
+        await this.handle(batch.slice(0, mid));
+        await this.handle(batch.slice(mid));
+        return;
+      }
+      const entry = batch[0]!;
+      if (fault === 'split') {
+        this.log.warn({ err: reasonOf(err), group: this.options.group, entryId: entry.id }, 'outbox entry timed out on its own; it will be tried again');
+        return;
+      }
+      const tries = (this.attempts.get(this.keyOf(entry)) ?? 0) + 1;
+      this.attempts.set(this.keyOf(entry), tries);
+      if (tries < this.options.maxAttempts) {
+        this.log.warn({ err: reasonOf(err), group: this.options.group, entryId: entry.id, tries }, 'outbox entry failed; it will be tried again');
+        return;
+      }
+      // Many dead letters at once more likely mean a broken store (or a bug) than bad entries.
+      const now = Date.now();
+      while (this.recentDeadLetters.length && this.recentDeadLetters[0]! < now - 60_000) this.recentDeadLetters.shift();
+      if (this.recentDeadLetters.length >= DEAD_LETTERS_PER_MINUTE) {
+        this.storeDown(new Error(`more than ${DEAD_LETTERS_PER_MINUTE} entries failed on their own within a minute (last: ${reasonOf(err)})`), 1);
+        return;
+      }
+      this.recentDeadLetters.push(now);
+      this.attempts.delete(this.keyOf(entry));
+      await this.deadLetter(entry.stream, entry.partition, entry.id, entry.data.k, JSON.stringify(['k', entry.data.k, 'j', entry.json]), reasonOf(err));
+      await this.ack(batch);
     }
   }
 
+  /** The store refuses everything: pause reading (doubling up to 5 s); the sweep retries what is pending. */
+  private storeDown(err: unknown, entries: number): void {
+    this.storeBackoff = Math.min(Math.max(this.storeBackoff * 2, 100), 5000);
+    this.pausedUntil = Date.now() + this.storeBackoff;
+    this.log.warn({ err: reasonOf(err), group: this.options.group, entries, retryInMs: this.storeBackoff }, 'outbox batch failed: the store is unavailable; it stays pending');
+  }
+
   private async handleUnreadable(list: readonly UnreadableEntry[]): Promise<void> {
+    // An entry that cannot be read never will be: no tries, straight to the dead letters.
     for (const u of list) {
       await this.deadLetter(u.stream, u.partition, u.id, null, JSON.stringify(u.fields), u.error);
       await this.redis.xack(u.stream, this.options.group, u.id);
@@ -395,10 +430,25 @@ export class OutboxConsumer {
 
   private async claimAll(): Promise<void> {
     this.sweeps += 1;
+    if (Date.now() < this.pausedUntil) return;
     const owned = this.keys.allPartitions().filter((p) => this.membership.owns(p));
+    // Entries this instance left pending after a failure, tried again (the round never waits on them).
+    await Promise.all(this.keys.allPartitions().map((p) => this.retryOwn(p)));
     await Promise.all(owned.map((p) => this.claimFrom(p)));
     // Now and then, forget consumers that are gone and hold nothing.
     if (this.sweeps % 60 === 1) await Promise.all(owned.map((p) => this.forgetGone(p)));
+  }
+
+  /** Try again what this instance holds pending in partition `p` and is not handling now. */
+  private async retryOwn(p: number): Promise<void> {
+    const stream = this.keys.outbox(p);
+    const rows = (await this.redis.xpending(stream, this.options.group, 'IDLE', this.options.sweepMs, '-', '+', this.options.batchSize, this.membership.name)) as [string][];
+    const ids = rows.map((r) => r[0]).filter((id) => !this.inFlight.has(`${stream}/${id}`));
+    if (ids.length === 0) return;
+    const claimed = (await this.redis.xclaim(stream, this.options.group, this.membership.name, 0, ...ids)) as [string, string[] | null][];
+    const { entries, unreadable } = readEntries(stream, p, claimed);
+    await this.handleUnreadable(unreadable);
+    await this.process(entries);
   }
 
   private async claimFrom(p: number): Promise<void> {
@@ -456,4 +506,14 @@ export class OutboxConsumer {
       }
     }
   }
+}
+
+/** An error's reason, short: a driver error's own message without the SQL it quotes. */
+function reasonOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  let message = String(e?.message ?? err);
+  // knex prefixes the failed SQL: "<sql> - <reason>".
+  const cut = message.lastIndexOf(' - ');
+  if (cut > 0 && e?.code) message = message.slice(cut + 3);
+  return (e?.code ? `${e.code}: ${message}` : message).slice(0, 500);
 }

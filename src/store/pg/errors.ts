@@ -1,16 +1,30 @@
+/** How a failed batch should be treated: see `Fault` in store/outbox/consumer.ts. */
+export type PgFault = 'entry' | 'split' | 'store';
+
 /**
- * Whether a Postgres error says the database is unavailable (down, restarting, overloaded,
- * a lock timeout) rather than that the data is bad. Transient errors are retried until they
- * pass; anything else is blamed on the entries (and isolated), since retrying cannot fix it.
+ * What a Postgres error says about the entries that met it. Only data and integrity errors
+ * (SQLSTATE classes 22 and 23) and errors of our own code blame the entries: retrying cannot
+ * fix them. Lock and statement timeouts may come from one row another transaction holds: split
+ * the batch so the rest passes, but never give up on an entry for them. Everything else (the
+ * server down, restarting, read-only after a failover, out of resources, a missing table or
+ * privilege) is the store's fault: retry later, never dead-letter.
  */
-export function isTransientPgError(err: unknown): boolean {
+export function classifyPgError(err: unknown): PgFault {
   const e = err as { code?: string; message?: string };
-  const code = e.code ?? '';
-  // 08: connection exception; 53: insufficient resources; 57P0x: shutting down; 57014: statement
-  // timeout or cancel; 40001/40P01: serialization failure, deadlock; 55P03: lock not available.
-  if (/^(08|53|57P0)/.test(code) || ['57014', '40001', '40P01', '55P03'].includes(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(code)) return true;
-  return /Connection terminated|timeout acquiring a connection|connect ECONNREFUSED|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/^(22|23)[0-9A-Z]{3}$/.test(code)) return 'entry';
+  if (['57014', '55P03', '40001', '40P01'].includes(code)) return 'split';
+  if (code) return 'store';
+  // No SQLSTATE: a connection problem, or a bug of ours on this entry.
+  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|Connection terminated|connection error|timeout acquiring a connection|Unable to acquire a connection|pool is probably full|the database system is/i.test(
     e.message ?? '',
-  );
+  )) {
+    return 'store';
+  }
+  return 'entry';
+}
+
+/** Whether a Postgres error says the database is unavailable rather than the data bad. */
+export function isTransientPgError(err: unknown): boolean {
+  return classifyPgError(err) !== 'entry';
 }
