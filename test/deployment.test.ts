@@ -29,4 +29,16 @@ describe('start-up of a deployment', () => {
     // The same count starts fine.
     apps.push(await startTestApp(env));
   });
+
+  it('records nothing when it refuses: a new database beside a Redis made with 64 refuses 32, then takes 64', async () => {
+    const env = newTestEnv();
+    envs.push(env);
+    const first = await startTestApp(env, { config: { PARTITIONS: '64' } });
+    await first.stop();
+    // Postgres is new (its database dropped), Redis still holds the deployment's record.
+    const { dropDatabase } = await import('../src/store/pg/orm');
+    await dropDatabase(env.databaseUrl);
+    await expect(startTestApp(env, { config: { PARTITIONS: '32' } })).rejects.toThrow(/created with 64 \(recorded in Redis\)/);
+    apps.push(await startTestApp(env, { config: { PARTITIONS: '64' } }));
+  });
 });

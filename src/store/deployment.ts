@@ -13,16 +13,23 @@ export class DeploymentMismatch extends Error {}
  */
 export async function checkPartitions(knex: Knex, redis: ScriptedClient, keys: Keys): Promise<void> {
   const wanted = String(keys.partitions);
-  await knex.raw(`insert into deployment_settings (key, value) values ('partitions', ?) on conflict (key) do nothing`, [wanted]);
-  const row = (await knex('deployment_settings').where({ key: 'partitions' }).first()) as { value: string };
-  await redis.hsetnx(keys.deployment(), 'partitions', row.value);
-  const inRedis = await redis.hget(keys.deployment(), 'partitions');
-  for (const [where, recorded] of [['PostgreSQL', row.value], ['Redis', inRedis]] as const) {
-    if (recorded !== wanted) {
-      throw new DeploymentMismatch(
-        `PARTITIONS is ${wanted}, but this deployment was created with ${recorded} (recorded in ${where}); ` +
-          'the partition count cannot change, set PARTITIONS back to it.',
-      );
+  // Compare with what is recorded before recording anything: a refused start must not leave
+  // its own value behind (it would then refuse the right one).
+  const refuseIfOther = async () => {
+    const row = (await knex('deployment_settings').where({ key: 'partitions' }).first()) as { value: string } | undefined;
+    const inRedis = await redis.hget(keys.deployment(), 'partitions');
+    for (const [where, recorded] of [['PostgreSQL', row?.value], ['Redis', inRedis]] as const) {
+      if (recorded != null && recorded !== wanted) {
+        throw new DeploymentMismatch(
+          `PARTITIONS is ${wanted}, but this deployment was created with ${recorded} (recorded in ${where}); ` +
+            'the partition count cannot change, set PARTITIONS back to it.',
+        );
+      }
     }
-  }
+  };
+  await refuseIfOther();
+  await knex.raw(`insert into deployment_settings (key, value) values ('partitions', ?) on conflict (key) do nothing`, [wanted]);
+  await redis.hsetnx(keys.deployment(), 'partitions', wanted);
+  // Two first starts with different counts at once: whichever recorded first wins, the other is refused.
+  await refuseIfOther();
 }
