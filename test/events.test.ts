@@ -170,6 +170,20 @@ describe('recordEvents', () => {
   });
 });
 
+describe('refused events of learners nobody has seen', () => {
+  it('leave nothing behind: no Redis hash, no public learner', async () => {
+    const strangers = Array.from({ length: 20 }, (_, i) => `ghost-${i}`);
+    const res = await bulk.gql(RECORD, {
+      variables: { e: strangers.map((l, i) => ({ id: `g${i}`, type: 'LESSON_COMPLETED', occurredAt: new Date().toISOString(), learnerId: l, lessonId: 'ev-l1' })) },
+      token: service,
+    });
+    expect(res.data!.recordEvents.rejected.map((r: { code: string }) => r.code)).toEqual(strangers.map(() => 'NOT_ENROLLED'));
+    for (const l of strangers) expect(await bulk.app.redis.exists(bulk.app.keys.learner(l)), l).toBe(0);
+    const pub = await bulk.gql('{ learner(id: "ghost-3") { id } }');
+    expect(pub.data!.learner).toBeNull();
+  });
+});
+
 describe('eventId on mutations', () => {
   it('answers a retry with the first result, pays once under 50 concurrent retries, and refuses an id reused for another lesson', async () => {
     const learner = 'ev-05';

@@ -1,6 +1,6 @@
 import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome } from '../domain/events/types';
-import { emptyLearner, type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
+import { type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
 import type { LearnerRepository } from './pg/learners';
@@ -55,13 +55,16 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       if (waiting.size === 0) break;
       await Promise.all(
         [...waiting].map(async ([learnerId, indexes]) => {
-          await this.load(learnerId, true);
-          for (const i of indexes) outcomes[i] = await this.hot.run(events[i]!);
+          // Known to Postgres: hydrate, then run again. A stranger is not written anywhere: the
+          // script treats them as empty and writes their hash only if the event applies.
+          const fresh = (await this.load(learnerId, { forWrite: true })) === null;
+          for (const i of indexes) outcomes[i] = await this.hot.run(events[i]!, fresh);
         }),
       );
     }
     return outcomes.map((o, i) => {
       if (o.status === 'not_loaded') throw new Error(`Learner ${events[i]!.event.learnerId} could not be loaded into Redis`);
+      if (o.status === 'applied') this.strangers.delete(events[i]!.event.learnerId);
       return o;
     });
   }
@@ -81,26 +84,26 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
     return Promise.all(
       found.map(async (c, i) => {
         if (c) return c;
-        const state = await this.load(learnerIds[i]!, false);
+        const state = await this.load(learnerIds[i]!);
         return state ? { id: state.id, version: state.version, totalXp: state.totalXp, xpAt: state.xpAt, lessonsCompleted: state.lessonsCompleted } : null;
       }),
     );
   }
 
   async enrollments(learnerId: string): Promise<EnrollmentState[]> {
-    const read = (await this.hot.read(learnerId, ['enrollments'])) ?? ((await this.load(learnerId, false)) ? await this.hot.read(learnerId, ['enrollments']) : null);
+    const read = (await this.hot.read(learnerId, ['enrollments'])) ?? ((await this.load(learnerId)) ? await this.hot.read(learnerId, ['enrollments']) : null);
     return read?.enrollments ?? [];
   }
 
   async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
     const e = await this.hot.enrollment(learnerId, courseId);
     if (e) return e;
-    const state = await this.load(learnerId, false);
+    const state = await this.load(learnerId);
     return state?.enrollments.get(courseId) ?? null;
   }
 
   async badges(learnerId: string): Promise<Map<string, number>> {
-    const read = (await this.hot.read(learnerId, ['badges'])) ?? ((await this.load(learnerId, false)) ? await this.hot.read(learnerId, ['badges']) : null);
+    const read = (await this.hot.read(learnerId, ['badges'])) ?? ((await this.load(learnerId)) ? await this.hot.read(learnerId, ['badges']) : null);
     return read?.badges ?? new Map();
   }
 
@@ -117,28 +120,30 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
   }
 
   /**
-   * Load a learner from Postgres into Redis, once per process at a time. With `create`, a
-   * learner Postgres does not know starts empty (writes need a hash); without it, nothing is
-   * written for strangers.
-   * @returns the state loaded, or null for a stranger when not creating
+   * Load a learner from Postgres into Redis, once per process at a time. Nothing is written
+   * for a learner Postgres has never seen. A write asks Postgres even for a remembered
+   * stranger: it must never take a learner it does not know for a new one.
+   * @returns the state loaded, or null for a stranger
    */
-  load(learnerId: string, create: boolean): Promise<LearnerState | null> {
-    if (!create && (this.strangers.get(learnerId) ?? 0) > Date.now()) return Promise.resolve(null);
+  load(learnerId: string, options: { forWrite?: boolean } = {}): Promise<LearnerState | null> {
+    if (!options.forWrite && (this.strangers.get(learnerId) ?? 0) > Date.now()) return Promise.resolve(null);
     const running = this.inflight.get(learnerId);
-    if (running) return running.then((state) => state ?? (create ? this.load(learnerId, true) : null));
+    if (running) return running;
     const job = (async () => {
       if (this.flushPartition) await this.flushPartition(learnerId);
       this.hydrations += 1;
       const stored = await this.repo.load(learnerId);
-      if (!stored && !create) {
-        if (this.strangers.size >= STRANGERS_MAX) this.strangers.delete(this.strangers.keys().next().value!);
-        this.strangers.set(learnerId, Date.now() + STRANGER_TTL_MS);
+      if (!stored) {
+        // A write is about to make them known: only reads remember strangers.
+        if (!options.forWrite) {
+          if (this.strangers.size >= STRANGERS_MAX) this.strangers.delete(this.strangers.keys().next().value!);
+          this.strangers.set(learnerId, Date.now() + STRANGER_TTL_MS);
+        }
         return null;
       }
       this.strangers.delete(learnerId);
-      const state = stored ?? emptyLearner(learnerId);
-      await this.hot.hydrate(state);
-      return state;
+      await this.hot.hydrate(stored);
+      return stored;
     })().finally(() => this.inflight.delete(learnerId));
     this.inflight.set(learnerId, job);
     return job;

@@ -108,8 +108,11 @@ export class LearnerHotStore {
     private readonly options: LearnerHotStoreOptions,
   ) {}
 
-  /** Apply one prepared event with its kind's script. */
-  async run(p: PreparedEvent): Promise<ScriptOutcome> {
+  /**
+   * Apply one prepared event with its kind's script. `fresh`: Postgres has never seen the
+   * learner, so a missing hash is an empty learner (written only if the event applies).
+   */
+  async run(p: PreparedEvent, fresh = false): Promise<ScriptOutcome> {
     const e = p.event;
     const learnerKey = this.keys.learner(e.learnerId);
     const keys = [learnerKey, e.idFromCaller ? this.keys.eventRecord(e.learnerId, e.id) : learnerKey, this.keys.outboxOf(e.learnerId)];
@@ -122,6 +125,7 @@ export class LearnerHotStore {
       this.options.eventRecordTtlMs,
       this.keys.channel('learner'),
       this.keys.partitionOf(e.learnerId),
+      fresh ? 1 : 0,
     ];
     let reply: unknown;
     switch (p.event.kind) {

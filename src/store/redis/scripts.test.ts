@@ -244,3 +244,16 @@ describe('board scripts', () => {
     expect(lost.rank).toBe(1);
   });
 });
+
+describe('a learner nobody has seen', () => {
+  it('gets a hash only when an event applies: a refused one leaves nothing in Redis', async () => {
+    const id = 'newcomer';
+    expect(await store.run(complete(id, 'l1', 'c1', 10), true)).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+    expect(await redis.exists(keys.learner(id))).toBe(0);
+    expect(await outbox(id)).toHaveLength(0);
+    expect(await store.run(enroll(id, 'c1'), true)).toMatchObject({ status: 'applied', effects: { version: 1 } });
+    expect((await store.counters([id]))[0]).toMatchObject({ version: 1, totalXp: 0, lessonsCompleted: 0 });
+    // Without the flag a missing hash still means: not loaded.
+    expect(await store.run(enroll('someone-else', 'c1'))).toEqual({ status: 'not_loaded' });
+  });
+});

@@ -2,9 +2,9 @@
   LESSON_COMPLETED: complete a lesson once and pay its XP under the semantic key l:<lessonId>,
   award the badges that became due, append the outbox entry and push it, in one atomic step.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..8] the event header (includes/eventHeader.lua)
-          ARGV[9] lessonId  ARGV[10] courseId  ARGV[11] xp (from the catalog)
-          ARGV[12] candidate badges JSON  ARGV[13..] hash fields the candidates read
+          ARGV[1..9] the event header (includes/eventHeader.lua)
+          ARGV[10] lessonId  ARGV[11] courseId  ARGV[12] xp (from the catalog)
+          ARGV[13] candidate badges JSON  ARGV[14..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
 ]]
@@ -14,7 +14,7 @@
 --- @include "awardBadges"
 --- @include "appendOutbox"
 
-local lesson, course, xp = ARGV[9], ARGV[10], tonumber(ARGV[11])
+local lesson, course, xp = ARGV[10], ARGV[11], tonumber(ARGV[12])
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -23,9 +23,9 @@ local fields = {
   'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'l:' .. lesson,
   'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course,
 }
-for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
-if not rec.cur.v then return {-100} end
+if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 if rec.cur['l:' .. lesson] then return {-2} end
 
@@ -37,7 +37,7 @@ if xp > 0 then
   put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
   if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
 end
-local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[13]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

@@ -2,7 +2,7 @@
   ENROLLED: enroll a learner in a course once (the field e:<courseId> is the semantic key);
   the event key is the enrollment's id. Appends the outbox entry and pushes it, atomically.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..8] the event header (includes/eventHeader.lua)   ARGV[9] courseId
+          ARGV[1..9] the event header (includes/eventHeader.lua)   ARGV[10] courseId
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} already enrolled
 ]]
@@ -10,13 +10,13 @@
 --- @include "learnerRecord"
 --- @include "appendOutbox"
 
-local course = ARGV[9]
+local course = ARGV[10]
 
 local seen = seenEvent()
 if seen then return {0, seen} end
 
 local rec = readLearner({ 'v', 'xp', 'xat', 'lc', 'cs', 'e:' .. course })
-if not rec.cur.v then return {-100} end
+if not rec then return {-100} end
 if rec.cur['e:' .. course] then return {-1} end
 
 put(rec, 'e:' .. course, ev.at)

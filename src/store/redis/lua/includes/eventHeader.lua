@@ -4,12 +4,13 @@
   ARGV[3] event key (server-made uuid; ledger rows are keyed by it)
   ARGV[4] occurredAt ms   ARGV[5] recordedAt ms   ARGV[6] event record TTL ms
   ARGV[7] learner channel   ARGV[8] partition
+  ARGV[9] '1' when Postgres has never seen the learner: a missing hash is an empty learner
   KEYS[2] the event record of (learner, caller's event id)
 ]]
 local ev = {
   learner = ARGV[1], id = ARGV[2], key = ARGV[3],
   at = tonumber(ARGV[4]), recordedAt = tonumber(ARGV[5]), ttl = ARGV[6],
-  channel = ARGV[7], partition = ARGV[8],
+  channel = ARGV[7], partition = ARGV[8], fresh = ARGV[9] == '1',
 }
 
 -- The stored first result of the caller's event id, or nil when the id is new.

@@ -15,10 +15,17 @@ local function hmgetAll(key, fields)
   return out
 end
 
+-- Read the learner's fields; nil when the learner is not in Redis (hydrate, then run again),
+-- except for a learner Postgres has never seen (ev.fresh): they start empty, and the hash is
+-- written only if the event applies, so a refused event leaves nothing behind.
 local function readLearner(fields)
   local values = hmgetAll(KEYS[1], fields)
   local rec = { cur = {}, order = {}, staged = {} }
   for i = 1, #fields do rec.cur[fields[i]] = values[i] end
+  if not rec.cur.v then
+    if not ev.fresh then return nil end
+    rec.cur.v = '0'
+  end
   return rec
 end
 
