@@ -5,6 +5,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Config } from './config';
 import { TokenVerifier } from './domain/auth/tokens';
+import { Unavailable } from './domain/errors';
 import { BoardService } from './domain/boards/service';
 import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
@@ -24,7 +25,7 @@ import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
-import { faultOf } from './store/faults';
+import { faultOf, unavailableStore } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
 import { BoardProjection } from './store/outbox/boards';
 import { OutboxConsumer, type ConsumerOptions } from './store/outbox/consumer';
@@ -253,7 +254,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
     context: contextFactory(tokens, services, learnerStore),
     plugins: [
-      useErrorCodes(log),
+      useErrorCodes(log, (err) => {
+        const store = unavailableStore(err);
+        return store === null
+          ? null
+          : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
+      }),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
       costLimitPlugin({ maxCost: config.limits.maxCost, exposeLimits: true }),
       maxAliasesPlugin({ n: 30, exposeLimits: true }),
@@ -295,7 +301,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     boardRepo,
     learnerRepo,
     async start(port = config.port) {
+      // Join first, then look for a rebuild: rebuild-cache takes its lock first, then looks for
+      // servers, so one of the two always sees the other.
       await membership.start();
+      const rebuilding = await redis.get(keys.rebuilding());
+      if (rebuilding) {
+        await membership.stop();
+        throw new StartupError(`rebuild-cache is running (${rebuilding}); start the server when it has finished.`);
+      }
       // Both groups exist even where this instance runs neither, so their backlog shows in /ready.
       await Promise.all([flusher.ensureGroups(), projector.ensureGroups()]);
       await Promise.all(consumers().map((c) => c.start()));

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { destroyTestEnv, newTestEnv, startTestApp, type TestApp, type TestEnv } from './harness';
+import { Keys } from '../src/store/redis/keys';
+import { destroyTestEnv, newTestEnv, startTestApp, testRedis, type TestApp, type TestEnv } from './harness';
 
 const envs: TestEnv[] = [];
 const apps: TestApp[] = [];
@@ -41,4 +42,19 @@ describe('start-up of a deployment', () => {
     await expect(startTestApp(env, { config: { PARTITIONS: '32' } })).rejects.toThrow(/created with 64 \(recorded in Redis\)/);
     apps.push(await startTestApp(env, { config: { PARTITIONS: '64' } }));
   });
+
+  it('refuses to start while rebuild-cache holds its lock', async () => {
+    const env = newTestEnv();
+    envs.push(env);
+    const first = await startTestApp(env);
+    await first.app.redis.set(first.app.keys.rebuilding(), 'rebuild-cache:test', 'PX', 10_000);
+    await first.stop();
+    await expect(startTestApp(env)).rejects.toThrow(/^rebuild-cache is running \(rebuild-cache:test\); start the server when it has finished\./);
+    const redis = testRedis();
+    await redis.connect();
+    await redis.del(new Keys(env.keyPrefix, 16).rebuilding());
+    redis.disconnect();
+    apps.push(await startTestApp(env));
+  });
 });
+

@@ -84,7 +84,13 @@ export async function startTestApp(env: TestEnv, options: { config?: Record<stri
   const app = await buildApp(config, { logger: createLogger(config.logLevel), boardFeedIntervalMs: 250, ...options.app });
   // A suite meant for the cluster must not pass on a single node by accident.
   if (env.redisClusterNodes && !app.redis.isCluster) throw new Error('TEST_REDIS_CLUSTER_NODES is set but the app is not on a cluster');
-  const port = await app.start(0);
+  let port: number;
+  try {
+    port = await app.start(0);
+  } catch (err) {
+    await app.stop().catch(() => undefined);
+    throw err;
+  }
   return {
     app,
     env,

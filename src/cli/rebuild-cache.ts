@@ -50,6 +50,20 @@ try {
 }
 
 const name = `rebuild-cache:${randomUUID().slice(0, 8)}`;
+// Take the rebuild lock first, then look for servers (a starting server does it the other way
+// round), so a server can never start unseen in the middle of a rebuild.
+const LOCK_TTL_MS = 30_000;
+if ((await redis.set(keys.rebuilding(), name, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+  console.error(`Another rebuild-cache is running (${await redis.get(keys.rebuilding())}).`);
+  await redis.quit();
+  await orm.close();
+  process.exit(1);
+}
+const lockTimer = setInterval(() => void redis.pexpire(keys.rebuilding(), LOCK_TTL_MS).catch(() => undefined), LOCK_TTL_MS / 3);
+const releaseLock = async () => {
+  clearInterval(lockTimer);
+  await redis.del(keys.rebuilding()).catch(() => undefined);
+};
 const membership = new Membership(redis, keys, log, { set: 'servers', ttlMs: config.memberTtlMs, observer: true, name });
 const live = await membership.beat();
 if (live.length > 0 && !force) {
@@ -57,6 +71,7 @@ if (live.length > 0 && !force) {
     `${live.length} server${live.length === 1 ? ' is' : 's are'} running against this Redis (${live.join(', ')}). ` +
       'Stop them first: a change they make during the rebuild could be dropped. (--force skips this check.)',
   );
+  await releaseLock();
   await redis.quit();
   await orm.close();
   process.exit(1);
@@ -115,5 +130,6 @@ const result = await rebuildCache(
 );
 bar.stop();
 console.log(`Rebuilt ${result.learners} learners and ${result.boards} boards in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+await releaseLock();
 await redis.quit();
 await orm.close();

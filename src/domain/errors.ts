@@ -16,7 +16,9 @@ export type ErrorCode =
 
 /** What a message may quote of a value a caller sent: a short prefix, never the whole of it. */
 export function quoted(value: string, max = 60): string {
-  return value.length <= max ? value : `${value.slice(0, max)}…`;
+  // Control characters (NUL...) are shown as escapes, never echoed raw.
+  const shown = value.length <= max ? value : `${value.slice(0, max)}…`;
+  return shown.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export abstract class DomainError extends Error {

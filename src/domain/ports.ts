@@ -70,6 +70,6 @@ export interface EventPublisher {
 
 /** Whether the write path can take new changes now (the outbox has room). */
 export interface WriteGate {
-  /** @throws Unavailable when it cannot */
-  check(): void;
+  /** Reserve room for `events` changes. @throws Unavailable when there is none */
+  check(events?: number): void;
 }

@@ -13,3 +13,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root:
   const message = issue.message.endsWith('.') ? issue.message : `${issue.message}.`;
   throw new BadInput(`Invalid ${field}: ${message}`, field);
 }
+
+/**
+ * Whether a string is well-formed UTF-16: no lone surrogate. Lone surrogates cannot be stored
+ * as UTF-8, so `\ud800` and `\udbff` would both become U+FFFD and name the same thing.
+ */
+export function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}

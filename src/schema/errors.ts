@@ -9,8 +9,18 @@ import type { Context } from './context';
  * `extensions.code` (and `extensions.field` for BAD_USER_INPUT); anything unexpected is
  * logged with the request id and masked as INTERNAL_SERVER_ERROR.
  */
-export function toClientError(error: GraphQLError, requestId: string | undefined, log: Logger): GraphQLError {
-  const original = error.originalError;
+/** Turns an error that is not a DomainError into one (e.g. a store outage into UNAVAILABLE), or null. */
+export type ErrorTranslator = (err: Error) => DomainError | null;
+
+export function toClientError(error: GraphQLError, requestId: string | undefined, log: Logger, translate: ErrorTranslator = () => null): GraphQLError {
+  let original = error.originalError;
+  if (original && !(original instanceof DomainError) && !(original instanceof GraphQLError)) {
+    const translated = translate(original);
+    if (translated) {
+      log.warn({ err: original.message, requestId, path: error.path }, translated.message);
+      original = translated;
+    }
+  }
   if (original instanceof DomainError) {
     return new GraphQLError(original.message, {
       nodes: error.nodes,
@@ -30,7 +40,8 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
     if (original instanceof GraphQLError && original.originalError instanceof DomainError) {
       return toClientError(original, requestId, log);
     }
-    return error;
+    // graphql-js's own messages (variable coercion) quote what was sent: keep them short.
+    return error.message.length > 300 ? new GraphQLError(`${error.message.slice(0, 300)}…`, { nodes: error.nodes, path: error.path, extensions: error.extensions }) : error;
   }
   log.error({ err: original, requestId, path: error.path }, 'unexpected error in a resolver');
   return new GraphQLError(`Something went wrong on our side (request ${requestId ?? 'unknown'}).`, {
@@ -41,13 +52,13 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
 }
 
 /** Envelop plugin applying `toClientError` to every query, mutation and subscription result. */
-export function useErrorCodes(log: Logger): Plugin<Context> {
+export function useErrorCodes(log: Logger, translate: ErrorTranslator = () => null): Plugin<Context> {
   // One handler for both hooks: each hands over the arguments and the result (or stream).
   const remap = (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) => {
     const ctx = payload.args.contextValue as Context | undefined;
     return handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
       if (!result.errors?.length) return;
-      setResult({ ...result, errors: result.errors.map((e) => toClientError(e, ctx?.requestId, log)) } as ExecutionResult);
+      setResult({ ...result, errors: result.errors.map((e) => toClientError(e, ctx?.requestId, log, translate)) } as ExecutionResult);
     });
   };
   return {

@@ -5,10 +5,16 @@ import { builder } from './builder';
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function parseInstant(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO_INSTANT.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new BadInput('A DateTime is an ISO-8601 instant with an offset, e.g. 2026-11-22T10:30:00Z.');
-  }
-  return new Date(value);
+  const s = typeof value === 'string' ? value : '';
+  // The calendar parts must be a real date and time: no February 30th, no 24:00.
+  const valid =
+    ISO_INSTANT.test(s) && isCalendarDate(s.slice(0, 10)) &&
+    Number(s.slice(11, 13)) <= 23 &&
+    Number(s.slice(14, 16)) <= 59 &&
+    (s[16] !== ':' || Number(s.slice(17, 19)) <= 59) &&
+    !Number.isNaN(Date.parse(s));
+  if (!valid) throw new BadInput('A DateTime is an ISO-8601 instant with an offset, e.g. 2026-11-22T10:30:00Z.');
+  return new Date(s);
 }
 
 function isCalendarDate(value: string): boolean {

@@ -21,6 +21,9 @@ export interface GraphqlWs {
  */
 export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, tokens: TokenVerifier, maxPayload: number): GraphqlWs {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload });
+  // The HTTP server's own errors (a port in use) are reported by listen(); the WebSocket server
+  // only repeats them.
+  wss.on('error', () => undefined);
   const graphqlWs = useServer<Record<string, unknown>>(
     {
       onConnect: (ctx) => {

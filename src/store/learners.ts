@@ -2,6 +2,7 @@ import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
+import { unavailableStore } from './faults';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
 import type { LearnerRepository } from './pg/learners';
 import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
@@ -109,7 +110,14 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
 
   /** Postgres rows merged with the newest awards still on their way there (read-your-writes). */
   async xpHistory(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]> {
-    const [read, stored] = await Promise.all([this.hot.read(learnerId, ['recentXp']), this.repo.history(learnerId, limit, after)]);
+    const [read, stored] = await Promise.all([
+      this.hot.read(learnerId, ['recentXp']),
+      // While Postgres is down, the newest awards (kept in Redis) still answer.
+      this.repo.history(learnerId, limit, after).catch((err) => {
+        if (unavailableStore(err) === 'postgres') return [];
+        throw err;
+      }),
+    ]);
     const byId = new Map<string, XpTransaction>();
     for (const tx of stored) byId.set(tx.id, tx);
     for (const tx of read?.recentXp ?? []) {

@@ -251,3 +251,22 @@ describe('TokenVerifier', () => {
     expect(v.remembered()).toBe(0);
   });
 });
+
+describe('token lifetime', () => {
+  // 2026-11-22T10:00:00Z
+  const at = Date.UTC(2026, 10, 22, 10, 0, 0);
+  const secret = 'lifetime-secret-0123456789-0123456789-abc';
+
+  it('refuses an endless token (exp far beyond 400 days, or 1e300)', async () => {
+    const year = await signToken('svc', { secret, roles: ['service'], expiresIn: 365 * 86_400, nowMs: at });
+    expect(verifyTokenSync(year, secret, at).id).toBe('svc');
+    const decade = await signToken('svc', { secret, roles: ['service'], expiresIn: 3650 * 86_400, nowMs: at });
+    expect(() => verifyTokenSync(decade, secret, at)).toThrow(/400 days/);
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const head = b64({ alg: 'HS256', typ: 'JWT' });
+    const body = b64({ sub: 'svc', exp: 1e300 });
+    const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+    expect(() => verifyTokenSync(`${head}.${body}.${sig}`, secret, at)).toThrow(/400 days/);
+  });
+});
+

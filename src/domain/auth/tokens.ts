@@ -8,6 +8,9 @@ const ROLES: readonly Role[] = ['service', 'admin'];
 /** How far the issuer's clock may be from ours, in seconds, for `exp`, `nbf` and `iat`. */
 export const CLOCK_SKEW_SECONDS = 30;
 
+/** The longest a token may live from now: service tokens may be long-lived, never endless. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 86_400;
+
 /** What a verification checks besides the signature. */
 export interface VerifyOptions {
   /** The instant to verify at (default: now). */
@@ -93,6 +96,7 @@ export function verifyTokenSync(token: string, secret: string, options: VerifyOp
   const now = Math.floor(nowMs / 1000);
   const exp = secondsOf(payload.exp);
   if (exp === undefined) throw new Unauthenticated('Your token has no expiry; ask for a new one.');
+  if (exp > now + MAX_TOKEN_LIFETIME_SECONDS) throw new Unauthenticated('Your token lives longer than 400 days; ask for one that expires sooner.');
   if (exp <= now - CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token has expired; sign in again.');
   const nbf = secondsOf(payload.nbf);
   if (nbf !== undefined && nbf > now + CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token is not valid yet.');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Forbidden, Unauthenticated } from '../errors';
-import { parseInput } from '../validation';
+import { isWellFormed, parseInput } from '../validation';
 
 export type Role = 'service' | 'admin';
 
@@ -15,7 +15,8 @@ export const learnerId = z
   .string()
   .min(1, 'A learner id cannot be empty.')
   .max(200, 'A learner id has at most 200 characters.')
-  .regex(/^[^\s\p{Cc}]+$/u, 'A learner id cannot hold spaces or control characters.');
+  .regex(/^[^\s\p{Cc}]+$/u, 'A learner id cannot hold spaces or control characters.')
+  .refine(isWellFormed, 'A learner id cannot hold a lone surrogate (invalid UTF-16).');
 
 /** The signed-in viewer. @throws Unauthenticated */
 export function requireViewer(viewer: Viewer | null): Viewer {

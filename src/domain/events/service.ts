@@ -131,7 +131,7 @@ export class EventService {
     let accepted = 0;
     let duplicates = 0;
     if (valid.length) {
-      this.deps.gate.check();
+      this.deps.gate.check(valid.length);
       const prepared = valid.map((v) => v.prepared);
       const outcomes = await this.resolveRepeats(prepared, await this.deps.store.apply(prepared));
       outcomes.forEach((o, i) => {

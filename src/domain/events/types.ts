@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { catalogId } from '../catalog/input';
 import type { DomainError } from '../errors';
 import type { EnrollmentState } from '../learners/state';
+import { isWellFormed } from '../validation';
 
 /**
  * Everything a learner does is an event. Mutations and `recordEvents` build events and hand
@@ -50,7 +51,8 @@ export const eventId = z
   .string()
   .min(1, 'An event id cannot be empty.')
   .max(200, 'An event id has at most 200 characters.')
-  .regex(/^[^\s\p{Cc}]+$/u, 'An event id cannot hold spaces or control characters.');
+  .regex(/^[^\s\p{Cc}]+$/u, 'An event id cannot hold spaces or control characters.')
+  .refine(isWellFormed, 'An event id cannot hold a lone surrogate (invalid UTF-16).');
 
 /** A badge unlocked by an event, with the XP it paid. */
 export interface BadgeUnlock {

@@ -92,9 +92,17 @@ export class OutboxMonitor {
     return this.health;
   }
 
-  /** Whether new writes must be refused: the outbox reached its bound. */
+  /** Entries this instance appended since the last measurement (the bound counts them at once). */
+  private since = 0;
+
+  /** Count an entry this instance just appended. */
+  appended(n = 1): void {
+    this.since += n;
+  }
+
+  /** Whether new writes must be refused: the outbox reached its bound (measured, plus this instance's writes since). */
   full(): boolean {
-    return this.health.entries >= this.options.maxEntries;
+    return this.health.entries + this.since >= this.options.maxEntries;
   }
 
   /** Measure now (one at a time), trim what every group acknowledged, and keep the result. */
@@ -106,6 +114,7 @@ export class OutboxMonitor {
       })
       .then((h) => {
         this.health = h;
+        this.since = 0;
         this.checking = null;
         return h;
       });
@@ -173,9 +182,10 @@ export class OutboxGate {
   constructor(private readonly monitor: OutboxMonitor) {}
 
   /** @throws Unavailable (OUTBOX_FULL) while the outbox is full */
-  check(): void {
+  check(events = 1): void {
     if (this.monitor.full()) {
       throw new Unavailable('Progress cannot be saved right now: the write-behind queue is full. Nothing was changed; retry in a little while.', 'OUTBOX_FULL');
     }
+    this.monitor.appended(events);
   }
 }

@@ -98,6 +98,11 @@ export class Keys {
     return `${this.prefix}members:${set}`;
   }
 
+  /** Held (with a TTL, refreshed) while rebuild-cache runs: servers do not start meanwhile. */
+  rebuilding(): string {
+    return `${this.prefix}rebuilding`;
+  }
+
   /** Settings fixed for the life of a deployment (e.g. the partition count). */
   deployment(): string {
     return `${this.prefix}deployment`;

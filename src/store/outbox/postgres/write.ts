@@ -81,9 +81,14 @@ const AWARDS = `
   from jsonb_to_recordset(?::jsonb) as t(learner_id text, badge_id text, awarded_at timestamptz)
   on conflict (learner_id, badge_id) do nothing`;
 
+// A caller's id reused for another event after Redis forgot it: the event is still logged, without
+// the id (which stays with its first event), rather than dropped.
 const EVENTS = `
   insert into learner_events (key, learner_id, client_id, kind, occurred_at, recorded_at, payload)
-  select key, learner_id, client_id, kind, occurred_at, recorded_at, payload::jsonb
+  select t.key, t.learner_id,
+    case when exists (select 1 from learner_events e where e.learner_id = t.learner_id and e.client_id = t.client_id and e.key <> t.key)
+      then null else t.client_id end,
+    t.kind, t.occurred_at, t.recorded_at, t.payload::jsonb
   from jsonb_to_recordset(?::jsonb) as t(key uuid, learner_id text, client_id text, kind text, occurred_at timestamptz, recorded_at timestamptz, payload text)
   on conflict do nothing`;
 

@@ -1,0 +1,58 @@
+/**
+ * A store that goes away: requests fail with a retryable UNAVAILABLE (HTTP 503) naming it,
+ * not a masked internal error. Runs its own redis-server so it can stop it.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../src/store/pg/orm';
+import { makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const env = newTestEnv();
+let t: TestApp | null = null;
+let port = 0;
+
+afterAll(async () => {
+  try {
+    execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
+  } catch {
+    // already stopped
+  }
+  await t?.app.crash();
+  // The private Redis is gone with its keys; only the database is left to drop.
+  await dropDatabase(env.databaseUrl);
+});
+
+describe.skipIf(!!process.env.TEST_REDIS_CLUSTER_NODES)('Redis going away', () => {
+  it('turns requests into UNAVAILABLE (503, REDIS_UNAVAILABLE), with nothing half-applied', async () => {
+    port = await freePort();
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redis.unref();
+    await new Promise((r) => setTimeout(r, 300));
+    t = await startTestApp({ ...env, redisUrl: `redis://127.0.0.1:${port}` });
+    await t.app.services.catalog.upsertCourse(makeCourse({ id: 'un', modules: 1, lessons: 2 }));
+    const token = await tokenFor('un-amy');
+    expect((await t.gql('mutation { enroll(courseId: "un") { id } }', { token })).errors).toBeUndefined();
+
+    execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
+    const res = await t.app.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'mutation { completeLesson(lessonId: "un-l1") { totalXp } }' }),
+    });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]!.extensions).toEqual({ code: 'UNAVAILABLE', reason: 'REDIS_UNAVAILABLE' });
+    expect(body.errors[0]!.message).toMatch(/retry/);
+  }, 30_000);
+});
