@@ -60,7 +60,7 @@ function pageOf(v: LeaderboardView, ctx: Context): Promise<{ entries: RankedEntr
 }
 
 const firstArg = z.number().int().min(0, 'first cannot be negative.').max(MAX_BOARD_PAGE, `first is at most ${MAX_BOARD_PAGE}.`);
-const offsetArg = z.number().int().min(0, 'offset cannot be negative.').max(1_000_000_000);
+const offsetArg = z.number().int('offset is a whole number.').min(0, 'offset cannot be negative.').max(1_000_000_000, 'offset is at most 1000000000.');
 const radiusArg = z.number().int().min(0, 'radius cannot be negative.').max(MAX_AROUND_RADIUS, `radius is at most ${MAX_AROUND_RADIUS}.`);
 
 type BoardArg = { period?: BoardPeriod | null; courseId?: string | null } | null | undefined;
