@@ -24,6 +24,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signToken } from '../src/domain/auth/tokens';
 import { Keys } from '../src/store/redis/keys';
+import { GROUPS } from '../src/app';
 import {
   bigCourse,
   destroyBenchEnv,
@@ -285,7 +286,14 @@ async function main(): Promise<void> {
       redis: round((((await redisCpuSeconds(redis)) - before.redis) / wall) * 100),
     };
     // Outbox entries the in-process flusher has not written yet when the load stops.
-    backlog = await outboxBacklog(redis, new Keys(env.keyPrefix, PARTITIONS));
+    const keys = new Keys(env.keyPrefix, PARTITIONS);
+    backlog = await outboxBacklog(redis, keys);
+    // The leaderboard follows the outbox (its own consumer group): wait until the projection has
+    // caught up before summing it, at most 30 s.
+    const deadline = Date.now() + 30_000;
+    while ((await outboxBacklog(redis, keys, GROUPS.boards)) > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     redis.disconnect();
   }

@@ -8,14 +8,17 @@
  */
 import type { RedisClient } from '../src/store/redis/client';
 import type { Keys } from '../src/store/redis/keys';
+import { GROUPS } from '../src/app';
 
 export * from './common';
 
 /**
- * Outbox entries not yet in Postgres: never delivered to the flusher group (lag) plus delivered
+ * Outbox entries one consumer group has not finished: never delivered to it (lag) plus delivered
  * but not acknowledged (pending). XLEN alone would also count acknowledged entries not trimmed yet.
+ * The default group is the Postgres flusher (`GROUPS.postgres`); pass `GROUPS.boards` for the
+ * leaderboard projection.
  */
-export async function outboxBacklog(redis: RedisClient, keys: Keys): Promise<number> {
+export async function outboxBacklog(redis: RedisClient, keys: Keys, group: string = GROUPS.postgres): Promise<number> {
   const streams = keys.allPartitions().map((p) => keys.outbox(p));
   // One command per stream: a cluster cannot pipeline keys of different slots.
   const replies = await Promise.all(streams.map((s) => redis.xinfo('GROUPS', s) as Promise<(string | number | null)[][]>));
@@ -24,7 +27,7 @@ export async function outboxBacklog(redis: RedisClient, keys: Keys): Promise<num
     for (const flat of groups) {
       const info = new Map<string, string | number | null>();
       for (let j = 0; j + 1 < flat.length; j += 2) info.set(String(flat[j]), flat[j + 1] ?? null);
-      if (info.get('name') !== 'flusher') continue;
+      if (info.get('name') !== group) continue;
       const lag = info.get('lag');
       // lag is null when Redis cannot tell (after deletions): count the whole stream then.
       total += Number(info.get('pending') ?? 0) + (lag === null || lag === undefined ? await redis.xlen(streams[i]!) : Number(lag));
