@@ -24,7 +24,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signToken } from '../src/domain/auth/tokens';
 import { Keys } from '../src/store/redis/keys';
-import { GROUPS } from '../src/app';
+import { GROUPS } from '../src/store/outbox/groups';
 import {
   bigCourse,
   destroyBenchEnv,

@@ -8,7 +8,7 @@
  */
 import type { RedisClient } from '../src/store/redis/client';
 import type { Keys } from '../src/store/redis/keys';
-import { GROUPS } from '../src/app';
+import { GROUPS } from '../src/store/outbox/groups';
 
 export * from './common';
 

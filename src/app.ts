@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
+import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { contextFactory } from './server/context';
 import { createHttpServer } from './server/http';
 import { DEFAULT_QUERY } from './server/graphiql';
@@ -25,13 +26,13 @@ import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
-import { faultOf, unavailableStore } from './store/faults';
+import { unavailableStore } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
 import { BoardProjection } from './store/outbox/boards';
-import { OutboxConsumer, type ConsumerOptions } from './store/outbox/consumer';
+import type { OutboxConsumer, ConsumerOptions } from './store/outbox/consumer';
 import { DeadLetters } from './store/outbox/deadletters';
 import { OutboxGate, OutboxMonitor } from './store/outbox/monitor';
-import { writeEntries } from './store/outbox/postgres/write';
+import { GROUPS } from './store/outbox/groups';
 import { BoardRepository } from './store/pg/boards';
 import { CatalogRepository } from './store/pg/catalog';
 import { LearnerRepository } from './store/pg/learners';
@@ -49,9 +50,6 @@ export { StartupError, redactUrl };
 
 /** Largest HTTP body or WebSocket message accepted (a 500-event batch fits comfortably). */
 const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Consumer group names on the outbox streams. */
-export const GROUPS = { postgres: 'flusher', boards: 'boards' } as const;
 
 export interface AppOptions {
   clock?: Clock;
@@ -138,51 +136,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // trimming is split by it); each consumer group has its own set of the instances running it.
   const membership = new Membership(redis, keys, log.child({ component: 'membership' }), { set: 'servers', ttlMs: config.memberTtlMs, name: options.instanceName });
   const deadLetters = new DeadLetters(redis, keys, knex, log.child({ component: 'dead-letters' }));
-  const consumerOptions = (group: string, overrides: Partial<ConsumerOptions> | undefined, base: Omit<ConsumerOptions, 'group' | 'name' | 'memberTtlMs'>): ConsumerOptions => ({
-    group,
-    name: membership.name,
-    memberTtlMs: config.memberTtlMs,
-    ...base,
-    ...overrides,
-  });
-  const flusher = new OutboxConsumer(
-    redis,
-    keys,
-    deadLetters,
-    log.child({ component: 'flusher' }),
-    async (entries) => {
-      await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
-    },
-    consumerOptions(GROUPS.postgres, options.flusher, {
-      batchSize: config.flusher.batchSize,
-      concurrency: 2,
-      minIntervalMs: config.flusher.intervalMs,
-      sweepMs: config.outbox.sweepMs,
-      claimIdleMs: config.flusher.claimIdleMs,
-      maxAttempts: config.flusher.maxAttempts,
-      classify: faultOf,
-    }),
-  );
-
+  const deps: ConsumerDeps = { redis, keys, deadLetters, log, name: membership.name, config };
+  const flusher = postgresWriter(deps, knex, options.flusher);
   const boardRepo = new BoardRepository(orm);
   const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
   const boardProjection = new BoardProjection(boardStore);
-  const projector = new OutboxConsumer(
-    redis,
-    keys,
-    deadLetters,
-    log.child({ component: 'projector' }),
-    (entries) => boardProjection.handle(entries),
-    consumerOptions(GROUPS.boards, options.projector, {
-      batchSize: 500,
-      concurrency: 1,
-      minIntervalMs: 0,
-      sweepMs: config.outbox.sweepMs,
-      claimIdleMs: Math.min(config.flusher.claimIdleMs, 5000),
-      maxAttempts: config.flusher.maxAttempts,
-      classify: faultOf,
-    }),
-  );
+  const projector = boardProjector(deps, (entries) => boardProjection.handle(entries), options.projector);
   const monitor = new OutboxMonitor(redis, keys, membership, Object.values(GROUPS), log.child({ component: 'outbox' }), {
     intervalMs: 1000,
     warnEntries: config.outbox.warnEntries,

@@ -8,15 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
-import { GROUPS } from '../app';
 import { loadConfig } from '../config';
+import { boardProjector, postgresWriter } from '../server/consumers';
 import { createLogger } from '../logger';
 import { checkPartitions } from '../store/deployment';
-import { OutboxConsumer, type ConsumerOptions } from '../store/outbox/consumer';
 import { DeadLetters } from '../store/outbox/deadletters';
-import { writeEntries } from '../store/outbox/postgres/write';
 import { BoardRepository } from '../store/pg/boards';
-import { faultOf } from '../store/faults';
 import { LearnerRepository } from '../store/pg/learners';
 import { migrate, openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
@@ -78,24 +75,10 @@ if (live.length > 0 && !force) {
 }
 
 const deadLetters = new DeadLetters(redis, keys, knex, log);
-const consumer = (group: string, handler: ConstructorParameters<typeof OutboxConsumer>[4]) =>
-  new OutboxConsumer(redis, keys, deadLetters, log, handler, {
-    group,
-    name,
-    memberTtlMs: config.memberTtlMs,
-    batchSize: config.flusher.batchSize,
-    concurrency: 2,
-    minIntervalMs: 0,
-    sweepMs: config.outbox.sweepMs,
-    claimIdleMs: config.flusher.claimIdleMs,
-    maxAttempts: config.flusher.maxAttempts,
-    classify: faultOf,
-  } satisfies ConsumerOptions);
-const flusher = consumer(GROUPS.postgres, async (entries) => {
-  await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
-});
+const deps = { redis, keys, deadLetters, log, name, config };
+const flusher = postgresWriter(deps, knex);
 // Boards are rebuilt from Postgres below: what the board group has not read yet is only skipped.
-const boardsGroup = consumer(GROUPS.boards, async () => undefined);
+const boardsGroup = boardProjector(deps, async () => undefined);
 await Promise.all([flusher.ensureGroups(), boardsGroup.ensureGroups()]);
 
 const boardRepo = new BoardRepository(orm);

@@ -1,6 +1,16 @@
-import type { Fault } from './outbox/consumer';
 import { classifyPgError } from './pg/errors';
 import { isTransientRedisError } from './redis/errors';
+
+/**
+ * Whose fault a failed batch is:
+ * - `entry`: something in the batch is bad (the data): halve the batch until the bad entry is
+ *   alone, and dead-letter it after `maxAttempts` tries while the rest flows;
+ * - `split`: maybe one entry is stuck (a lock, a timeout): halve the batch so the rest passes,
+ *   and keep retrying the stuck one, never dead-letter it;
+ * - `store`: the store is down or refusing everything (connection, read-only, out of resources):
+ *   leave the entries pending, pause reading, retry later; never blame the entries.
+ */
+export type Fault = 'entry' | 'split' | 'store';
 
 /**
  * Whose fault a failed outbox batch is, whichever store it met: Redis unavailable is the
@@ -21,4 +31,14 @@ export function unavailableStore(err: unknown): 'redis' | 'postgres' | null {
   if (/^(08|53|57P0)/.test(e.code ?? '') || ['25006', '57014', '55P03'].includes(e.code ?? '')) return 'postgres';
   if (/Connection terminated|timeout acquiring a connection|the database system is|connect ECONNREFUSED 127\.0\.0\.1:5432/i.test(e.message ?? '')) return 'postgres';
   return null;
+}
+
+/** An error's reason, short: a driver error's own message without the SQL it quotes. */
+export function reasonOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  let message = String(e?.message ?? err);
+  // knex prefixes the failed SQL: "<sql> - <reason>".
+  const cut = message.lastIndexOf(' - ');
+  if (cut > 0 && e?.code) message = message.slice(cut + 3);
+  return (e?.code ? `${e.code}: ${message}` : message).slice(0, 500);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../logger';
 import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, type TestApp } from '../../../test/harness';
-import { GROUPS } from '../../app';
+import { GROUPS } from './groups';
 import { faultOf } from '../faults';
 import { OutboxConsumer, type ConsumerOptions, type EntryHandler } from './consumer';
 import { DeadLetters } from './deadletters';

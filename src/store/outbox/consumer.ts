@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger';
+import { reasonOf, type Fault } from '../faults';
 import type { Keys } from '../redis/keys';
 import { Membership } from '../redis/membership';
 import type { ScriptedClient } from '../redis/scripts';
@@ -7,17 +8,6 @@ import { readEntries, type OutboxEntry, type UnreadableEntry } from './entry';
 
 /** Handles a batch of entries; must be idempotent (entries can be handed over twice after a crash). */
 export type EntryHandler = (entries: readonly OutboxEntry[]) => Promise<void>;
-
-/**
- * Whose fault a failed batch is:
- * - `entry`: something in the batch is bad (the data): halve the batch until the bad entry is
- *   alone, and dead-letter it after `maxAttempts` tries while the rest flows;
- * - `split`: maybe one entry is stuck (a lock, a timeout): halve the batch so the rest passes,
- *   and keep retrying the stuck one, never dead-letter it;
- * - `store`: the store is down or refusing everything (connection, read-only, out of resources):
- *   leave the entries pending, pause reading, retry later; never blame the entries.
- */
-export type Fault = 'entry' | 'split' | 'store';
 
 /** Most entries dead-lettered per minute before the consumer suspects its store instead. */
 const DEAD_LETTERS_PER_MINUTE = 100;
@@ -506,14 +496,4 @@ export class OutboxConsumer {
       }
     }
   }
-}
-
-/** An error's reason, short: a driver error's own message without the SQL it quotes. */
-function reasonOf(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  let message = String(e?.message ?? err);
-  // knex prefixes the failed SQL: "<sql> - <reason>".
-  const cut = message.lastIndexOf(' - ');
-  if (cut > 0 && e?.code) message = message.slice(cut + 3);
-  return (e?.code ? `${e.code}: ${message}` : message).slice(0, 500);
 }

@@ -1,5 +1,4 @@
-/** How a failed batch should be treated: see `Fault` in store/outbox/consumer.ts. */
-export type PgFault = 'entry' | 'split' | 'store';
+import type { Fault } from '../faults';
 
 /**
  * What a Postgres error says about the entries that met it. Only data and integrity errors
@@ -9,7 +8,7 @@ export type PgFault = 'entry' | 'split' | 'store';
  * server down, restarting, read-only after a failover, out of resources, a missing table or
  * privilege) is the store's fault: retry later, never dead-letter.
  */
-export function classifyPgError(err: unknown): PgFault {
+export function classifyPgError(err: unknown): Fault {
   const e = err as { code?: string; message?: string };
   const code = typeof e.code === 'string' ? e.code : '';
   if (/^(22|23)[0-9A-Z]{3}$/.test(code)) return 'entry';
@@ -24,7 +23,3 @@ export function classifyPgError(err: unknown): PgFault {
   return 'entry';
 }
 
-/** Whether a Postgres error says the database is unavailable rather than the data bad. */
-export function isTransientPgError(err: unknown): boolean {
-  return classifyPgError(err) !== 'entry';
-}
