@@ -1,4 +1,4 @@
-import { classifyPgError } from './pg/errors';
+import { classifyPgError, isPgUnavailable } from './pg/errors';
 import { isTransientRedisError } from './redis/errors';
 
 /**
@@ -26,10 +26,9 @@ export function faultOf(err: unknown): Fault {
  * rather than an internal error), or null when it says something else.
  */
 export function unavailableStore(err: unknown): 'redis' | 'postgres' | null {
+  // Postgres first: a socket error of pg carries the same errno codes that a Redis check matches.
+  if (isPgUnavailable(err)) return 'postgres';
   if (isTransientRedisError(err)) return 'redis';
-  const e = err as { code?: string; message?: string };
-  if (/^(08|53|57P0)/.test(e.code ?? '') || ['25006', '57014', '55P03'].includes(e.code ?? '')) return 'postgres';
-  if (/Connection terminated|timeout acquiring a connection|the database system is|connect ECONNREFUSED 127\.0\.0\.1:5432/i.test(e.message ?? '')) return 'postgres';
   return null;
 }
 

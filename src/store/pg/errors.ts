@@ -1,5 +1,8 @@
 import type { Fault } from '../faults';
 
+/** What pg and knex say when the server cannot be reached, a connection broke or the pool is dry. */
+const CONNECTION_TROUBLE = /Connection terminated|connection error|timeout acquiring a connection|Unable to acquire a connection|pool is probably full|the database system is/i;
+
 /**
  * What a Postgres error says about the entries that met it. Only data and integrity errors
  * (SQLSTATE classes 22 and 23) and errors of our own code blame the entries: retrying cannot
@@ -15,11 +18,23 @@ export function classifyPgError(err: unknown): Fault {
   if (['57014', '55P03', '40001', '40P01'].includes(code)) return 'split';
   if (code) return 'store';
   // No SQLSTATE: a connection problem, or a bug of ours on this entry.
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|Connection terminated|connection error|timeout acquiring a connection|Unable to acquire a connection|pool is probably full|the database system is/i.test(
-    e.message ?? '',
-  )) {
+  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN/.test(e.message ?? '') || CONNECTION_TROUBLE.test(e.message ?? '')) {
     return 'store';
   }
   return 'entry';
 }
 
+/**
+ * Whether a Postgres error says the database cannot be used right now (a request answers a
+ * retryable UNAVAILABLE): a connection or resource SQLSTATE, read-only after a failover, a
+ * statement or lock timeout, the driver's own connection messages, or a socket error of the
+ * driver (a Node socket error names its system call: ioredis never hands one to a command, it
+ * reports a lost Redis as "Connection is closed" or MaxRetriesPerRequestError).
+ */
+export function isPgUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; syscall?: string };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/^(08|53|57P0)/.test(code) || ['25006', '57014', '55P03'].includes(code)) return true;
+  if (e.syscall && /^E[A-Z]+$/.test(code)) return true;
+  return CONNECTION_TROUBLE.test(e.message ?? '');
+}
