@@ -60,8 +60,3 @@ export function emptyLearner(id: string): LearnerState {
     recentXp: [],
   };
 }
-
-/** The counters of a learner nobody has seen yet. */
-export function emptyCounters(id: string): LearnerCounters {
-  return { id, version: 0, totalXp: 0, xpAt: null, lessonsCompleted: 0 };
-}

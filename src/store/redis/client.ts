@@ -223,14 +223,3 @@ export async function subscriberCounts(redis: RedisClient, channels: string[]): 
   }
   return counts;
 }
-
-/** Calls per command (INFO commandstats, `cmdstat_<name>:calls=N`), summed over every master. */
-export async function commandCalls(redis: RedisClient): Promise<Map<string, number>> {
-  const calls = new Map<string, number>();
-  for (const info of await onEveryMaster(redis, (node) => node.info('commandstats'))) {
-    for (const [, name, n] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-      calls.set(name!, (calls.get(name!) ?? 0) + Number(n));
-    }
-  }
-  return calls;
-}

@@ -31,7 +31,6 @@ export class Membership {
   readonly name: string;
   private live: readonly string[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly redis: ScriptedClient,
@@ -45,14 +44,13 @@ export class Membership {
   /** Join (beat once, so ownership is known before anything reads), then keep beating. */
   async start(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => void this.beat().catch(() => undefined), Math.max(50, Math.floor(this.options.ttlMs / 3)));
+    this.timer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.options.ttlMs / 3)));
     this.timer.unref();
   }
 
   /** Leave at once, so the others take over without waiting for the heartbeat to expire. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.kill();
     if (!this.options.observer) await this.redis.zrem(this.keys.members(this.options.set), this.name).catch(() => undefined);
   }
 
@@ -62,13 +60,11 @@ export class Membership {
     this.timer = null;
   }
 
-  /** Send a heartbeat and refresh the live set. */
+  /** Send a heartbeat and refresh the live set (never throws: on failure, the last known set). */
   async beat(): Promise<readonly string[]> {
     try {
       const live = (await this.redis.heartbeat(this.keys.members(this.options.set), this.options.observer ? '' : this.name, this.options.ttlMs)) as string[];
-      const changed = live.join('\n') !== this.live.join('\n');
       this.live = live;
-      if (changed) for (const l of this.listeners) l();
     } catch (err) {
       // Keep the last known set: a Redis blip must not make every instance own every partition.
       this.log.warn({ err: (err as Error).message }, 'membership heartbeat failed');
@@ -91,15 +87,5 @@ export class Membership {
     const members = this.members();
     if (members.length === 0) return true;
     return members[p % members.length] === this.name;
-  }
-
-  /** Live instances other than this one (rebuild-cache refuses to run while there are any). */
-  others(): string[] {
-    return this.live.filter((n) => n !== this.name);
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 }

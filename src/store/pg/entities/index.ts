@@ -1,16 +1,7 @@
 export * from './catalog';
 export * from './learner';
 import { BadgeEntity, CourseEntity, LessonEntity, LevelEntity, ModuleEntity, QuizEntity } from './catalog';
-import {
-  BadgeAwardEntity,
-  DeadLetterEntity,
-  DeploymentSettingEntity,
-  EnrollmentEntity,
-  LearnerEntity,
-  LearnerEventEntity,
-  LessonProgressEntity,
-  XpTransactionEntity,
-} from './learner';
+import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity, XpTransactionEntity } from './learner';
 
 export const entities = [
   CourseEntity,
@@ -24,7 +15,4 @@ export const entities = [
   LessonProgressEntity,
   XpTransactionEntity,
   BadgeAwardEntity,
-  LearnerEventEntity,
-  DeadLetterEntity,
-  DeploymentSettingEntity,
 ];
