@@ -104,12 +104,7 @@ export class BoardStore {
     for (let i = 0; i < updates.length; i += SCORES_PER_CALL) {
       const args: (string | number)[] = [];
       for (const u of updates.slice(i, i + SCORES_PER_CALL)) args.push(u.learnerId, u.score, boardMember(u.learnerId, u.reachedAt), u.version);
-      const run = async () => (await this.redis.setBoardScores(k.z, k.meta, boardId, channel, ...args)) as number[];
-      let reply = await run();
-      if (Number(reply[0]) === NOT_LOADED) {
-        await this.ensureLoaded(boardId);
-        reply = await run();
-      }
+      const reply = (await this.loadedRead(boardId, () => this.redis.setBoardScores(k.z, k.meta, boardId, channel, ...args))) as number[];
       if (Number(reply[0]) === 1) moved += Number(reply[1]);
     }
     return moved;
@@ -142,11 +137,7 @@ export class BoardStore {
   /** A learner's place, read atomically with the board's change counter and epoch. */
   async position(boardId: string, learnerId: string): Promise<BoardPosition> {
     const k = this.keys.board(boardId);
-    let reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as (number | string)[];
-    if (Number(reply[0]) === NOT_LOADED) {
-      await this.ensureLoaded(boardId);
-      reply = (await this.redis.boardPosition(k.z, k.meta, learnerId)) as (number | string)[];
-    }
+    const reply = (await this.loadedRead(boardId, () => this.redis.boardPosition(k.z, k.meta, learnerId))) as (number | string)[];
     const [seq, epoch, rank, score, member] = reply;
     return {
       seq: Number(seq),
@@ -192,7 +183,7 @@ export class BoardStore {
     return job;
   }
 
-  /** Run a read script; when it says the board is not in Redis, load it and read again. */
+  /** Run a board script; when it says the board is not in Redis, load it and run it again. */
   private async loadedRead(boardId: string, read: () => Promise<unknown>): Promise<unknown> {
     const reply = await read();
     if (Number((reply as number[])[0]) !== NOT_LOADED) return reply;

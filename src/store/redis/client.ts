@@ -134,13 +134,7 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 3000): Promise
   probe.on('error', () => undefined);
   try {
     await probe.connect();
-    if (isCluster(probe)) {
-      const masters = probe.nodes('master');
-      if (masters.length === 0) throw new Error('the cluster has no master');
-      await Promise.all(masters.map((node) => node.ping()));
-    } else {
-      await probe.ping();
-    }
+    await onEveryMaster(probe, (node) => node.ping());
   } finally {
     probe.disconnect();
   }
