@@ -180,6 +180,22 @@ describe('learner scripts', () => {
     expect(read!.enrollments!.map((e) => e.courseId)).toEqual(['c1']);
     expect(read!.badges).toBeUndefined();
   });
+
+  it('hydrate and read a learner too big for one command (fields go in slices)', async () => {
+    const id = 'hoarder';
+    const courses = Array.from({ length: 700 }, (_, i) => `big-${i}`);
+    await store.hydrate({
+      ...emptyLearner(id),
+      lessons: new Map(Array.from({ length: 5000 }, (_, i) => [`old-${i}`, now])),
+      lessonsCompleted: 5000,
+      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, completedAt: null }])),
+    });
+    await store.run(complete(id, 'old-4999', 'big-0', 5)).then((r) => expect(r).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } }));
+    const read = await store.read(id, ['enrollments']);
+    expect(read!.counters).toMatchObject({ lessonsCompleted: 5000 });
+    expect(read!.enrollments).toHaveLength(700);
+    expect(read!.enrollments![699]).toMatchObject({ id: 'e-699', courseId: 'big-699', enrolledAt: now - 699, xpEarned: 699, lessonsCompleted: 699 % 7 });
+  });
 });
 
 describe('board scripts', () => {

@@ -36,9 +36,16 @@ export type ScriptedRedis<C extends RedisClient = Redis> = C & Scripts;
 /** A single node or a cluster, scripts defined. */
 export type ScriptedClient = ScriptedRedis<RedisClient>;
 
-/** Replace `--- @include "name"` lines with `lua/includes/name.lua` (as BullMQ does). */
-function withIncludes(lua: string): string {
-  return lua.replace(/^--- @include "([A-Za-z]+)"$/gm, (_, name: string) => readFileSync(`${LUA_DIR}includes/${name}.lua`, 'utf8'));
+/**
+ * Replace `--- @include "name"` lines with `lua/includes/name.lua` (as BullMQ does); includes may
+ * include others, and each is inlined once per script.
+ */
+function withIncludes(lua: string, seen = new Set<string>()): string {
+  return lua.replace(/^--- @include "([A-Za-z]+)"$/gm, (_, name: string) => {
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return withIncludes(readFileSync(`${LUA_DIR}includes/${name}.lua`, 'utf8'), seen);
+  });
 }
 
 const sources = new Map<string, { lua: string; numberOfKeys: number }>();

@@ -8,9 +8,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
--- HSET in slices: unpack() is bounded by Lua's C stack, and a long history has many fields.
-local SLICE = 2000
-for i = 1, #ARGV, SLICE do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + SLICE - 1, #ARGV)))
-end
+--- @include "hashSlices"
+-- A long history has many fields.
+hsetAll(KEYS[1], ARGV)
 return 1

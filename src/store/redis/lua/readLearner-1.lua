@@ -6,15 +6,7 @@
   Output: {0} learner not in Redis;
           {1, {v, xp, xat, lc}, {courseId, e, ei, ex, exat, cc, ec, ...}, {badgeId, at, ...}, rx}
 ]]
-local SLICE = 4000
-local function hmgetAll(fields)
-  local out = {}
-  for i = 1, #fields, SLICE do
-    local part = redis.call('HMGET', KEYS[1], unpack(fields, i, math.min(i + SLICE - 1, #fields)))
-    for j = 1, #part do out[#out + 1] = part[j] end
-  end
-  return out
-end
+--- @include "hashSlices"
 
 local parts = ARGV[1]
 local head = redis.call('HMGET', KEYS[1], 'v', 'xp', 'xat', 'lc', 'cs', 'bs', 'rx')
@@ -28,35 +20,28 @@ local function split(list)
   return out
 end
 
-local enrollments = {}
-if string.find(parts, 'e', 1, true) then
-  local courses = split(head[5])
-  if #courses > 0 then
-    local fields = {}
-    for _, c in ipairs(courses) do
-      for _, f in ipairs({ 'e:', 'ei:', 'ex:', 'exat:', 'cc:', 'ec:' }) do fields[#fields + 1] = f .. c end
-    end
-    local values = hmgetAll(fields)
-    for i, c in ipairs(courses) do
-      enrollments[#enrollments + 1] = c
-      for j = 1, 6 do enrollments[#enrollments + 1] = values[(i - 1) * 6 + j] or '' end
-    end
+-- Each id followed by its fields `prefix .. id`, one per prefix ('' when missing), read in one step.
+local function withFields(ids, prefixes)
+  local out = {}
+  if #ids == 0 then return out end
+  local fields = {}
+  for _, id in ipairs(ids) do
+    for _, p in ipairs(prefixes) do fields[#fields + 1] = p .. id end
   end
+  local values = hmgetAll(KEYS[1], fields)
+  local n = #prefixes
+  for i, id in ipairs(ids) do
+    out[#out + 1] = id
+    for j = 1, n do out[#out + 1] = values[(i - 1) * n + j] or '' end
+  end
+  return out
 end
 
+local enrollments = {}
+if string.find(parts, 'e', 1, true) then enrollments = withFields(split(head[5]), { 'e:', 'ei:', 'ex:', 'exat:', 'cc:', 'ec:' }) end
+
 local badges = {}
-if string.find(parts, 'b', 1, true) then
-  local ids = split(head[6])
-  if #ids > 0 then
-    local fields = {}
-    for _, b in ipairs(ids) do fields[#fields + 1] = 'b:' .. b end
-    local values = hmgetAll(fields)
-    for i, b in ipairs(ids) do
-      badges[#badges + 1] = b
-      badges[#badges + 1] = values[i] or ''
-    end
-  end
-end
+if string.find(parts, 'b', 1, true) then badges = withFields(split(head[6]), { 'b:' }) end
 
 local recent = ''
 if string.find(parts, 'r', 1, true) then recent = head[7] or '' end

@@ -3,17 +3,7 @@
   changes staged and written with one HSET at the end. So a script checks everything before
   its first write, and an error half way leaves nothing half applied.
 ]]
--- HMGET in slices: unpack() is bounded by Lua's C stack (one slice, one command, in practice).
-local HMGET_SLICE = 4000
-local function hmgetAll(key, fields)
-  if #fields <= HMGET_SLICE then return redis.call('HMGET', key, unpack(fields)) end
-  local out = {}
-  for i = 1, #fields, HMGET_SLICE do
-    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + HMGET_SLICE - 1, #fields)))
-    for _, v in ipairs(part) do out[#out + 1] = v end
-  end
-  return out
-end
+--- @include "hashSlices"
 
 -- Read the learner's fields; nil when the learner is not in Redis (hydrate, then run again),
 -- except for a learner Postgres has never seen (ev.fresh): they start empty, and the hash is
@@ -53,9 +43,7 @@ local function writeLearner(rec)
     args[#args + 1] = field
     args[#args + 1] = rec.cur[field]
   end
-  for i = 1, #args, HMGET_SLICE do
-    redis.call('HSET', KEYS[1], unpack(args, i, math.min(i + HMGET_SLICE - 1, #args)))
-  end
+  hsetAll(KEYS[1], args)
 end
 
 -- The learner's counters after the change, as entries and results carry them.
