@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadInput } from './errors';
 
 /**
@@ -12,6 +12,19 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root:
   const field = [root, ...issue.path.map(String)].filter(Boolean).join('.');
   const message = issue.message.endsWith('.') ? issue.message : `${issue.message}.`;
   throw new BadInput(`Invalid ${field}: ${message}`, field);
+}
+
+/**
+ * An opaque id as callers send it (a learner id, an event id): printable, no spaces, at most 200
+ * characters, well-formed UTF-16. `noun` starts the messages: "A learner id cannot be empty."
+ */
+export function printableId(noun: string) {
+  return z
+    .string()
+    .min(1, `${noun} cannot be empty.`)
+    .max(200, `${noun} has at most 200 characters.`)
+    .regex(/^[^\s\p{Cc}]+$/u, `${noun} cannot hold spaces or control characters.`)
+    .refine(isWellFormed, `${noun} cannot hold a lone surrogate (invalid UTF-16).`);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { Forbidden, Unauthenticated } from '../errors';
-import { isWellFormed, parseInput } from '../validation';
+import { parseInput, printableId } from '../validation';
 
 export type Role = 'service' | 'admin';
 
@@ -11,12 +10,7 @@ export interface Viewer {
 }
 
 /** Learner ids are opaque strings (an email, a UUID): printable, at most 200 characters. */
-export const learnerId = z
-  .string()
-  .min(1, 'A learner id cannot be empty.')
-  .max(200, 'A learner id has at most 200 characters.')
-  .regex(/^[^\s\p{Cc}]+$/u, 'A learner id cannot hold spaces or control characters.')
-  .refine(isWellFormed, 'A learner id cannot hold a lone surrogate (invalid UTF-16).');
+export const learnerId = printableId('A learner id');
 
 /** The signed-in viewer. @throws Unauthenticated */
 export function requireViewer(viewer: Viewer | null): Viewer {

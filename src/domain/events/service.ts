@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import { learnerId as learnerIdSchema, type Viewer } from '../auth/viewer';
 import type { CatalogService } from '../catalog/service';
 import { BadInput, DomainError, Forbidden, quoted, UnsupportedEventType } from '../errors';
 import type { Clock, EventStore, WriteGate } from '../ports';
+import { parseInput } from '../validation';
 import { prepareEvent, type PreparedEvent } from './prepare';
 import { eventTimeProblem } from './rules';
 import { eventId as eventIdSchema, eventPayloads, type EventEffects, type EventKind, type LearningEvent, type Outcome } from './types';
@@ -65,13 +65,6 @@ export interface EventServiceDeps {
 
 const REPEAT_CODES = new Set(['ALREADY_COMPLETED', 'ALREADY_ENROLLED']);
 
-function parseField<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const message = parsed.error.issues[0]!.message;
-  throw new BadInput(`Invalid ${field}: ${message.endsWith('.') ? message : `${message}.`}`, field);
-}
-
 /**
  * The one way in for everything a learner does. Mutations and `recordEvents` build events;
  * this resolves them against the catalog, applies them through the store (one atomic script
@@ -85,7 +78,7 @@ export class EventService {
   build<K extends EventKind>(kind: K, learnerId: string, payload: LearningEvent<K>['payload'], eventId?: string | null): LearningEvent<K> {
     const now = this.deps.clock.now();
     const key = randomUUID();
-    const id = eventId === undefined || eventId === null ? null : parseField(eventIdSchema, eventId, 'eventId');
+    const id = eventId === undefined || eventId === null ? null : parseInput(eventIdSchema, eventId, 'eventId');
     return { id: id ?? key, idFromCaller: id !== null, key, kind, learnerId, occurredAt: now, recordedAt: now, payload };
   }
 
@@ -152,8 +145,8 @@ export class EventService {
     if (named !== null && named !== viewer.id && !mayActForOthers) {
       throw new Forbidden('You can only record your own events; learnerId is for service callers.');
     }
-    const learnerId = named === null ? viewer.id : parseField(learnerIdSchema, named, field('learnerId'));
-    const id = parseField(eventIdSchema, input.id, field('id'));
+    const learnerId = named === null ? viewer.id : parseInput(learnerIdSchema, named, field('learnerId'));
+    const id = parseInput(eventIdSchema, input.id, field('id'));
     const occurredAt = input.occurredAt instanceof Date ? input.occurredAt.getTime() : Number.NaN;
     const problem = eventTimeProblem(occurredAt, now, mayActForOthers);
     if (problem) throw new BadInput(`Invalid ${field('occurredAt')}: ${problem}`, field('occurredAt'));
@@ -163,7 +156,7 @@ export class EventService {
     switch (kind) {
       case 'LESSON_COMPLETED':
         if (!input.lessonId) throw new BadInput(`Invalid ${field('lessonId')}: a LESSON_COMPLETED event names its lesson.`, field('lessonId'));
-        payload = parseField(eventPayloads.LESSON_COMPLETED, { lessonId: input.lessonId }, field('lessonId'));
+        payload = parseInput(eventPayloads.LESSON_COMPLETED, { lessonId: input.lessonId }, `events.${index}`);
         break;
       default:
         throw new UnsupportedEventType(String(input.type));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { catalogId } from '../catalog/input';
 import type { DomainError } from '../errors';
 import type { EnrollmentState } from '../learners/state';
-import { isWellFormed } from '../validation';
+import { printableId } from '../validation';
 
 /**
  * Everything a learner does is an event. Mutations and `recordEvents` build events and hand
@@ -47,12 +47,7 @@ export interface LearningEvent<K extends EventKind = EventKind> {
 }
 
 /** Event ids as callers send them: printable, no spaces, at most 200 characters. */
-export const eventId = z
-  .string()
-  .min(1, 'An event id cannot be empty.')
-  .max(200, 'An event id has at most 200 characters.')
-  .regex(/^[^\s\p{Cc}]+$/u, 'An event id cannot hold spaces or control characters.')
-  .refine(isWellFormed, 'An event id cannot hold a lone surrogate (invalid UTF-16).');
+export const eventId = printableId('An event id');
 
 /** A badge unlocked by an event, with the XP it paid. */
 export interface BadgeUnlock {
