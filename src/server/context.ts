@@ -18,10 +18,15 @@ export function viewerOf(header: unknown, tokens: TokenVerifier): Viewer | null 
   return token ? tokens.verify(token) : null;
 }
 
-/** The authorization header of an HTTP request or of a WebSocket connection (connectionParams, then the upgrade request). */
+/** A WebSocket connection's authorization: its connectionParams, then its upgrade request's header. */
+export function connectionAuthorization(params: Record<string, unknown>, upgradeRequest?: IncomingMessage): unknown {
+  return params.authorization ?? params.Authorization ?? upgradeRequest?.headers.authorization;
+}
+
+/** The authorization header of an HTTP request or of a WebSocket operation. */
 export function authorizationOf(initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeRequest?: IncomingMessage }): unknown {
   const params = initial.connectionParams;
-  if (params) return params.authorization ?? params.Authorization ?? initial.upgradeRequest?.headers.authorization;
+  if (params) return connectionAuthorization(params, initial.upgradeRequest);
   return initial.request.headers.get('authorization') ?? undefined;
 }
 

@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../domain/auth/tokens';
 import { DomainError } from '../domain/errors';
 import type { Context } from '../schema/context';
-import { viewerOf } from './context';
+import { connectionAuthorization, viewerOf } from './context';
 
 export interface GraphqlWs {
   wss: WebSocketServer;
@@ -28,8 +28,7 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
     {
       onConnect: (ctx) => {
         try {
-          const params = ctx.connectionParams ?? {};
-          viewerOf(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization, tokens);
+          viewerOf(connectionAuthorization(ctx.connectionParams ?? {}, ctx.extra.request), tokens);
           return true;
         } catch (err) {
           ctx.extra.socket.close(4401, err instanceof DomainError ? err.message : 'Unauthorized');
