@@ -13,7 +13,7 @@ import { EventService } from './domain/events/service';
 import { LearnerService } from './domain/learners/service';
 import { systemClock, type Clock } from './domain/ports';
 import { ProgressService } from './domain/progress/service';
-import { createLogger, type Logger } from './logger';
+import { createLogger, redactUrl, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
@@ -21,7 +21,7 @@ import { boardProjector, postgresWriter, type ConsumerDeps } from './server/cons
 import { contextFactory } from './server/context';
 import { createHttpServer } from './server/http';
 import { DEFAULT_QUERY } from './server/graphiql';
-import { listen, quiet, redactUrl, StartupError, stopAccepting } from './server/lifecycle';
+import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs } from './server/ws';

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger';
+import { createLogger, redactUrl } from './logger';
+import { describeTarget } from './store/redis/client';
 
 describe('logs', () => {
   it('never hold a token, wherever it sits in what is logged', () => {
@@ -22,5 +23,12 @@ describe('logs', () => {
       expect(line).not.toContain(token);
       expect(JSON.parse(line)).toHaveProperty('msg');
     }
+  });
+
+  it('never hold a store password: URLs are described without it', () => {
+    expect(redactUrl('postgres://app:s3cret@db:5432/lms')).toBe('postgres://app:***@db:5432/lms');
+    expect(describeTarget('redis://:s3cret@cache:6379/0')).not.toContain('s3cret');
+    expect(describeTarget('redis://:s3cret@cache:6379/0')).toContain('cache:6379');
+    expect(describeTarget({ clusterNodes: ['a:7000', 'b:7001'] })).toBe('cluster(a:7000,b:7001)');
   });
 });

@@ -28,3 +28,14 @@ export function createLogger(level: string, name = 'lms', destination?: Destinat
     destination,
   );
 }
+
+/** A URL fit for logs: the password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

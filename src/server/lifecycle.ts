@@ -35,13 +35,3 @@ export function stopAccepting(server: Server): void {
   if (server.listening) net.Server.prototype.close.call(server);
 }
 
-/** A URL fit for logs: the password replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}

@@ -3,7 +3,8 @@ import type { Logger } from '../logger';
 import { createDatabaseIfMissing, migrate, openOrm, type Orm } from '../store/pg/orm';
 import { describeTarget, onEveryMaster, probeRedis, type RedisTarget } from '../store/redis/client';
 import type { ScriptedClient } from '../store/redis/scripts';
-import { redactUrl, StartupError } from './lifecycle';
+import { redactUrl } from '../logger';
+import { StartupError } from './lifecycle';
 
 /** The dependencies a server checks before it wires anything: each missing one is one clear line. */
 
@@ -20,7 +21,7 @@ export async function checkRedis(target: RedisTarget): Promise<void> {
     }
     const port = new URL(target).port || '6379';
     throw new StartupError(
-      `Redis is not reachable at ${redactUrl(target)} (${(err as Error).message}). Start it with ` +
+      `Redis is not reachable at ${describeTarget(target)} (${(err as Error).message}). Start it with ` +
         `\`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`,
     );
   }

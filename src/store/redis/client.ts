@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { defineScripts, type ScriptedRedis } from './scripts';
+import { redactUrl } from '../../logger';
 
 /** A single Redis or a Redis Cluster: the commands the service uses exist on both. */
 export type RedisClient = Redis | Cluster;
@@ -20,9 +21,9 @@ export function parseNode(node: string): { host: string; port: number } {
   return { host: (match[1] ?? match[2])!, port };
 }
 
-/** A readable name for logs: the URL, or `cluster(a,b,c)`. */
+/** A readable name for logs and messages: the URL without its password, or `cluster(a,b,c)`. */
 export function describeTarget(target: RedisTarget): string {
-  return typeof target === 'string' ? target : `cluster(${target.clusterNodes.join(',')})`;
+  return typeof target === 'string' ? redactUrl(target) : `cluster(${target.clusterNodes.join(',')})`;
 }
 
 /**
