@@ -82,30 +82,31 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
 
   async counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]> {
     const found = await this.hot.counters(learnerIds);
-    return Promise.all(
-      found.map(async (c, i) => {
-        if (c) return c;
-        const state = await this.load(learnerIds[i]!);
-        return state ? { id: state.id, version: state.version, totalXp: state.totalXp, xpAt: state.xpAt, lessonsCompleted: state.lessonsCompleted } : null;
-      }),
-    );
+    return Promise.all(found.map(async (c, i) => c ?? this.readLoaded(learnerIds[i]!, async (id) => (await this.hot.counters([id]))[0] ?? null)));
   }
 
   async enrollments(learnerId: string): Promise<EnrollmentState[]> {
-    const read = (await this.hot.read(learnerId, ['enrollments'])) ?? ((await this.load(learnerId)) ? await this.hot.read(learnerId, ['enrollments']) : null);
+    const read = (await this.hot.read(learnerId, ['enrollments'])) ?? (await this.readLoaded(learnerId, (id) => this.hot.read(id, ['enrollments'])));
     return read?.enrollments ?? [];
   }
 
   async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
-    const e = await this.hot.enrollment(learnerId, courseId);
-    if (e) return e;
-    const state = await this.load(learnerId);
-    return state?.enrollments.get(courseId) ?? null;
+    // Null both when not enrolled and when not in Redis: a miss loads the learner and asks again.
+    return (await this.hot.enrollment(learnerId, courseId)) ?? this.readLoaded(learnerId, (id) => this.hot.enrollment(id, courseId));
   }
 
   async badges(learnerId: string): Promise<Map<string, number>> {
-    const read = (await this.hot.read(learnerId, ['badges'])) ?? ((await this.load(learnerId)) ? await this.hot.read(learnerId, ['badges']) : null);
+    const read = (await this.hot.read(learnerId, ['badges'])) ?? (await this.readLoaded(learnerId, (id) => this.hot.read(id, ['badges'])));
     return read?.badges ?? new Map();
+  }
+
+  /**
+   * After a Redis miss: load the learner, then read Redis again (null for a stranger). Never the
+   * loaded state itself: when another request or instance hydrated first, Redis may already hold
+   * changes Postgres has not received yet.
+   */
+  private async readLoaded<T>(learnerId: string, read: (learnerId: string) => Promise<T | null>): Promise<T | null> {
+    return (await this.load(learnerId)) ? read(learnerId) : null;
   }
 
   /** Postgres rows merged with the newest awards still on their way there (read-your-writes). */
