@@ -44,7 +44,7 @@ export function newBenchEnv(): BenchEnv {
 }
 
 /** SCAN + UNLINK every key matching `pattern`; returns how many were removed. */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
   let cursor = '0';
   let deleted = 0;
   do {
@@ -56,7 +56,7 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<number>
 }
 
 /** Drop a database (connections to it are terminated), through the `postgres` maintenance database. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
+async function dropDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
@@ -88,7 +88,7 @@ export async function destroyBenchEnv(env: BenchEnv): Promise<void> {
 }
 
 /** Run `fn` against a pg client on the run's database. */
-export async function withPg<T>(databaseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withPg<T>(databaseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -133,7 +133,7 @@ export function freePort(): Promise<number> {
 }
 
 /** The contract's CourseInput (../shared/contract/schema.graphql), as the benches send it. */
-export interface BenchCourseInput {
+interface BenchCourseInput {
   id: string;
   title: string;
   description: string | null;
@@ -174,6 +174,22 @@ export function bigCourse(id: string, modules: number, lessonsPerModule: number,
     })),
   };
   return { input, lessonIds };
+}
+
+/**
+ * Create (or replace) `bigCourse(id, modules, lessonsPerModule, xp)` through the API's
+ * upsertCourse, as `adminToken`; returns its lesson ids. @throws when the server reports another lesson count
+ */
+export async function upsertBigCourse(url: string, adminToken: string, id: string, modules: number, lessonsPerModule: number, xp: number): Promise<string[]> {
+  const { input, lessonIds } = bigCourse(id, modules, lessonsPerModule, xp);
+  const data = await gql<{ upsertCourse: { lessonCount: number } }>(
+    url,
+    adminToken,
+    'mutation($input: CourseInput!) { upsertCourse(input: $input) { id lessonCount } }',
+    { input },
+  );
+  if (data.upsertCourse.lessonCount !== lessonIds.length) throw new Error(`course ${id} has ${data.upsertCourse.lessonCount} lessons, expected ${lessonIds.length}`);
+  return lessonIds;
 }
 
 /** Hands out (learner, lesson) index pairs, each once, lesson-major (lesson 0 for every learner, then lesson 1, ...). */
@@ -299,7 +315,7 @@ export function signHs256(secret: string, sub: string, roles: string[] = [], ttl
   return `${head}.${body}.${sig}`;
 }
 
-export interface GqlError {
+interface GqlError {
   message: string;
   extensions?: { code?: string };
 }
@@ -326,6 +342,18 @@ export async function gql<T>(url: string, token: string | null, query: string, v
   }
   return body.data;
 }
+
+/** The completeLesson mutation the benches send, with the fields a client would ask for. */
+export const COMPLETE = `mutation Complete($lessonId: ID!) {
+  completeLesson(lessonId: $lessonId) {
+    lessonId xpAwarded totalXp level leveledUp
+    badgesUnlocked { badge { id name } }
+    enrollment { xpEarned progress { completedLessons percentage } }
+  }
+}`;
+
+/** Sent once fresh pairs run out, while the load generator stops; not counted as a success. */
+export const FILLER = JSON.stringify({ query: '{ __typename }' });
 
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -374,7 +402,7 @@ export function runMain(main: () => Promise<void>, cleanup: () => Promise<void>)
   );
 }
 
-export interface ServerStartOptions {
+interface ServerStartOptions {
   /** The checkout to run (`node --import tsx src/main.ts` in it). */
   cwd: string;
   /** Added to this process's environment. */
@@ -449,10 +477,6 @@ export class ServerProcess {
     return this.child.pid;
   }
 
-  get paused(): boolean {
-    return this.isPaused;
-  }
-
   /** The last lines the server printed. */
   get lastLines(): string[] {
     return [...this.tail];
@@ -516,4 +540,46 @@ export class ServerProcess {
       // already gone
     }
   }
+}
+
+/** Where and how a bench starts one server under test. */
+export interface BenchServer {
+  /** The checkout to run. */
+  cwd: string;
+  /** Prefix of the server's log lines on our stderr. */
+  label: string;
+  port: number;
+  /** The run's database, Redis, key prefix and JWT secret. */
+  env: BenchEnv;
+  partitions: number;
+  /** Where BENCH_CPU_PROF=1 has the server write its V8 CPU profile on exit (open it in Chrome DevTools). */
+  profDir: string;
+  /** Added to (and overriding) the standard variables. */
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * Start a server the way every bench does: NODE_ENV=production on 127.0.0.1:`port`, the run's
+ * database, Redis, key prefix and JWT secret, `partitions` outbox partitions, no demo catalog,
+ * LOG_LEVEL=warn, plus `extraEnv`; with --cpu-prof into `profDir` when BENCH_CPU_PROF=1.
+ */
+export function startBenchServer(s: BenchServer): ServerProcess {
+  return ServerProcess.start({
+    cwd: s.cwd,
+    label: s.label,
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(s.port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: s.env.databaseUrl,
+      REDIS_URL: s.env.redisUrl,
+      KEY_PREFIX: s.env.keyPrefix,
+      PARTITIONS: String(s.partitions),
+      DEMO_CATALOG: 'false',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: s.env.jwtSecret,
+      ...s.extraEnv,
+    },
+    nodeArgs: process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${s.profDir}`] : [],
+  });
 }

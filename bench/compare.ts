@@ -76,9 +76,10 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import {
-  bigCourse,
+  COMPLETE,
   destroyBenchEnv,
   envInt,
+  FILLER,
   freePort,
   gql,
   log,
@@ -91,12 +92,14 @@ import {
   ROOT,
   round,
   runMain,
-  ServerProcess,
   signHs256,
   sleep,
+  startBenchServer,
+  upsertBigCourse,
   type BenchEnv,
   type GqlResponse,
   type ServerExit,
+  type ServerProcess,
 } from './common';
 
 const DURATION = envInt('BENCH_DURATION', 10);
@@ -118,20 +121,11 @@ const XP = 10;
 const TOP_LEARNERS = 20;
 const TOP_LESSONS = 500;
 
-const COMPLETE = `mutation Complete($lessonId: ID!) {
-  completeLesson(lessonId: $lessonId) {
-    lessonId xpAwarded totalXp level leveledUp
-    badgesUnlocked { badge { id name } }
-    enrollment { xpEarned progress { completedLessons percentage } }
-  }
-}`;
 const TOP10 = '{ leaderboard(first: 10) { totalCount entries { rank score learner { id displayName } } } }';
 const MY_RANK = '{ me { totalXp rank { rank score } } leaderboard(first: 0) { aroundMe(radius: 5) { rank score learner { id } } } }';
 const RECORD = `mutation Record($events: [LearningEventInput!]!) {
   recordEvents(events: $events) { accepted duplicates rejected { index code } }
 }`;
-/** Sent once fresh pairs run out, while the load generator stops; not counted as a success. */
-const FILLER = JSON.stringify({ query: '{ __typename }' });
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const SCENARIOS = ['completeLesson', 'leaderboard-top10', 'my-rank', 'recordEvents'] as const;
@@ -217,24 +211,15 @@ async function startTarget(t: Target): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   t.url = `${base}/graphql`;
   log(`${t.label}: ${t.dir} (${t.git.commit?.slice(0, 7) ?? 'no git'}${t.git.dirty ? ', src dirty' : ''}), db ${t.env.databaseUrl}, prefix ${t.env.keyPrefix}, port ${port}`);
-  t.server = ServerProcess.start({
+  // BENCH_CPU_PROF=1: each server writes a V8 CPU profile on exit to bench/results/prof/<label>/.
+  t.server = startBenchServer({
     cwd: t.dir,
     label: t.label,
-    env: {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: t.env.databaseUrl,
-      REDIS_URL: t.env.redisUrl,
-      KEY_PREFIX: t.env.keyPrefix,
-      PARTITIONS: String(PARTITIONS),
-      DEMO_CATALOG: 'false',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: t.env.jwtSecret,
-      ...extraEnv(t.label),
-    },
-    // BENCH_CPU_PROF=1: each server writes a V8 CPU profile on exit to bench/results/prof/<label>/.
-    ...(process.env.BENCH_CPU_PROF === '1' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'prof', t.label)}`] } : {}),
+    port,
+    env: t.env,
+    partitions: PARTITIONS,
+    profDir: join(ROOT, 'bench', 'results', 'prof', t.label),
+    extraEnv: extraEnv(t.label),
   });
   await t.server.waitHealthy(base);
   t.admin = signHs256(t.env.jwtSecret, 'bench-admin', ['admin']);
@@ -243,7 +228,6 @@ async function startTarget(t: Target): Promise<void> {
   log(`${t.label}: up (pid ${t.server.pid}); Mutation.recordEvents ${t.recordEvents.present ? 'present' : 'absent'} (${t.recordEvents.how})`);
 }
 
-/** Does the served schema have Mutation.recordEvents? Introspection first; a probe with no events when introspection is off. */
 /** BENCH_ENV_<label>="K=V,K=V": extra server variables for one checkout (e.g. FLUSHER=false to see what the write-behind costs). */
 function extraEnv(label: string): Record<string, string> {
   const spec = process.env[`BENCH_ENV_${label}`] ?? '';
@@ -256,6 +240,7 @@ function extraEnv(label: string): Record<string, string> {
   );
 }
 
+/** Does the served schema have Mutation.recordEvents? Introspection first; a probe with no events when introspection is off. */
 async function detectRecordEvents(t: Target): Promise<{ present: boolean; how: string }> {
   try {
     const data = await gql<{ __schema: { mutationType: { fields: { name: string }[] } | null } }>(
@@ -294,17 +279,8 @@ async function mutateMany(t: Target, token: string, fields: string[]): Promise<v
 const enrollField = (courseId: string, learnerId: string) => `enroll(courseId: ${lit(courseId)}, learnerId: ${lit(learnerId)}) { id }`;
 const completeField = (lessonId: string, learnerId: string) => `completeLesson(lessonId: ${lit(lessonId)}, learnerId: ${lit(learnerId)}) { lessonId }`;
 
-async function upsertCourse(t: Target, id: string, modules: number, lessonsPerModule: number): Promise<string[]> {
-  const { input, lessonIds } = bigCourse(id, modules, lessonsPerModule, XP);
-  const data = await gql<{ upsertCourse: { lessonCount: number } }>(
-    t.url,
-    t.admin,
-    'mutation($input: CourseInput!) { upsertCourse(input: $input) { id lessonCount } }',
-    { input },
-  );
-  if (data.upsertCourse.lessonCount !== lessonIds.length) throw new Error(`course ${id} has ${data.upsertCourse.lessonCount} lessons, expected ${lessonIds.length}`);
-  return lessonIds;
-}
+const upsertCourse = (t: Target, id: string, modules: number, lessonsPerModule: number): Promise<string[]> =>
+  upsertBigCourse(t.url, t.admin, id, modules, lessonsPerModule, XP);
 
 const BOARD_COURSE = 'bench-board';
 const topIds = Array.from({ length: TOP_LEARNERS }, (_, i) => `bench-top-${i}`);

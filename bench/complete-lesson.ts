@@ -26,11 +26,13 @@ import { signToken } from '../src/domain/auth/tokens';
 import { Keys } from '../src/store/redis/keys';
 import { GROUPS } from '../src/store/outbox/groups';
 import {
-  bigCourse,
+  COMPLETE,
   destroyBenchEnv,
   emitResult,
   envInt,
+  FILLER,
   freePort,
+  gql,
   log,
   newBenchEnv,
   outboxBacklog,
@@ -41,8 +43,12 @@ import {
   ROOT,
   round,
   runMain,
-  ServerProcess,
+  sleep,
+  startBenchServer,
   tableCounts,
+  upsertBigCourse,
+  type GqlResponse,
+  type ServerProcess,
 } from './lib';
 
 const DURATION = envInt('BENCH_DURATION', 15);
@@ -55,34 +61,6 @@ const PARTITIONS = 64;
 const XP = 10;
 const COURSE_ID = 'bench-course';
 const PROF_DIR = join(ROOT, 'bench', 'results', 'prof');
-
-const COMPLETE = `mutation Complete($lessonId: ID!) {
-  completeLesson(lessonId: $lessonId) {
-    lessonId xpAwarded totalXp level leveledUp
-    badgesUnlocked { badge { id name } }
-    enrollment { xpEarned progress { completedLessons percentage } }
-  }
-}`;
-/** Sent once the pairs run out, while the load generator stops; not counted. */
-const FILLER = JSON.stringify({ query: '{ __typename }' });
-
-interface GqlResponse<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as GqlResponse<T>;
-  if (!res.ok || body.errors?.length || !body.data) {
-    throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(body.errors ?? body)}`);
-  }
-  return body.data;
-}
 
 interface PhaseStats {
   ok: number;
@@ -211,39 +189,15 @@ async function main(): Promise<void> {
   const url = `${base}/graphql`;
   log(`complete-lesson: db ${env.databaseUrl}, prefix ${env.keyPrefix}, port ${port}`);
 
-  // BENCH_CPU_PROF=1: the server writes a V8 CPU profile on exit (open it in Chrome DevTools).
-  const prof = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-  server = ServerProcess.start({
-    cwd: ROOT,
-    label: 'server',
-    nodeArgs: prof,
-    env: {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      KEY_PREFIX: env.keyPrefix,
-      PARTITIONS: String(PARTITIONS),
-      DEMO_CATALOG: 'false',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: env.jwtSecret,
-    },
-  });
+  // BENCH_CPU_PROF=1: the server writes a V8 CPU profile on exit to PROF_DIR.
+  server = startBenchServer({ cwd: ROOT, label: 'server', port, env, partitions: PARTITIONS, profDir: PROF_DIR });
   await server.waitHealthy(base);
   log(`server up (pid ${server.pid})`);
 
   const admin = await signToken('bench-admin', { secret: env.jwtSecret, roles: ['admin'] });
   const service = await signToken('bench-service', { secret: env.jwtSecret, roles: ['service'] });
 
-  const { input, lessonIds } = bigCourse(COURSE_ID, MODULES, LESSONS_PER_MODULE, XP);
-  const course = await gql<{ upsertCourse: { lessonCount: number } }>(
-    url,
-    admin,
-    'mutation($input: CourseInput!) { upsertCourse(input: $input) { id lessonCount } }',
-    { input },
-  );
-  if (course.upsertCourse.lessonCount !== lessonIds.length) throw new Error('course has the wrong lesson count');
+  const lessonIds = await upsertBigCourse(url, admin, COURSE_ID, MODULES, LESSONS_PER_MODULE, XP);
 
   const learnerIds = Array.from({ length: LEARNERS }, (_, i) => `bench-learner-${i}`);
   let t0 = Date.now();
@@ -274,7 +228,7 @@ async function main(): Promise<void> {
   let cpu: CompleteLessonResult['cpuPercent'];
   let phase: PhaseResult;
   try {
-    log(`run ${DURATION} s at ${CONNECTIONS} connections (${pairs.size - pairs.next} fresh pairs left)`);
+    log(`run ${DURATION} s at ${CONNECTIONS} connections (${pairs.left} fresh pairs left)`);
     const before = { server: procCpuSeconds(server.pid!), loadgen: process.cpuUsage(), redis: await redisCpuSeconds(redis), at: Date.now() };
     phase = await runPhase(url, DURATION, pairs, headersOf, bodyOf);
     const wall = (Date.now() - before.at) / 1000;
@@ -292,7 +246,7 @@ async function main(): Promise<void> {
     // caught up before summing it, at most 30 s.
     const deadline = Date.now() + 30_000;
     while ((await outboxBacklog(redis, keys, GROUPS.boards)) > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   } finally {
     redis.disconnect();

@@ -3,6 +3,7 @@
  * run in parallel against the one real Redis and Postgres without seeing each other.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { buildApp, type App, type AppOptions } from '../src/app';
 import { loadConfig, type Config } from '../src/config';
@@ -10,6 +11,7 @@ import { signToken } from '../src/domain/auth/tokens';
 import type { Role } from '../src/domain/auth/viewer';
 import type { CourseInput } from '../src/domain/catalog/input';
 import { createLogger } from '../src/logger';
+import { readEntries, type OutboxEntry } from '../src/store/outbox/entry';
 import { createRedis, deleteMatching } from '../src/store/redis/client';
 import type { ScriptedClient } from '../src/store/redis/scripts';
 import { dropDatabase } from '../src/store/pg/orm';
@@ -126,6 +128,27 @@ export async function destroyTestEnv(env: TestEnv): Promise<void> {
     }
   }
   await dropDatabase(env.databaseUrl);
+}
+
+/** A free TCP port on the loopback interface (for a server started outside startTestApp). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every entry in the app's outbox (all partitions, XRANGE - +), partition by partition, oldest first in each. */
+export async function outboxEntries(app: App): Promise<OutboxEntry[]> {
+  const out: OutboxEntry[] = [];
+  for (const p of app.keys.allPartitions()) {
+    const stream = app.keys.outbox(p);
+    out.push(...readEntries(stream, p, (await app.redis.xrange(stream, '-', '+')) as [string, string[]][]).entries);
+  }
+  return out;
 }
 
 /** A token for a learner, signed with the test secret. */

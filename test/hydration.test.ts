@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readEntries } from '../src/store/outbox/entry';
 import { writeEntries } from '../src/store/outbox/postgres/write';
 import { deleteMatching } from '../src/store/redis/client';
-import { destroyTestEnv, makeCourse, newTestEnv, redisEnvOf, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, makeCourse, newTestEnv, outboxEntries, redisEnvOf, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './harness';
 
 const run = promisify(execFile);
 const env = newTestEnv();
@@ -171,11 +170,7 @@ describe('hydration while a batch commits', () => {
       await t3.app.services.catalog.upsertCourse(makeCourse({ id: 'hc', modules: 4, lessons: 50, xp: 10 }));
       await t3.app.services.progress.enroll('hc-amy', 'hc');
       for (let i = 1; i <= 200; i += 1) await t3.app.services.progress.completeLesson('hc-amy', `hc-l${i}`);
-      const entries = [];
-      for (const p of t3.app.keys.allPartitions()) {
-        const stream = t3.app.keys.outbox(p);
-        entries.push(...readEntries(stream, p, (await t3.app.redis.xrange(stream, '-', '+')) as [string, string[]][]).entries);
-      }
+      const entries = await outboxEntries(t3.app);
       expect(entries).toHaveLength(201);
       const knex = t3.app.orm.em.getKnex();
       let writing = true;

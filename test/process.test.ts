@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/domain/auth/tokens';
 import { openOrm } from '../src/store/pg/orm';
-import { destroyTestEnv, eventually, newTestEnv, redisEnvOf, TEST_SECRET } from './harness';
+import { destroyTestEnv, eventually, freePort, newTestEnv, redisEnvOf, TEST_SECRET } from './harness';
 
 const children: ChildProcess[] = [];
 
@@ -18,16 +17,6 @@ function startServer(env: Record<string, string>): { child: ChildProcess; stdout
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const env = newTestEnv();

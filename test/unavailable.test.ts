@@ -3,20 +3,9 @@
  * not a masked internal error. Runs its own redis-server so it can stop it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../src/store/pg/orm';
-import { makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp | null = null;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../logger';
-import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, type TestApp } from '../../../test/harness';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, outboxEntries, startTestApp, type TestApp } from '../../../test/harness';
 import { GROUPS } from './groups';
 import { faultOf } from '../faults';
 import { OutboxConsumer, type ConsumerOptions, type EntryHandler } from './consumer';
 import { DeadLetters } from './deadletters';
-import { readEntries, type OutboxEntry } from './entry';
+import type { OutboxEntry } from './entry';
 import { writeEntries } from './postgres/write';
 
 const env = newTestEnv();
@@ -72,14 +72,7 @@ async function deadLetterCount(): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-async function allEntries(): Promise<OutboxEntry[]> {
-  const out: OutboxEntry[] = [];
-  for (const p of t.app.keys.allPartitions()) {
-    const stream = t.app.keys.outbox(p);
-    out.push(...readEntries(stream, p, (await t.app.redis.xrange(stream, '-', '+')) as [string, string[]][]).entries);
-  }
-  return out;
-}
+const allEntries = (): Promise<OutboxEntry[]> => outboxEntries(t.app);
 
 beforeAll(async () => {
   // No consumers in the app: each test drives its own.
