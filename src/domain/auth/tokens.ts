@@ -74,6 +74,23 @@ function secondsOf(value: unknown): number | undefined {
  *   misaddressed token, or one without a valid learner id in `sub`
  */
 export function verifyTokenSync(token: string, secret: string, options: VerifyOptions | number = {}): Viewer {
+  return verifiedClaims(token, secret, options).viewer;
+}
+
+/** A verified token's viewer and the times it is valid between (seconds; nbf -Infinity when absent). */
+interface VerifiedClaims {
+  viewer: Viewer;
+  exp: number;
+  nbf: number;
+}
+
+/** Refuse a token outside its validity window at `now` (seconds), with the clock skew allowed. */
+function checkWindow(exp: number, nbf: number, now: number): void {
+  if (exp <= now - CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token has expired; sign in again.');
+  if (nbf > now + CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token is not valid yet.');
+}
+
+function verifiedClaims(token: string, secret: string, options: VerifyOptions | number): VerifiedClaims {
   const { nowMs = Date.now(), audience, issuer } = typeof options === 'number' ? { nowMs: options } : options;
   const parts = token.split('.');
   if (parts.length !== 3) throw invalid();
@@ -97,9 +114,8 @@ export function verifyTokenSync(token: string, secret: string, options: VerifyOp
   const exp = secondsOf(payload.exp);
   if (exp === undefined) throw new Unauthenticated('Your token has no expiry; ask for a new one.');
   if (exp > now + MAX_TOKEN_LIFETIME_SECONDS) throw new Unauthenticated('Your token lives longer than 400 days; ask for one that expires sooner.');
-  if (exp <= now - CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token has expired; sign in again.');
-  const nbf = secondsOf(payload.nbf);
-  if (nbf !== undefined && nbf > now + CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token is not valid yet.');
+  const nbf = secondsOf(payload.nbf) ?? -Infinity;
+  checkWindow(exp, nbf, now);
   const iat = secondsOf(payload.iat);
   if (iat !== undefined && iat > now + CLOCK_SKEW_SECONDS) {
     throw new Unauthenticated('Your token says it was issued in the future; ask for a new one.');
@@ -117,7 +133,7 @@ export function verifyTokenSync(token: string, secret: string, options: VerifyOp
   if (!sub.success) throw new Unauthenticated('Your token does not name a valid learner.');
   const claimed = Array.isArray(payload.roles) ? payload.roles : [];
   const roles = new Set<Role>(ROLES.filter((r) => claimed.includes(r)));
-  return { id: sub.data, roles };
+  return { viewer: { id: sub.data, roles }, exp, nbf };
 }
 
 /** Most verified tokens a {@link TokenVerifier} remembers. */
@@ -130,7 +146,7 @@ export const TOKEN_CACHE_SIZE = 10_000;
  * every use: it stops passing when its `exp` passes, as if verified again.
  */
 export class TokenVerifier {
-  private readonly verified = new Map<string, { viewer: Viewer; exp: number; nbf: number }>();
+  private readonly verified = new Map<string, VerifiedClaims>();
 
   constructor(
     private readonly secret: string,
@@ -146,22 +162,18 @@ export class TokenVerifier {
     const now = Math.floor(nowMs / 1000);
     const hit = this.verified.get(token);
     if (hit) {
-      if (hit.exp <= now - CLOCK_SKEW_SECONDS) {
-        this.verified.delete(token);
-        throw new Unauthenticated('Your token has expired; sign in again.');
-      }
-      if (hit.nbf > now + CLOCK_SKEW_SECONDS) throw new Unauthenticated('Your token is not valid yet.');
+      // An expired token is forgotten; one not valid yet is kept for when it is.
+      if (hit.exp <= now - CLOCK_SKEW_SECONDS) this.verified.delete(token);
+      checkWindow(hit.exp, hit.nbf, now);
       // Most recently used last: the map's order is the eviction order.
       this.verified.delete(token);
       this.verified.set(token, hit);
       return hit.viewer;
     }
-    const viewer = verifyTokenSync(token, this.secret, { nowMs, ...this.checks });
-    // Verified, so the payload is a well-formed object with a numeric exp.
-    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number; nbf?: number };
+    const claims = verifiedClaims(token, this.secret, { nowMs, ...this.checks });
     if (this.verified.size >= this.size) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { viewer, exp: payload.exp, nbf: payload.nbf ?? -Infinity });
-    return viewer;
+    this.verified.set(token, claims);
+    return claims.viewer;
   }
 
   /** Tokens remembered (tests). */
