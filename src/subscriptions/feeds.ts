@@ -10,7 +10,8 @@ const LEARNER_BUFFER = 256;
 
 /**
  * What happened to a learner: the outbox entry of the event, as its script pushed it. Parsed
- * only on instances with a subscriber for that learner.
+ * only on instances with at least one learner subscribed (every learner's messages then: the
+ * learner id is inside the entry).
  */
 export type LearnerUpdate = OutboxEntryData;
 
@@ -204,12 +205,14 @@ export class BoardFeeds {
     const broken = w.epoch !== null && (message.epoch !== w.epoch || (w.lastSeq !== null && first > w.lastSeq + 1));
     w.epoch = message.epoch;
     w.lastSeq = last;
+    // Shared by every watcher (moves are only read).
+    const moves: PendingMove[] = broken || w.ranks.size === 0 ? [] : message.moves.map((move) => ({ ...move, epoch: message.epoch }));
     for (const watcher of w.ranks) {
       if (broken) {
         void this.resync(message.boardId, watcher, false).catch((err) => this.log.warn({ err, boardId: message.boardId }, 'rank feed: could not read a position'));
         continue;
       }
-      for (const move of message.moves) this.offerMove(message.boardId, watcher, { ...move, epoch: message.epoch });
+      for (const move of moves) this.offerMove(message.boardId, watcher, move);
     }
     if (w.tops.size) this.schedule(message.boardId, w);
   }

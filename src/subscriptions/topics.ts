@@ -3,7 +3,8 @@ import type { TopicName } from '../store/redis/keys';
 
 /**
  * A learner script's push: "<partition>|<outbox entry json>". The partition is the doorbell
- * for the outbox consumers; the entry is parsed only by instances with a subscriber for it.
+ * for the outbox consumers; the entry is parsed only by instances with a learner subscribed
+ * (see LearnerFeed).
  */
 export interface LearnerMessage {
   partition: number;
