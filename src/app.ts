@@ -28,6 +28,7 @@ import { attachGraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
+import { LearnerRepair } from './store/repair';
 import { BoardProjection } from './store/outbox/boards';
 import type { OutboxConsumer, ConsumerOptions } from './store/outbox/consumer';
 import { DeadLetters } from './store/outbox/deadletters';
@@ -81,9 +82,13 @@ export interface App {
   projector: OutboxConsumer;
   monitor: OutboxMonitor;
   learnerStore: HydratingLearnerStore;
+  /** Learners' hashes in Redis, without hydration (verify, tests). */
+  hot: LearnerHotStore;
   boardStore: BoardStore;
   boardRepo: BoardRepository;
   learnerRepo: LearnerRepository;
+  /** Rebuilds learners Redis is behind for from Postgres (the write-behind finds them). */
+  repair: LearnerRepair;
   /** Listen on `port` (default: config.port; 0 picks a free one). @returns the port */
   start(port?: number): Promise<number>;
   /** Everything written so far is in Postgres and on the boards (tests, rebuilds). */
@@ -137,7 +142,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const membership = new Membership(redis, keys, log.child({ component: 'membership' }), { set: 'servers', ttlMs: config.memberTtlMs, name: options.instanceName });
   const deadLetters = new DeadLetters(redis, keys, knex, log.child({ component: 'dead-letters' }));
   const deps: ConsumerDeps = { redis, keys, deadLetters, log, name: membership.name, config };
-  const flusher = postgresWriter(deps, knex, options.flusher);
+  // Learners the write-behind finds Redis to be behind for are rebuilt from Postgres.
+  let repair: LearnerRepair | null = null;
+  const flusher = postgresWriter(deps, knex, options.flusher, (learners) => repair!.enqueue(learners));
   const boardRepo = new BoardRepository(orm);
   const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
   const boardProjection = new BoardProjection(boardStore);
@@ -150,6 +157,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs });
   const learnerRepo = new LearnerRepository(orm);
+  repair = new LearnerRepair({
+    keys,
+    hot,
+    repo: learnerRepo,
+    boards: boardStore,
+    flushPartition: (p) => flusher.flushPartition(p),
+    log: log.child({ component: 'repair' }),
+  });
   const learnerStore = new HydratingLearnerStore(
     hot,
     learnerRepo,
@@ -256,9 +271,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     projector,
     monitor,
     learnerStore,
+    hot,
     boardStore,
     boardRepo,
     learnerRepo,
+    repair,
     async start(port = config.port) {
       // Join first, then look for a rebuild: rebuild-cache takes its lock first, then looks for
       // servers, so one of the two always sees the other.
@@ -293,6 +310,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         // Boards first (fast), then Postgres: everything answered is written before exit.
         await projector.stop({ drain: true }).catch((err) => log.error({ err }, 'board drain failed; entries stay in the outbox'));
         await flusher.stop({ drain: true }).catch((err) => log.error({ err }, 'outbox drain failed; entries stay in Redis'));
+        await repair.idle();
         await membership.stop();
         await ws.close(1001, 'Server shutting down');
         http.server.closeAllConnections();

@@ -5,7 +5,7 @@ import { faultOf } from '../store/faults';
 import { OutboxConsumer, type ConsumerOptions, type EntryHandler } from '../store/outbox/consumer';
 import type { DeadLetters } from '../store/outbox/deadletters';
 import { GROUPS } from '../store/outbox/groups';
-import { writeEntries } from '../store/outbox/postgres/write';
+import { writeEntries, type BehindReason } from '../store/outbox/postgres/write';
 import type { Keys } from '../store/redis/keys';
 import type { ScriptedClient } from '../store/redis/scripts';
 
@@ -20,14 +20,25 @@ export interface ConsumerDeps {
   config: Config;
 }
 
-/** The Postgres writer: consumer group `flusher`, two batches in flight (one prepares while one commits). */
-export function postgresWriter(deps: ConsumerDeps, knex: Knex, overrides?: Partial<ConsumerOptions>): OutboxConsumer {
+/**
+ * The Postgres writer: consumer group `flusher`, two batches in flight (one prepares while one
+ * commits). `onBehind` hears of the learners a batch showed Redis to be behind Postgres for
+ * (after the batch committed); they are logged at least.
+ */
+export function postgresWriter(
+  deps: ConsumerDeps,
+  knex: Knex,
+  overrides?: Partial<ConsumerOptions>,
+  onBehind: (learners: Map<string, BehindReason>) => void = (learners) =>
+    deps.log.warn({ learners: [...learners].slice(0, 20) }, 'Redis is behind Postgres for these learners: run npm run verify -- --repair'),
+): OutboxConsumer {
   const { config } = deps;
   return consumer(
     deps,
     'flusher',
     async (entries) => {
-      await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
+      const written = await writeEntries(knex, entries, config.flusher.statementTimeoutMs);
+      if (written.behind.size > 0) onBehind(written.behind);
     },
     {
       group: GROUPS.postgres,

@@ -1,10 +1,10 @@
 import { boardIdOf } from '../../domain/boards/rules';
 import type { BoardStore, ScoreUpdate } from '../redis/boards';
-import type { OutboxEntry } from './entry';
+import { newer, type OutboxEntry } from './entry';
 
 /**
  * The board scores a batch of entries implies: for each board, each learner's newest score
- * (by version). An entry that paid XP moves its learner on the global board (total XP) and,
+ * (by epoch, then version). An entry that paid XP moves its learner on the global board (total XP) and,
  * when it paid XP in a course, on that course's board (course XP). Pure.
  */
 export function boardUpdatesOf(entries: readonly OutboxEntry[]): Map<string, ScoreUpdate[]> {
@@ -13,14 +13,14 @@ export function boardUpdatesOf(entries: readonly OutboxEntry[]): Map<string, Sco
     let board = byBoard.get(boardId);
     if (!board) byBoard.set(boardId, (board = new Map()));
     const prev = board.get(u.learnerId);
-    if (!prev || prev.version < u.version) board.set(u.learnerId, u);
+    if (!prev || newer(u, prev)) board.set(u.learnerId, u);
   };
   for (const { data: d } of entries) {
     const paid = ('x' in d ? d.x : 0) + (d.aw ?? []).reduce((sum, [, xp]) => sum + xp, 0);
     if (paid <= 0) continue;
-    put(boardIdOf({ period: 'ALL_TIME', courseId: null }), { learnerId: d.l, score: d.s.xp, reachedAt: d.s.xat, version: d.v });
+    put(boardIdOf({ period: 'ALL_TIME', courseId: null }), { learnerId: d.l, score: d.s.xp, reachedAt: d.s.xat, epoch: d.ep, version: d.v });
     if (d.k === 'lesson_completed' && d.x > 0) {
-      put(boardIdOf({ period: 'ALL_TIME', courseId: d.c }), { learnerId: d.l, score: d.ce.x, reachedAt: d.ce.xat, version: d.v });
+      put(boardIdOf({ period: 'ALL_TIME', courseId: d.c }), { learnerId: d.l, score: d.ce.x, reachedAt: d.ce.xat, epoch: d.ep, version: d.v });
     }
   }
   return new Map([...byBoard].map(([id, m]) => [id, [...m.values()]]));

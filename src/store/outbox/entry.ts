@@ -51,6 +51,8 @@ const common = {
   ra: z.number().int().nonnegative(),
   /** the learner's version after the change */
   v: z.number().int().positive(),
+  /** the learner's epoch (lua/includes/epoch.lua); 0 in entries written before epochs */
+  ep: z.number().int().nonnegative().default(0),
   s: snapshot,
   /** badges unlocked in the same step, in order */
   aw: z.array(badgeAward).optional(),
@@ -101,6 +103,11 @@ export interface UnreadableEntry {
   /** The raw stream fields, kept for the dead letter. */
   fields: string[];
   error: string;
+}
+
+/** Whether `a` is a later state of its learner than `b`: by epoch, then version. */
+export function newer(a: { epoch: number; version: number }, b: { epoch: number; version: number }): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.version > b.version);
 }
 
 /** Ledger row id of the XP an event paid itself, and of a badge it unlocked. */

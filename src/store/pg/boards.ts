@@ -7,6 +7,8 @@ export interface BoardEntryRow {
   learnerId: string;
   score: number;
   reachedAt: number;
+  /** The learner's epoch and version as of the score (see lua/includes/epoch.lua). */
+  epoch: number;
   version: number;
 }
 
@@ -27,12 +29,12 @@ export class BoardRepository {
     const k = this.knex();
     const at = k.raw('(extract(epoch from xp_reached_at) * 1000)::float8 as at');
     const rows = (ref.courseId === null
-      ? await k('learners').select('id as learner_id', 'total_xp as score', 'version', at).where('total_xp', '>', 0)
+      ? await k('learners').select('id as learner_id', 'total_xp as score', 'epoch', 'version', at).where('total_xp', '>', 0)
       : await k('enrollments')
-          .select('learner_id', 'xp_earned as score', 'version', at)
+          .select('learner_id', 'xp_earned as score', 'epoch', 'version', at)
           .where({ course_id: ref.courseId })
-          .andWhere('xp_earned', '>', 0)) as { learner_id: string; score: string | number; version: number; at: number | null }[];
-    return rows.map((r) => ({ learnerId: r.learner_id, score: Number(r.score), reachedAt: Math.round(Number(r.at ?? 0)), version: r.version }));
+          .andWhere('xp_earned', '>', 0)) as { learner_id: string; score: string | number; epoch: string | number; version: number; at: number | null }[];
+    return rows.map((r) => ({ learnerId: r.learner_id, score: Number(r.score), reachedAt: Math.round(Number(r.at ?? 0)), epoch: Number(r.epoch), version: r.version }));
   }
 
   /** Ids of every board Postgres has entries for. */

@@ -31,6 +31,46 @@ select
      from (select * from xp_transactions where learner_id = :id order by occurred_at desc, id desc limit ${RECENT_XP_ROWS}) r) as recent
 `;
 
+const AUDIT = `
+select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
+  (select coalesce(sum(amount), 0) from xp_transactions t where t.learner_id = ids.id) as ledger_xp,
+  (select coalesce(json_agg(lesson_id order by lesson_id), '[]'::json)
+     from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null) as lessons,
+  (select coalesce(json_agg(badge_id order by badge_id), '[]'::json) from badge_awards b where b.learner_id = ids.id) as badges,
+  (select coalesce(json_object_agg(e.course_id, json_build_array(e.xp_earned,
+            (select coalesce(sum(amount), 0) from xp_transactions t
+              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed'))), '{}'::json)
+     from enrollments e where e.learner_id = ids.id) as courses
+from unnest(?::text[]) as ids(id) left join learners l on l.id = ids.id`;
+
+interface AuditRow {
+  id: string;
+  epoch: string | number | null;
+  version: number | null;
+  total_xp: string | number | null;
+  lessons_completed: number | null;
+  ledger_xp: string | number;
+  lessons: string[];
+  badges: string[];
+  courses: Record<string, [string | number, string | number]>;
+}
+
+/** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
+export interface DurableAudit {
+  epoch: number;
+  version: number;
+  totalXp: number;
+  lessonsCompleted: number;
+  /** Sum of the ledger. */
+  ledgerXp: number;
+  /** Completed lessons (progress rows), sorted. */
+  lessons: string[];
+  /** Badges held, sorted. */
+  badges: string[];
+  /** Per enrolled course: the snapshot's course XP and the ledger's. */
+  courses: Map<string, { xpEarned: number; ledgerXp: number }>;
+}
+
 interface LoadRow {
   learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
   enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number }[];
@@ -109,6 +149,59 @@ export class LearnerRepository {
       payload: unknown;
     }[];
     return new Map(rows.map((r) => [r.client_id, r.payload]));
+  }
+
+  /**
+   * Set a learner's snapshot (total XP, when it was reached, lessons completed) and each
+   * enrollment's course XP from the durable facts they summarise: the ledger and the progress
+   * rows. For a learner whose snapshots came from a Redis that was behind (LearnerRepair).
+   * Epochs and versions are kept: the rebuilt hash starts a newer epoch anyway.
+   */
+  async recomputeFromLedger(learnerId: string): Promise<void> {
+    await this.knex().transaction(async (trx) => {
+      await trx.raw(
+        `update learners l set
+           total_xp = coalesce((select sum(amount) from xp_transactions t where t.learner_id = l.id), 0),
+           xp_reached_at = (select max(occurred_at) from xp_transactions t where t.learner_id = l.id),
+           lessons_completed = (select count(*) from lesson_progress p where p.learner_id = l.id and p.completed_at is not null),
+           updated_at = now()
+         where l.id = :id`,
+        { id: learnerId },
+      );
+      await trx.raw(
+        `update enrollments e set
+           xp_earned = coalesce((select sum(amount) from xp_transactions t
+                                  where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed'), 0),
+           xp_reached_at = (select max(occurred_at) from xp_transactions t
+                             where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed')
+         where e.learner_id = :id`,
+        { id: learnerId },
+      );
+    });
+  }
+
+  /**
+   * What the durable record says of each learner, snapshot and facts side by side (verify):
+   * null for a learner Postgres has never seen.
+   */
+  async audit(learnerIds: readonly string[]): Promise<Map<string, DurableAudit | null>> {
+    if (learnerIds.length === 0) return new Map();
+    const res = (await this.knex().raw(AUDIT, [learnerIds as string[]])) as { rows: AuditRow[] };
+    const out = new Map<string, DurableAudit | null>(learnerIds.map((id) => [id, null]));
+    for (const r of res.rows) {
+      if (r.version === null && Object.keys(r.courses).length === 0) continue;
+      out.set(r.id, {
+        epoch: Number(r.epoch ?? 0),
+        version: Number(r.version ?? 0),
+        totalXp: Number(r.total_xp ?? 0),
+        lessonsCompleted: Number(r.lessons_completed ?? 0),
+        ledgerXp: Number(r.ledger_xp),
+        lessons: r.lessons,
+        badges: r.badges,
+        courses: new Map(Object.entries(r.courses).map(([c, [xp, ledger]]) => [c, { xpEarned: Number(xp), ledgerXp: Number(ledger) }])),
+      });
+    }
+    return out;
   }
 
   /** Sum of a learner's ledger (tests and audits). */

@@ -57,7 +57,8 @@ export interface ScoreUpdate {
   score: number;
   /** When the score was reached (ties: earlier first). */
   reachedAt: number;
-  /** The learner's version: an update older than the one applied is dropped. */
+  /** The learner's epoch (when their hash was last rebuilt) and version: an update older, by (epoch, version), than the one applied is dropped. */
+  epoch: number;
   version: number;
 }
 
@@ -76,7 +77,7 @@ const SCORES_PER_CALL = 500;
 
 /**
  * Leaderboards in Redis: one sorted set per board (scores negated, best first) and a meta
- * hash (each learner's member, score and version; the change counter and epoch). A board
+ * hash (each learner's member, score, epoch and version; the change counter and epoch). A board
  * Redis does not hold (never written, or lost) is loaded from Postgres on first touch, once
  * per process at a time; the install is atomic and keeps a board another instance installed first.
  */
@@ -103,7 +104,7 @@ export class BoardStore {
     let moved = 0;
     for (let i = 0; i < updates.length; i += SCORES_PER_CALL) {
       const args: (string | number)[] = [];
-      for (const u of updates.slice(i, i + SCORES_PER_CALL)) args.push(u.learnerId, u.score, boardMember(u.learnerId, u.reachedAt), u.version);
+      for (const u of updates.slice(i, i + SCORES_PER_CALL)) args.push(u.learnerId, u.score, boardMember(u.learnerId, u.reachedAt), u.epoch, u.version);
       const reply = (await this.loadedRead(boardId, () => this.redis.setBoardScores(k.z, k.meta, boardId, channel, ...args))) as number[];
       if (Number(reply[0]) === 1) moved += Number(reply[1]);
     }
@@ -206,7 +207,7 @@ export class BoardStore {
       for (const e of ranked.slice(i, i + CHUNK)) {
         const member = boardMember(e.learnerId, e.reachedAt);
         zargs.push(-e.score, member);
-        hargs.push(`m:${e.learnerId}`, member, `s:${e.learnerId}`, e.score, `v:${e.learnerId}`, e.version);
+        hargs.push(`m:${e.learnerId}`, member, `s:${e.learnerId}`, e.score, `v:${e.learnerId}`, `${e.epoch}:${e.version}`);
       }
       await this.redis.zadd(staged.z, ...zargs);
       // Staging keys expire on their own if this process dies half way.

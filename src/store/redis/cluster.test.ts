@@ -165,7 +165,7 @@ describe.skipIf(NODES.length === 0)('on a Redis Cluster', () => {
       // Inside a script on a keyed slot (the board script publishes its moves this way).
       await other.eval("redis.call('PUBLISH', ARGV[1], ARGV[2]) return 1", 1, `${prefix}{b:c1}:z`, channel, 'from-lua');
       const boards = new BoardStore(other as unknown as ScriptedRedis, keys, async () => []);
-      expect(await boards.setScores('c1', [{ learnerId: 'amy', score: 40, reachedAt: now, version: 1 }])).toBe(1);
+      expect(await boards.setScores('c1', [{ learnerId: 'amy', score: 40, reachedAt: now, epoch: 1, version: 1 }])).toBe(1);
       await until(() => got.length >= 6, `6 messages (have ${JSON.stringify(got)})`);
       // Messages published on different nodes reach the subscriber's node over the cluster bus,
       // in no particular order between them.

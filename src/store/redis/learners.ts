@@ -173,6 +173,29 @@ export class LearnerHotStore {
     return (await this.redis.hydrateLearner(this.keys.learner(state.id), ...learnerFields(state))) === 1;
   }
 
+  /**
+   * Replace a learner's hash with `state` if it is still at `expectedVersion` (see
+   * lua/replaceLearner-1.lua). @returns the new epoch; `moved` when the hash changed
+   * meanwhile; `absent` when it is not in Redis
+   */
+  async replace(state: LearnerState, expectedVersion: number): Promise<{ epoch: number } | 'moved' | 'absent'> {
+    const reply = (await this.redis.replaceLearner(this.keys.learner(state.id), expectedVersion, ...learnerFields(state))) as number[];
+    if (Number(reply[0]) === 1) return { epoch: Number(reply[1]) };
+    return Number(reply[0]) === 0 ? 'moved' : 'absent';
+  }
+
+  /** A learner's epoch and version in Redis; null when not in Redis. */
+  async stamp(learnerId: string): Promise<{ epoch: number; version: number } | null> {
+    const [v, ep] = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'ep');
+    return v === null ? null : { epoch: Number(ep ?? 0), version: Number(v) };
+  }
+
+  /** Every field of a learner's hash (verify); null when not in Redis. */
+  async raw(learnerId: string): Promise<Record<string, string> | null> {
+    const h = await this.redis.hgetall(this.keys.learner(learnerId));
+    return h && h.v !== undefined ? h : null;
+  }
+
   /** Counters of several learners (one HMGET each, pipelined); null for those not in Redis. */
   counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]> {
     return Promise.all(

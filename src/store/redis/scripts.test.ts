@@ -203,12 +203,12 @@ describe('board scripts', () => {
   const messages: BoardMoves[] = [];
   let boards: BoardStore;
   let loads = 0;
-  const up = (learnerId: string, score: number, reachedAt: number, version: number) => ({ learnerId, score, reachedAt, version });
+  const up = (learnerId: string, score: number, reachedAt: number, version: number, epoch = 7) => ({ learnerId, score, reachedAt, epoch, version });
 
   beforeAll(async () => {
     boards = new BoardStore(redis, keys, async () => {
       loads += 1;
-      return [{ learnerId: 'seed', score: 5, reachedAt: now - 1, version: 1 }];
+      return [{ learnerId: 'seed', score: 5, reachedAt: now - 1, epoch: 7, version: 1 }];
     });
     sub.on('message', (_ch: string, msg: string) => messages.push(parseBoardMoves(msg)));
     await sub.subscribe(keys.channel('board'));
@@ -247,9 +247,17 @@ describe('board scripts', () => {
     expect((await boards.position(boardId, 'late'))).toMatchObject({ rank: 1, score: 160, seq: moves.at(-1)!.seq });
   });
 
+  it('take a rebuilt learner (a newer epoch) whatever their version, and refuse an older epoch', async () => {
+    // 'late' is at (7, 2) with 160; their hash was rebuilt at epoch 9 with version 1.
+    expect(await boards.setScores(boardId, [up('late', 170, now + 40, 1, 9)])).toBe(1);
+    expect(await boards.setScores(boardId, [up('late', 999, now + 41, 50, 7)])).toBe(0);
+    expect(await boards.setScores(boardId, [up('late', 160, now + 30, 2, 9)])).toBe(1);
+    expect(await boards.ranks(boardId, ['late'])).toEqual([{ rank: 1, learnerId: 'late', score: 160 }]);
+  });
+
   it('keep the sequence going forward, with a new epoch, when the board is replaced or lost', async () => {
     const before = await boards.position(boardId, 'late');
-    await boards.replace(boardId, [{ learnerId: 'late', score: 160, reachedAt: now + 30, version: 2 }]);
+    await boards.replace(boardId, [{ learnerId: 'late', score: 160, reachedAt: now + 30, epoch: 7, version: 2 }]);
     const replaced = await boards.position(boardId, 'late');
     expect(replaced.epoch).not.toBe(before.epoch);
     expect(replaced.seq).toBe(before.seq);

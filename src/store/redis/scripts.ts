@@ -10,6 +10,7 @@ export type ScriptName =
   | 'enroll'
   | 'completeLesson'
   | 'hydrateLearner'
+  | 'replaceLearner'
   | 'readLearner'
   | 'setBoardScores'
   | 'boardPosition'

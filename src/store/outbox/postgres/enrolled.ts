@@ -3,5 +3,5 @@ import type { RowSet } from './rows';
 
 /** ENROLLED: the enrollment row. */
 export function enrolled(entry: EntryOf<'enrolled'>, rows: RowSet): void {
-  rows.enrollment(entry.l, entry.c, entry.v, entry.ce);
+  rows.enrollment(entry.l, entry.c, entry.ep, entry.v, entry.ce);
 }

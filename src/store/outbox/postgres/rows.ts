@@ -1,4 +1,4 @@
-import { ledgerIdOf, type OutboxEntry } from '../entry';
+import { ledgerIdOf, newer, type OutboxEntry } from '../entry';
 
 /**
  * The rows a batch of outbox entries becomes, by table, keyed so that a batch holds one row
@@ -10,6 +10,7 @@ export interface LearnerSnapshotRow {
   total_xp: number;
   lessons_completed: number;
   xp_reached_at: Date | null;
+  epoch: number;
   version: number;
 }
 
@@ -21,6 +22,7 @@ export interface EnrollmentRow {
   completed_at: Date | null;
   xp_earned: number;
   xp_reached_at: Date | null;
+  epoch: number;
   version: number;
 }
 
@@ -73,8 +75,8 @@ export class RowSet {
   common(entry: OutboxEntry): void {
     const d = entry.data;
     const prev = this.learners.get(d.l);
-    if (!prev || prev.version < d.v) {
-      this.learners.set(d.l, { id: d.l, total_xp: d.s.xp, lessons_completed: d.s.lc, xp_reached_at: dateOrNull(d.s.xat), version: d.v });
+    if (!prev || newer({ epoch: d.ep, version: d.v }, prev)) {
+      this.learners.set(d.l, { id: d.l, total_xp: d.s.xp, lessons_completed: d.s.lc, xp_reached_at: dateOrNull(d.s.xat), epoch: d.ep, version: d.v });
     }
     this.events.set(d.id, {
       key: d.id,
@@ -91,11 +93,11 @@ export class RowSet {
     }
   }
 
-  /** The enrollment's snapshot at the entry's version. */
-  enrollment(learnerId: string, courseId: string, version: number, ce: { i: string; eat: number; x: number; xat: number; ec: number }): void {
+  /** The enrollment's snapshot at the entry's epoch and version. */
+  enrollment(learnerId: string, courseId: string, epoch: number, version: number, ce: { i: string; eat: number; x: number; xat: number; ec: number }): void {
     const key = pair(learnerId, courseId);
     const prev = this.enrollments.get(key);
-    if (prev && prev.version >= version) return;
+    if (prev && !newer({ epoch, version }, prev)) return;
     this.enrollments.set(key, {
       id: ce.i,
       learner_id: learnerId,
@@ -104,6 +106,7 @@ export class RowSet {
       completed_at: dateOrNull(ce.ec),
       xp_earned: ce.x,
       xp_reached_at: dateOrNull(ce.xat),
+      epoch,
       version,
     });
   }

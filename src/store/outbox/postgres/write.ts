@@ -20,6 +20,22 @@ export interface WriteCounts {
   events: number;
 }
 
+/**
+ * Why a batch shows that Redis is behind Postgres for a learner (Redis restored from an older
+ * snapshot, a failover that lost writes):
+ * - `already-paid`: a new event paid for something the ledger already holds under another event
+ *   (the hash did not know the lesson was completed);
+ * - `version-reused`: a new event carries an (epoch, version) another event already had (the
+ *   hash went back and counted those versions again).
+ * Neither happens while Redis is ahead of Postgres, whatever the order batches arrive in.
+ */
+export type BehindReason = 'already-paid' | 'version-reused';
+
+/** What a batch wrote, and the learners it showed Redis to be behind for (repair them). */
+export interface WriteResult extends WriteCounts {
+  behind: Map<string, BehindReason>;
+}
+
 /** Turn entries into rows, newest snapshot per key. Pure. */
 export function rowsOf(entries: readonly OutboxEntry[]): RowSet {
   const rows = new RowSet();
@@ -41,27 +57,34 @@ function sorted<T>(m: Map<string, T>): T[] {
  * escaped element by element in JavaScript.
  */
 async function run(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rowCount: number | null };
-  return res.rowCount ?? 0;
+  return (await returning(trx, sql, rows)).length;
 }
 
+/** `run` for a statement ending in RETURNING: the rows it returned. */
+async function returning<R = Record<string, string>>(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<R[]> {
+  if (rows.length === 0) return [];
+  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rows?: R[]; rowCount: number | null };
+  return res.rows ?? [];
+}
+
+// Snapshots only move forward, by (epoch, version): see lua/includes/epoch.lua.
 const LEARNERS = `
-  insert into learners (id, total_xp, lessons_completed, xp_reached_at, version)
-  select id, total_xp, lessons_completed, xp_reached_at, version
-  from jsonb_to_recordset(?::jsonb) as t(id text, total_xp bigint, lessons_completed int, xp_reached_at timestamptz, version int)
+  insert into learners (id, total_xp, lessons_completed, xp_reached_at, epoch, version)
+  select id, total_xp, lessons_completed, xp_reached_at, epoch, version
+  from jsonb_to_recordset(?::jsonb) as t(id text, total_xp bigint, lessons_completed int, xp_reached_at timestamptz, epoch bigint, version int)
   on conflict (id) do update set total_xp = excluded.total_xp, lessons_completed = excluded.lessons_completed,
-    xp_reached_at = excluded.xp_reached_at, version = excluded.version, updated_at = now()
-  where learners.version < excluded.version`;
+    xp_reached_at = excluded.xp_reached_at, epoch = excluded.epoch, version = excluded.version, updated_at = now()
+  where (learners.epoch, learners.version) < (excluded.epoch, excluded.version)
+  returning id`;
 
 const ENROLLMENTS = `
-  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, version)
-  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, version
+  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, epoch, version)
+  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, epoch, version
   from jsonb_to_recordset(?::jsonb) as t(id uuid, learner_id text, course_id text, enrolled_at timestamptz,
-    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, version int)
+    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, epoch bigint, version int)
   on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
-    xp_reached_at = excluded.xp_reached_at, version = excluded.version
-  where enrollments.version < excluded.version`;
+    xp_reached_at = excluded.xp_reached_at, epoch = excluded.epoch, version = excluded.version
+  where (enrollments.epoch, enrollments.version) < (excluded.epoch, excluded.version)`;
 
 const PROGRESS = `
   insert into lesson_progress (learner_id, lesson_id, course_id, completed_at, updated_at)
@@ -73,7 +96,8 @@ const LEDGER = `
   insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
   select id, learner_id, amount, reason, source_id, course_id, occurred_at
   from jsonb_to_recordset(?::jsonb) as t(id text, learner_id text, amount bigint, reason text, source_id text, course_id text, occurred_at timestamptz)
-  on conflict do nothing`;
+  on conflict do nothing
+  returning id`;
 
 const AWARDS = `
   insert into badge_awards (learner_id, badge_id, awarded_at)
@@ -90,27 +114,63 @@ const EVENTS = `
       then null else t.client_id end,
     t.kind, t.occurred_at, t.recorded_at, t.payload::jsonb
   from jsonb_to_recordset(?::jsonb) as t(key uuid, learner_id text, client_id text, kind text, occurred_at timestamptz, recorded_at timestamptz, payload text)
-  on conflict do nothing`;
+  on conflict do nothing
+  returning key`;
+
+// Learners for whom another logged event already had a new event's (epoch, version).
+const VERSION_REUSED = `
+  select distinct t.learner_id
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, key uuid, epoch bigint, version int)
+  join learner_events e on e.learner_id = t.learner_id and e.key <> t.key
+    and (e.payload->>'v')::int = t.version and coalesce((e.payload->>'ep')::bigint, 0) = t.epoch`;
 
 /**
  * Write a batch of outbox entries in one transaction. Idempotent: ledger rows, progress,
  * awards and events are keyed (`ON CONFLICT DO NOTHING`; the ledger is also unique on what it
- * pays for), snapshots only move forward (`WHERE version < excluded.version`), so a replayed or
- * reordered batch changes nothing. One statement per table.
- * @returns rows actually inserted or updated, by table
+ * pays for), snapshots only move forward (by epoch, then version), so a replayed or reordered
+ * batch changes nothing. One statement per table.
+ *
+ * It also notices when Redis is behind Postgres (see BehindReason) and returns those learners:
+ * their snapshot from this batch is not to be trusted, and their hash must be rebuilt from
+ * Postgres (LearnerRepair). The ledger keeps what was paid once, whatever Redis said.
+ * @returns rows actually inserted or updated, by table, and the learners Redis is behind for
  */
-export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteCounts> {
+export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteResult> {
   const rows = rowsOf(entries);
-  const counts: WriteCounts = { learners: 0, enrollments: 0, lessonProgress: 0, xpTransactions: 0, badgeAwards: 0, events: 0 };
-  if (entries.length === 0) return counts;
+  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, xpTransactions: 0, badgeAwards: 0, events: 0, behind: new Map() };
+  if (entries.length === 0) return result;
   await knex.transaction(async (trx) => {
     await trx.raw(`set local statement_timeout = ${Math.max(1, Math.trunc(statementTimeoutMs))}`);
-    counts.learners = await run(trx, LEARNERS, sorted(rows.learners));
-    counts.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments));
-    counts.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress));
-    counts.xpTransactions = await run(trx, LEDGER, sorted(rows.ledger));
-    counts.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
-    counts.events = await run(trx, EVENTS, sorted(rows.events));
+    const moved = new Set((await returning<{ id: string }>(trx, LEARNERS, sorted(rows.learners))).map((r) => r.id));
+    result.learners = moved.size;
+    result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments));
+    result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress));
+    const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger))).map((r) => r.id));
+    result.xpTransactions = paid.size;
+    result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
+    const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events))).map((r) => r.key));
+    result.events = logged.size;
+
+    // A new event whose payment the ledger refused: it was paid already, under another event.
+    for (const row of rows.ledger.values()) {
+      if (!paid.has(row.id) && logged.has(eventKeyOfLedgerId(row.id))) result.behind.set(row.learner_id, 'already-paid');
+    }
+    // A new event whose learner's snapshot did not move: reordered, or a version counted twice.
+    const suspects = entries.filter((e) => logged.has(e.data.id) && !moved.has(e.data.l) && !result.behind.has(e.data.l));
+    if (suspects.length) {
+      const reused = await returning<{ learner_id: string }>(
+        trx,
+        VERSION_REUSED,
+        suspects.map((e) => ({ learner_id: e.data.l, key: e.data.id, epoch: e.data.ep, version: e.data.v })),
+      );
+      for (const r of reused) result.behind.set(r.learner_id, 'version-reused');
+    }
   });
-  return counts;
+  return result;
+}
+
+/** The event key a ledger row id derives from (see ledgerIdOf). */
+function eventKeyOfLedgerId(id: string): string {
+  const colon = id.indexOf(':');
+  return colon < 0 ? id : id.slice(0, colon);
 }

@@ -2,19 +2,22 @@
   Put several learners' scores on a board at once and announce the moves in one message, in
   board order. Scores are stored negated (ZRANGE ascending = best first); members are
   "<13-digit ms the score was reached>|<learnerId>", so equal scores rank whoever reached them
-  first higher. A per-learner version guard drops updates older than the one applied, so
-  replays and reordered batches change nothing. Learners with a score of 0 are not ranked.
-  Input:  KEYS[1] board sorted set   KEYS[2] board meta hash (seq, ep; m:/s:/v:<learnerId>)
+  first higher. A per-learner guard drops updates older, by (epoch, version), than the one
+  applied, so replays and reordered batches change nothing, and a learner whose hash was
+  rebuilt (a new epoch) is never refused for versions an earlier epoch reached. Learners with a
+  score of 0 are not ranked.
+  Input:  KEYS[1] board sorted set   KEYS[2] board meta hash (seq, ep; m:/s:/v:<learnerId>, v holding "<epoch>:<version>")
           ARGV[1] boardId  ARGV[2] board channel
-          ARGV[3..] learnerId, score, member, version (groups of four, each learner once)
+          ARGV[3..] learnerId, score, member, epoch, version (groups of five, each learner once)
   Output: {1, moves, seq}; {-100} the board is not in Redis (load it from Postgres, then retry)
   Publishes {b, ep, q = seq of the first move (a decimal string), mv = {{learnerId, prevScore, prevMember, score, member}, ...}}
   (prevScore/prevMember/member are false when absent).
 ]]
-local n = (#ARGV - 2) / 4
+local G = 5
+local n = (#ARGV - 2) / G
 local fields = { 'seq', 'ep' }
 for i = 0, n - 1 do
-  local l = ARGV[3 + 4 * i]
+  local l = ARGV[3 + G * i]
   fields[#fields + 1] = 'v:' .. l
   fields[#fields + 1] = 'm:' .. l
   fields[#fields + 1] = 's:' .. l
@@ -26,11 +29,20 @@ local seq = tonumber(meta[1])
 local first = seq + 1
 local zrem, zadd, hset, hdel, moves = {}, {}, {}, {}, {}
 for i = 0, n - 1 do
-  local l, score, member, version = ARGV[3 + 4 * i], tonumber(ARGV[4 + 4 * i]), ARGV[5 + 4 * i], tonumber(ARGV[6 + 4 * i])
-  local seen, oldMember, oldScore = tonumber(meta[3 + 3 * i]), meta[4 + 3 * i], tonumber(meta[5 + 3 * i])
-  if not seen or version > seen then
+  local base = 3 + G * i
+  local l, score, member, epoch, version = ARGV[base], tonumber(ARGV[base + 1]), ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+  local seen, oldMember, oldScore = meta[3 + 3 * i], meta[4 + 3 * i], tonumber(meta[5 + 3 * i])
+  local newer = not seen
+  if seen then
+    -- "<epoch>:<version>", or a bare version (written before epochs: epoch 0).
+    local se, sv = string.match(seen, '^(%d+):(%d+)$')
+    if not se then se, sv = 0, seen end
+    se, sv = tonumber(se), tonumber(sv)
+    newer = epoch > se or (epoch == se and version > sv)
+  end
+  if newer then
     hset[#hset + 1] = 'v:' .. l
-    hset[#hset + 1] = version
+    hset[#hset + 1] = string.format('%d:%d', epoch, version)
     local changed = (oldScore or 0) ~= score
     if changed and (oldMember or score > 0) then
       if oldMember then zrem[#zrem + 1] = oldMember end

@@ -6,7 +6,7 @@
 local function appendOutbox(kind, rec, fields)
   local entry = {
     k = kind, l = ev.learner, e = ev.id, id = ev.key, oa = ev.at, ra = ev.recordedAt,
-    v = num(rec, 'v'), s = snapshotOf(rec),
+    v = num(rec, 'v'), ep = num(rec, 'ep'), s = snapshotOf(rec),
   }
   for name, value in pairs(fields) do entry[name] = value end
   local json = cjson.encode(entry)

@@ -4,20 +4,7 @@
   its first write, and an error half way leaves nothing half applied.
 ]]
 --- @include "hashSlices"
-
--- Read the learner's fields; nil when the learner is not in Redis (hydrate, then run again),
--- except for a learner Postgres has never seen (ev.fresh): they start empty, and the hash is
--- written only if the event applies, so a refused event leaves nothing behind.
-local function readLearner(fields)
-  local values = hmgetAll(KEYS[1], fields)
-  local rec = { cur = {}, order = {}, staged = {} }
-  for i = 1, #fields do rec.cur[fields[i]] = values[i] end
-  if not rec.cur.v then
-    if not ev.fresh then return nil end
-    rec.cur.v = '0'
-  end
-  return rec
-end
+--- @include "epoch"
 
 local function num(rec, field)
   return tonumber(rec.cur[field]) or 0
@@ -29,6 +16,22 @@ local function put(rec, field, value)
     rec.order[#rec.order + 1] = field
   end
   rec.cur[field] = value
+end
+
+-- Read the learner's fields; nil when the learner is not in Redis (hydrate, then run again),
+-- except for a learner Postgres has never seen (ev.fresh): they start empty, and the hash is
+-- written only if the event applies, so a refused event leaves nothing behind.
+local function readLearner(fields)
+  fields[#fields + 1] = 'ep'
+  local values = hmgetAll(KEYS[1], fields)
+  local rec = { cur = {}, order = {}, staged = {} }
+  for i = 1, #fields do rec.cur[fields[i]] = values[i] end
+  if not rec.cur.v then
+    if not ev.fresh then return nil end
+    rec.cur.v = '0'
+    put(rec, 'ep', epochNow())
+  end
+  return rec
 end
 
 -- Append an item to a comma-separated list field (enrolled courses, held badges; ids hold no comma).
