@@ -4,9 +4,10 @@
  * `verify` reports the drift until then. A learner's hash is rolled back here with DUMP/RESTORE,
  * the way a restore from an older RDB would leave it.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStores } from '../src/store/verify';
-import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, redisEnvOf, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -139,4 +140,42 @@ describe('Redis behind Postgres', () => {
     expect(repaired.driftAfterRepair).toEqual([]);
     expect((await verify()).drift).toEqual([]);
   });
+});
+
+/** `npm run verify` as a user runs it (without npm's banner): exit code and output. */
+function verifyCli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/verify.ts', ...args], {
+    env: { ...process.env, ...redisEnvOf(env), DATABASE_URL: env.databaseUrl, KEY_PREFIX: env.keyPrefix, PARTITIONS: '16', LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+describe('npm run verify', () => {
+  it('exits 1 and names the drift; --repair rebuilds the learner and exits 0; then it exits 0', async () => {
+    const l = 'rb-cli';
+    await t.gql('mutation($l: ID) { enroll(courseId: "rb", learnerId: $l) { id } }', { variables: { l }, token: service });
+    await complete(l, 'rb-l1');
+    await complete(l, 'rb-l2');
+    await t.app.settle();
+    // Redis loses a lesson and its XP (as a restore from an older snapshot would).
+    const key = t.app.keys.learner(l);
+    await t.app.redis.hdel(key, 'l:rb-l2');
+    await t.app.redis.hincrby(key, 'xp', -20);
+    const found = await verifyCli();
+    expect(found.code).toBe(1);
+    expect(found.out).toMatch(/DRIFT rb-cli: Redis total 10 vs ledger sum 30/);
+    const fixed = await verifyCli('--repair', '--json');
+    expect(fixed.code).toBe(0);
+    const report = JSON.parse(fixed.out.trim().split('\n').at(-1)!) as { repaired: string[]; driftAfterRepair: unknown[] };
+    expect(report.repaired).toEqual([l]);
+    expect(report.driftAfterRepair).toEqual([]);
+    expect(await learnerState(l)).toEqual({ xp: 30, board: 30, course: 30, ledger: 30 });
+    const clean = await verifyCli();
+    expect(clean.code).toBe(0);
+    expect(clean.out).toMatch(/No drift\./);
+  }, 60_000);
 });
