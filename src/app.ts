@@ -29,6 +29,7 @@ import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
 import { LearnerRepair } from './store/repair';
+import { RollbackGuard } from './store/rollback';
 import { BoardProjection } from './store/outbox/boards';
 import type { OutboxConsumer, ConsumerOptions } from './store/outbox/consumer';
 import { DeadLetters } from './store/outbox/deadletters';
@@ -89,6 +90,8 @@ export interface App {
   learnerRepo: LearnerRepository;
   /** Rebuilds learners Redis is behind for from Postgres (the write-behind finds them). */
   repair: LearnerRepair;
+  /** Keeps changes off a Redis that came back behind Postgres. */
+  rollback: RollbackGuard;
   /** Listen on `port` (default: config.port; 0 picks a free one). @returns the port */
   start(port?: number): Promise<number>;
   /** Everything written so far is in Postgres and on the boards (tests, rebuilds). */
@@ -165,10 +168,24 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     flushPartition: (p) => flusher.flushPartition(p),
     log: log.child({ component: 'repair' }),
   });
+  // Changes wait, after any reconnect, until Redis is known not to be behind Postgres.
+  const rollback = new RollbackGuard({
+    redis,
+    keys,
+    knex,
+    boards: boardStore,
+    flushPartition: (p) => flusher.flushPartition(p),
+    log: log.child({ component: 'rollback' }),
+    name: membership.name,
+  });
+  redis.on('close', () => rollback.suspect());
+  redis.on('node error', () => rollback.suspect());
+  redis.on('ready', () => void rollback.check().catch((err) => log.warn({ err: (err as Error).message }, 'Redis rollback check failed; retried on the next change')));
   const learnerStore = new HydratingLearnerStore(
     hot,
     learnerRepo,
     (options.flushBeforeHydrate ?? evicting) ? (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)) : null,
+    () => rollback.ready(),
   );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));
@@ -276,6 +293,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     boardRepo,
     learnerRepo,
     repair,
+    rollback,
     async start(port = config.port) {
       // Join first, then look for a rebuild: rebuild-cache takes its lock first, then looks for
       // servers, so one of the two always sees the other.
@@ -287,6 +305,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
       // Both groups exist even where this instance runs neither, so their backlog shows in /ready.
       await Promise.all([flusher.ensureGroups(), projector.ensureGroups()]);
+      await rollback.check();
       await Promise.all(consumers().map((c) => c.start()));
       await monitor.start();
       const actual = await listen(http.server, port, config.host);

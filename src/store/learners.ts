@@ -39,9 +39,12 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
      * is new or Redis lost everything, outbox included.
      */
     private readonly flushPartition: ((learnerId: string) => Promise<void>) | null,
+    /** Resolves when changes may go to Redis (RollbackGuard.ready); throws Unavailable otherwise. */
+    private readonly beforeWrite: () => Promise<void> = async () => undefined,
   ) {}
 
   async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
+    await this.beforeWrite();
     // Issued together: one connection (one node, on a cluster) keeps each learner's order.
     const outcomes: ScriptOutcome[] = await Promise.all(events.map((e) => this.hot.run(e)));
     for (let attempt = 0; attempt < 3; attempt += 1) {

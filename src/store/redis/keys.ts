@@ -103,6 +103,16 @@ export class Keys {
     return `${this.prefix}rebuilding`;
   }
 
+  /** The Redis incarnation (run ids) last checked against Postgres's watermarks (src/store/rollback.ts). */
+  rollbackChecked(): string {
+    return `${this.prefix}rollback:checked`;
+  }
+
+  /** Held while one instance runs that check. */
+  rollbackLock(): string {
+    return `${this.prefix}rollback:lock`;
+  }
+
   /** Settings fixed for the life of a deployment (e.g. the partition count). */
   deployment(): string {
     return `${this.prefix}deployment`;

@@ -57,7 +57,9 @@ function sorted<T>(m: Map<string, T>): T[] {
  * escaped element by element in JavaScript.
  */
 async function run(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<number> {
-  return (await returning(trx, sql, rows)).length;
+  if (rows.length === 0) return 0;
+  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rowCount: number | null };
+  return res.rowCount ?? 0;
 }
 
 /** `run` for a statement ending in RETURNING: the rows it returned. */
@@ -117,6 +119,24 @@ const EVENTS = `
   on conflict do nothing
   returning key`;
 
+// The newest stream id written, per partition (only forward).
+const WATERMARKS = `
+  insert into outbox_watermarks (partition, ms, seq)
+  select partition, ms, seq from jsonb_to_recordset(?::jsonb) as t(partition int, ms bigint, seq bigint)
+  on conflict (partition) do update set ms = excluded.ms, seq = excluded.seq, updated_at = now()
+  where (outbox_watermarks.ms, outbox_watermarks.seq) < (excluded.ms, excluded.seq)`;
+
+/** Each partition's newest stream id in a batch, as rows. */
+function watermarksOf(entries: readonly OutboxEntry[]): { partition: number; ms: number; seq: number }[] {
+  const newest = new Map<number, { ms: number; seq: number }>();
+  for (const e of entries) {
+    const [ms, seq] = e.id.split('-').map(Number) as [number, number];
+    const prev = newest.get(e.partition);
+    if (!prev || ms > prev.ms || (ms === prev.ms && seq > prev.seq)) newest.set(e.partition, { ms, seq });
+  }
+  return [...newest].sort(([a], [b]) => a - b).map(([partition, id]) => ({ partition, ...id }));
+}
+
 // Learners for whom another logged event already had a new event's (epoch, version).
 const VERSION_REUSED = `
   select distinct t.learner_id
@@ -150,6 +170,7 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
     const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events))).map((r) => r.key));
     result.events = logged.size;
+    await run(trx, WATERMARKS, watermarksOf(entries));
 
     // A new event whose payment the ledger refused: it was paid already, under another event.
     for (const row of rows.ledger.values()) {
