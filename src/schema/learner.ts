@@ -206,9 +206,8 @@ builder.queryFields((t) => ({
     description: 'The public face of any learner (for leaderboards and sharing).',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
-      // An id no learner could have is simply nobody.
-      if (!learnerId.safeParse(id).success) return null;
-      return (await ctx.loaders.counters.load(id)) ? { id } : null;
+      const learner = parseInput(learnerId, id, 'id');
+      return (await ctx.loaders.counters.load(learner)) ? { id: learner } : null;
     },
   }),
 }));
