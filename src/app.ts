@@ -151,6 +151,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     hot,
     learnerRepo,
     (options.flushBeforeHydrate ?? evicting) ? (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)) : null,
+    { strangerTtlMs: config.learnerLookups.unknownCacheMs },
   );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));
@@ -165,7 +166,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     catalog,
     events,
     boards: new BoardService(boardStore),
-    learners: new LearnerService(learnerStore),
+    learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),

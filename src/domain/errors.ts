@@ -97,6 +97,18 @@ export class UnsupportedEventType extends DomainError {
   }
 }
 
+/** Too many actions in a short time; `retryAfterSeconds` says when the next one is taken. */
+export class RateLimited extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+  constructor(
+    message: string,
+    /** Whole seconds until a retry is taken (at least 1). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The service cannot take this change right now (e.g. the write-behind queue is full); nothing
  * was changed and the same call can be retried later.

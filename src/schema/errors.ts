@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { BadInput, DomainError, Unavailable } from '../domain/errors';
+import { BadInput, DomainError, RateLimited, Unavailable } from '../domain/errors';
 import { shortenQuotes } from '../domain/validation';
 import type { Logger } from '../logger';
 import type { Context } from './context';
@@ -34,6 +34,7 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
         ...(field ? { field } : {}),
         // Retryable: tell HTTP clients and proxies so (503), with why.
         ...(original instanceof Unavailable ? { reason: original.reason, http: { status: 503 } } : {}),
+        ...(original instanceof RateLimited ? { retryAfter: original.retryAfterSeconds } : {}),
       },
     });
   }
