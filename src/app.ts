@@ -1,8 +1,4 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Config } from './config';
 import { TokenVerifier } from './domain/auth/tokens';
 import { Unavailable } from './domain/errors';
@@ -17,6 +13,7 @@ import { createLogger, redactUrl, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
+import { queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { contextFactory } from './server/context';
 import { createHttpServer } from './server/http';
@@ -185,7 +182,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     hot,
     learnerRepo,
     (options.flushBeforeHydrate ?? evicting) ? (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)) : null,
-    () => rollback.ready(),
+    { strangerTtlMs: config.learnerLookups.unknownCacheMs, beforeWrite: () => rollback.ready() },
   );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));
@@ -200,7 +197,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     catalog,
     events,
     boards: new BoardService(boardStore),
-    learners: new LearnerService(learnerStore),
+    learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),
@@ -251,10 +248,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           ? null
           : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
-      maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
-      costLimitPlugin({ maxCost: config.limits.maxCost, exposeLimits: true }),
-      maxAliasesPlugin({ n: 30, exposeLimits: true }),
-      maxTokensPlugin({ n: 5000, exposeLimits: true }),
+      ...queryLimitPlugins(config.limits),
     ],
   });
 

@@ -98,6 +98,10 @@ export const configSchema = z
     MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
     /** Highest cost (graphql-armor cost-limit) a query may have. */
     MAX_QUERY_COST: z.coerce.number().int().min(100).default(5000),
+    /** `learner(id)` lookups per client (token subject, else address) and minute that may ask Postgres (ids Redis does not hold). */
+    LEARNER_LOOKUPS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    /** How long reads believe "Postgres does not know this learner" before asking again. */
+    UNKNOWN_LEARNER_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   })
   .transform((env) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -140,6 +144,7 @@ export const configSchema = z
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
+      learnerLookups: { perMinute: env.LEARNER_LOOKUPS_PER_MINUTE, unknownCacheMs: env.UNKNOWN_LEARNER_CACHE_MS },
     };
   });
 

@@ -14,11 +14,20 @@ export type ErrorCode =
   | 'UNSUPPORTED_EVENT_TYPE'
   | 'UNAVAILABLE';
 
-/** What a message may quote of a value a caller sent: a short prefix, never the whole of it. */
+/**
+ * What a message may quote of a value a caller sent: a prefix of at most `max` characters
+ * (whole code points), never the whole of a long value. Characters that could hide or reorder
+ * the text around them (controls, bidi controls, invisible characters, lone surrogates) are
+ * shown as `\uXXXX` escapes, never echoed raw.
+ */
 export function quoted(value: string, max = 60): string {
-  // Control characters (NUL...) are shown as escapes, never echoed raw.
-  const shown = value.length <= max ? value : `${value.slice(0, max)}…`;
-  return shown.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  let shown = value;
+  if (value.length > max) {
+    // Code points, so a cut never splits a surrogate pair; only the head is split up.
+    const head = [...value.slice(0, 2 * max)];
+    if (head.length > max || value.length > 2 * max) shown = `${head.slice(0, max).join('')}…`;
+  }
+  return shown.replace(/[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Zl}\p{Zp}\p{Cs}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export abstract class DomainError extends Error {
@@ -85,6 +94,18 @@ export class UnsupportedEventType extends DomainError {
   readonly code = 'UNSUPPORTED_EVENT_TYPE' as const;
   constructor(readonly type: string) {
     super(`Events of type ${type} are not supported yet.`);
+  }
+}
+
+/** Too many actions in a short time; `retryAfterSeconds` says when the next one is taken. */
+export class RateLimited extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+  constructor(
+    message: string,
+    /** Whole seconds until a retry is taken (at least 1). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
   }
 }
 

@@ -38,6 +38,11 @@ export interface EventStore {
 export interface LearnerReads {
   /** Counters of learners known anywhere; null for strangers. */
   counters(learnerIds: readonly string[]): Promise<(LearnerCounters | null)[]>;
+  /**
+   * One learner's counters, or null for a stranger, calling `beforeColdRead` (which may throw)
+   * before Postgres is asked: neither Redis nor the memory of recent strangers knows the id.
+   */
+  lookup(learnerId: string, beforeColdRead: () => void): Promise<LearnerCounters | null>;
   enrollments(learnerId: string): Promise<EnrollmentState[]>;
   enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null>;
   /** badgeId -> awardedAt */

@@ -37,4 +37,6 @@ export interface Context {
   services: Services;
   loaders: Loaders;
   requestId: string;
+  /** Who is asking, for per-client limits: `sub:<learner id>` with a token, else `ip:<address>`. */
+  client: string;
 }

@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { BadInput, DomainError, Unavailable } from '../domain/errors';
+import { BadInput, DomainError, RateLimited, Unavailable } from '../domain/errors';
+import { shortenQuotes } from '../domain/validation';
 import type { Logger } from '../logger';
 import type { Context } from './context';
 
@@ -22,6 +23,7 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
     }
   }
   if (original instanceof DomainError) {
+    const field = original instanceof BadInput ? (original.field ?? variablePathOf(error.message)) : undefined;
     return new GraphQLError(original.message, {
       nodes: error.nodes,
       source: error.source,
@@ -29,19 +31,22 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
       path: error.path,
       extensions: {
         code: original.code,
-        ...(original instanceof BadInput && original.field ? { field: original.field } : {}),
+        ...(field ? { field } : {}),
         // Retryable: tell HTTP clients and proxies so (503), with why.
         ...(original instanceof Unavailable ? { reason: original.reason, http: { status: 503 } } : {}),
+        ...(original instanceof RateLimited ? { retryAfter: original.retryAfterSeconds } : {}),
       },
     });
   }
   // Errors graphql-js raised itself (validation, variable coercion) are about the request.
   if (!original || original instanceof GraphQLError) {
     if (original instanceof GraphQLError && original.originalError instanceof DomainError) {
-      return toClientError(original, requestId, log);
+      // A scalar refused a variable's value: its message, this error's place and variable path.
+      const inner = toClientError(original, requestId, log);
+      const field = inner.extensions.field ?? (inner.extensions.code === 'BAD_USER_INPUT' ? variablePathOf(error.message) : undefined);
+      return new GraphQLError(inner.message, { nodes: error.nodes, path: error.path, extensions: { ...inner.extensions, ...(field ? { field } : {}) } });
     }
-    // graphql-js's own messages (variable coercion) quote what was sent: keep them short.
-    return error.message.length > 300 ? new GraphQLError(`${error.message.slice(0, 300)}…`, { nodes: error.nodes, path: error.path, extensions: error.extensions }) : error;
+    return requestError(error);
   }
   log.error({ err: original, requestId, path: error.path }, 'unexpected error in a resolver');
   return new GraphQLError(`Something went wrong on our side (request ${requestId ?? 'unknown'}).`, {
@@ -49,6 +54,51 @@ export function toClientError(error: GraphQLError, requestId: string | undefined
     path: error.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
   });
+}
+
+/**
+ * Where a variable-coercion error points: `Variable "$input" got invalid value 5 at
+ * "input.modules[0].title"` is about `input.modules.0.title`. Undefined for other messages.
+ */
+function variablePathOf(message: string): string | undefined {
+  const m = /^Variable "\$([^"]{1,100})" (?:got invalid value .*? at "([^"]{1,300})"|)/s.exec(message);
+  if (!m) return undefined;
+  return (m[2] ?? m[1]!).replace(/\[(\d+)\]/g, '.$1');
+}
+
+/**
+ * An error graphql-js raised about the request itself (a variable of the wrong type, a missing
+ * operation name): BAD_USER_INPUT, naming the variable's path in `field`, its message quoting
+ * at most a short prefix of what was sent.
+ */
+function requestError(error: GraphQLError): GraphQLError {
+  const code = error.extensions?.code ?? 'BAD_USER_INPUT';
+  const field = error.extensions?.field ?? variablePathOf(error.message);
+  return new GraphQLError(shortenQuotes(error.message, 300), {
+    nodes: error.nodes,
+    path: error.path,
+    extensions: { ...error.extensions, code, ...(field ? { field } : {}) },
+  });
+}
+
+/**
+ * Errors yoga made before anything ran (the body, parsing, validation) in what a client may
+ * see: a body that is not JSON is "The request body is not valid JSON." (BAD_REQUEST), never
+ * the parser's text; every message quotes at most a short prefix of what was sent.
+ */
+export function toRequestError(error: GraphQLError): GraphQLError {
+  const extensions = { ...error.extensions } as Record<string, unknown>;
+  let message = shortenQuotes(error.message, 300);
+  if (extensions.originalError !== undefined) {
+    delete extensions.originalError;
+    if (error.message === 'POST body sent invalid JSON.') {
+      message = 'The request body is not valid JSON.';
+      // A 400 whatever the response's media type: nothing ran.
+      extensions.http = { status: 400 };
+    }
+  }
+  extensions.code ??= 'BAD_REQUEST';
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
 }
 
 /** Envelop plugin applying `toClientError` to every query, mutation and subscription result. */
@@ -62,6 +112,11 @@ export function useErrorCodes(log: Logger, translate: ErrorTranslator = () => nu
     });
   };
   return {
+    onResultProcess({ result, setResult }) {
+      // Request-level failures (bad body, parse and validation errors) never reach execute.
+      if (Array.isArray(result) || !result || typeof result !== 'object' || !('errors' in result) || !result.errors?.length) return;
+      setResult({ ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? toRequestError(e) : e)) } as ExecutionResult);
+    },
     onExecute: () => ({ onExecuteDone: remap }),
     onSubscribe: () => ({
       onSubscribeResult: remap,

@@ -206,9 +206,12 @@ builder.queryFields((t) => ({
     description: 'The public face of any learner (for leaderboards and sharing).',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
-      // An id no learner could have is simply nobody.
-      if (!learnerId.safeParse(id).success) return null;
-      return (await ctx.loaders.counters.load(id)) ? { id } : null;
+      const learner = parseInput(learnerId, id, 'id');
+      const counters = await ctx.services.learners.lookup(learner, ctx.client);
+      if (!counters) return null;
+      // The fields below read the same counters: no second round trip.
+      ctx.loaders.counters.prime(learner, counters);
+      return { id: learner };
     },
   }),
 }));

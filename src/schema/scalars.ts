@@ -1,5 +1,6 @@
 import { Kind } from 'graphql';
 import { BadInput } from '../domain/errors';
+import { jsonShapeProblem } from '../domain/validation';
 import { builder } from './builder';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -65,9 +66,17 @@ function literalToJson(ast: import('graphql').ValueNode, variables?: Record<stri
   }
 }
 
+/** A JSON argument within JSON_LIMITS, checked without recursion. @throws BadInput */
+function boundedJson(value: unknown): unknown {
+  const problem = jsonShapeProblem(value);
+  if (problem) throw new BadInput(`A JSON value ${problem}.`);
+  return value;
+}
+
 builder.scalarType('JSON', {
-  description: 'Any JSON value (badge criteria).',
+  description: 'Any JSON value (badge criteria), nesting at most 16 levels and holding at most 1000 values.',
   serialize: (v) => v,
-  parseValue: (v) => v,
-  parseLiteral: (ast, variables) => literalToJson(ast, variables),
+  parseValue: boundedJson,
+  // A literal's nesting is bounded by the query's token limit before it gets here.
+  parseLiteral: (ast, variables) => boundedJson(literalToJson(ast, variables)),
 });

@@ -31,6 +31,14 @@ export function authorizationOf(initial: YogaInitialContext & { connectionParams
 }
 
 /**
+ * The key of per-client limits: the token's subject, else the peer address of the HTTP request
+ * or WebSocket upgrade (behind a proxy, the proxy's: limit at the proxy then).
+ */
+export function clientOf(viewer: Viewer | null, initial: { req?: IncomingMessage }): string {
+  return viewer ? `sub:${viewer.id}` : `ip:${initial.req?.socket?.remoteAddress ?? 'unknown'}`;
+}
+
+/**
  * Yoga's context factory: the verified viewer, the services, per-request loaders (cached for
  * one HTTP request; uncached for subscription events, which must see fresh state) and a
  * request id for logs.
@@ -46,6 +54,6 @@ export function contextFactory(tokens: TokenVerifier, services: Services, reads:
       throw err;
     }
     const requestId = (!ws && initial.request.headers.get('x-request-id')?.slice(0, 100)) || randomUUID();
-    return { viewer, services, loaders: createLoaders(reads, !ws), requestId };
+    return { viewer, services, loaders: createLoaders(reads, !ws), requestId, client: clientOf(viewer, initial as never) };
   };
 }

@@ -13,8 +13,8 @@ import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
  * Postgres on first touch, with one statement. Hydration runs once per learner per process at
  * a time (single flight) and the Lua guard makes it write once across instances.
  */
-/** How long "Postgres has never seen this learner" is believed without asking again. */
-const STRANGER_TTL_MS = 5000;
+/** How long "Postgres has never seen this learner" is believed by default (UNKNOWN_LEARNER_CACHE_MS). */
+export const STRANGER_TTL_MS = 30_000;
 /** Most strangers remembered at once. */
 const STRANGERS_MAX = 10_000;
 
@@ -22,8 +22,10 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
   private readonly inflight = new Map<string, Promise<LearnerState | null>>();
   /**
    * Learners Postgres did not know when last asked (id -> until when that is believed), so a
-   * stranger's repeated reads do not each cost a Postgres query. Only consulted when Redis has
-   * no hash, and a learner's first change writes one, so it never hides a change.
+   * stranger's repeated reads do not each cost a Postgres query. Only consulted by reads when
+   * Redis has no hash, and a learner's first change writes one (on whichever instance), so it
+   * never hides a change while Redis holds it; writes never consult it. Should Redis lose a
+   * learner created meanwhile, reads answer "unknown" for at most the TTL.
    */
   private readonly strangers = new Map<string, number>();
   /** Hydrations that read Postgres (tests and metrics). */
@@ -39,12 +41,32 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
      * is new or Redis lost everything, outbox included.
      */
     private readonly flushPartition: ((learnerId: string) => Promise<void>) | null,
-    /** Resolves when changes may go to Redis (RollbackGuard.ready); throws Unavailable otherwise. */
-    private readonly beforeWrite: () => Promise<void> = async () => undefined,
+    /**
+     * `strangerTtlMs`: how long "Postgres has never seen this learner" is believed;
+     * `beforeWrite`: resolves when changes may go to Redis (RollbackGuard.ready), throws Unavailable otherwise.
+     */
+    private readonly options: { strangerTtlMs?: number; beforeWrite?: () => Promise<void> } = {},
   ) {}
 
+  async lookup(learnerId: string, beforeColdRead: () => void): Promise<LearnerCounters | null> {
+    const [hot] = await this.hot.counters([learnerId]);
+    if (hot) return hot;
+    if (this.isStranger(learnerId)) return null;
+    beforeColdRead();
+    return this.readLoaded(learnerId, async (id) => (await this.hot.counters([id]))[0] ?? null);
+  }
+
+  /** Whether reads may take the learner for a stranger without asking Postgres. */
+  private isStranger(learnerId: string): boolean {
+    const until = this.strangers.get(learnerId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.strangers.delete(learnerId);
+    return false;
+  }
+
   async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
-    await this.beforeWrite();
+    await this.options.beforeWrite?.();
     // Issued together: one connection (one node, on a cluster) keeps each learner's order.
     const outcomes: ScriptOutcome[] = await Promise.all(events.map((e) => this.hot.run(e)));
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -138,7 +160,7 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
    * @returns the state loaded, or null for a stranger
    */
   load(learnerId: string, options: { forWrite?: boolean } = {}): Promise<LearnerState | null> {
-    if (!options.forWrite && (this.strangers.get(learnerId) ?? 0) > Date.now()) return Promise.resolve(null);
+    if (!options.forWrite && this.isStranger(learnerId)) return Promise.resolve(null);
     const running = this.inflight.get(learnerId);
     if (running) return running;
     const job = (async () => {
@@ -149,7 +171,7 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
         // A write is about to make them known: only reads remember strangers.
         if (!options.forWrite) {
           if (this.strangers.size >= STRANGERS_MAX) this.strangers.delete(this.strangers.keys().next().value!);
-          this.strangers.set(learnerId, Date.now() + STRANGER_TTL_MS);
+          this.strangers.set(learnerId, Date.now() + (this.options.strangerTtlMs ?? STRANGER_TTL_MS));
         }
         return null;
       }

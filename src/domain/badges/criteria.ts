@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { catalogId } from '../catalog/input';
+import { jsonShapeProblem } from '../validation';
 
 /** A badge's unlock rule, as stored in `Badge.criteria`. API.md lists the shapes. */
 export type BadgeCriteria =
@@ -64,16 +65,38 @@ function shape(c: BadgeCriteria, depth = 1): { depth: number; nodes: number } {
   return { depth, nodes: 1 };
 }
 
+/**
+ * Bounds of the criteria JSON, checked without recursion before zod (which recurses) sees it:
+ * each all/any level is an object and an array, so {@link MAX_CRITERIA_DEPTH} levels of rules
+ * nest 2 x 4 JSON levels at most; a rule is at most 4 values, with its list's array.
+ */
+export const MAX_CRITERIA_JSON = { maxDepth: 2 * MAX_CRITERIA_DEPTH, maxNodes: 5 * MAX_CRITERIA_NODES } as const;
+
 /** Validates badge criteria JSON (unknown shapes and extra keys are refused). */
-export const badgeCriteria = node.superRefine((c, ctx) => {
-  const s = shape(c);
-  if (s.depth > MAX_CRITERIA_DEPTH) {
-    ctx.addIssue({ code: 'custom', message: `Criteria nest at most ${MAX_CRITERIA_DEPTH} levels deep.` });
-  }
-  if (s.nodes > MAX_CRITERIA_NODES) {
-    ctx.addIssue({ code: 'custom', message: `Criteria hold at most ${MAX_CRITERIA_NODES} rules.` });
-  }
-});
+export const badgeCriteria = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const problem = jsonShapeProblem(value, MAX_CRITERIA_JSON);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        message: problem.startsWith('nests')
+          ? `Criteria nest at most ${MAX_CRITERIA_DEPTH} levels deep.`
+          : `Criteria hold at most ${MAX_CRITERIA_NODES} rules.`,
+      });
+    }
+  })
+  .pipe(
+    node.superRefine((c, ctx) => {
+      const s = shape(c);
+      if (s.depth > MAX_CRITERIA_DEPTH) {
+        ctx.addIssue({ code: 'custom', message: `Criteria nest at most ${MAX_CRITERIA_DEPTH} levels deep.` });
+      }
+      if (s.nodes > MAX_CRITERIA_NODES) {
+        ctx.addIssue({ code: 'custom', message: `Criteria hold at most ${MAX_CRITERIA_NODES} rules.` });
+      }
+    }),
+  );
 
 /** What badge rules can look at. Facts left undefined are not tracked yet: their rules never pass. */
 export interface BadgeFacts {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { displayText } from '../validation';
 import { assembleCourse, type Course } from './types';
 
 /** Ids of catalog things: short, printable, no spaces. */
@@ -9,7 +10,8 @@ export const catalogId = z
   .max(100, 'An id has at most 100 characters.')
   .regex(/^[A-Za-z0-9_.:-]+$/, 'An id may hold letters, digits and _ . : - only.');
 
-const title = z.string().trim().min(1, 'A title cannot be empty.').max(200);
+/** Titles of courses, modules, lessons and quizzes: one line of display text (validation.ts). */
+const title = displayText('A title', 200);
 const xpReward = z.number().int().min(0, 'xpReward cannot be negative.').max(100_000);
 
 export const MAX_MODULES = 100;
@@ -60,7 +62,7 @@ export const courseInput = z
     /** Course title. */
     title,
     /** Free text shown in the catalog. */
-    description: z.string().trim().max(5000).nullish(),
+    description: displayText('A description', 5000, { multiline: true, allowEmpty: true }).nullish(),
     /** Modules in order. */
     modules: z.array(moduleInput).max(MAX_MODULES),
   })

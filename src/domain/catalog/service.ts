@@ -3,7 +3,7 @@ import { badgeCriteria } from '../badges/criteria';
 import type { Level } from '../levels/rules';
 import { levelTableInput } from '../levels/rules';
 import type { CatalogStore, EventPublisher } from '../ports';
-import { parseInput } from '../validation';
+import { displayText, parseInput } from '../validation';
 import { catalogId, courseFromInput, courseInput } from './input';
 import { Catalog, type Badge, type Course } from './types';
 
@@ -12,13 +12,14 @@ export const badgeInput = z.object({
   /** Badge id. */
   id: catalogId,
   /** Display name. */
-  name: z.string().trim().min(1).max(100),
+  name: displayText('A badge name', 100),
   /** What the learner did to earn it. */
-  description: z.string().trim().max(1000).nullish(),
-  /** An http(s) image URL. */
+  description: displayText('A description', 1000, { multiline: true, allowEmpty: true }).nullish(),
+  /** An http(s) image URL, printable ASCII (anything else percent-encoded). */
   imageUrl: z
     .string()
     .max(2000)
+    .regex(/^[\x21-\x7E]+$/, 'imageUrl holds printable ASCII only: percent-encode spaces and other characters.')
     .url()
     .refine((u) => /^https?:\/\//i.test(u), 'imageUrl must be an http(s) URL.')
     .nullish(),

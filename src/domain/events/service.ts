@@ -79,7 +79,9 @@ export class EventService {
     const now = this.deps.clock.now();
     const key = randomUUID();
     const id = eventId === undefined || eventId === null ? null : parseInput(eventIdSchema, eventId, 'eventId');
-    return { id: id ?? key, idFromCaller: id !== null, key, kind, learnerId, occurredAt: now, recordedAt: now, payload };
+    // The payload's ids are arguments too (courseId, lessonId): BAD_USER_INPUT naming them.
+    const parsed = parseInput(eventPayloads[kind], payload, '') as LearningEvent<K>['payload'];
+    return { id: id ?? key, idFromCaller: id !== null, key, kind, learnerId, occurredAt: now, recordedAt: now, payload: parsed };
   }
 
   /**

@@ -1,4 +1,7 @@
-import { BadInput } from '../errors';
+import { BadInput, RateLimited } from '../errors';
+import { TokenBuckets } from '../limits/rules';
+import type { Clock } from '../ports';
+import type { LearnerCounters } from './state';
 import type { XpTransaction } from './state';
 import type { LearnerReads, LedgerCursor } from '../ports';
 
@@ -20,9 +23,32 @@ export function decodeCursor(cursor: string, field = 'after'): LedgerCursor {
   return { occurredAt, id: raw.slice(at + 1) };
 }
 
-/** Reading learners: the XP ledger, page by page. */
+/** Reading learners: public lookups by id, the XP ledger page by page. */
 export class LearnerService {
-  constructor(private readonly learners: LearnerReads) {}
+  private readonly lookups: TokenBuckets;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly learners: LearnerReads,
+    options: { clock: Clock; lookupsPerMinute: number },
+  ) {
+    this.clock = options.clock;
+    this.lookups = new TokenBuckets(options.lookupsPerMinute);
+  }
+
+  /**
+   * A learner by id for anyone (`learner(id)`): their counters, or null for a stranger. A lookup
+   * Redis cannot answer asks Postgres, and those are limited per client (`LEARNER_LOOKUPS_PER_MINUTE`).
+   * @throws RateLimited past the client's budget
+   */
+  lookup(learnerId: string, client: string): Promise<LearnerCounters | null> {
+    return this.learners.lookup(learnerId, () => {
+      const waitMs = this.lookups.take(client, this.clock.now());
+      if (waitMs > 0) {
+        throw new RateLimited('Too many lookups of learners this server does not know; retry in a little while.', Math.max(1, Math.ceil(waitMs / 1000)));
+      }
+    });
+  }
 
   /** One page of XP awards, newest first. */
   async xpHistory(learnerId: string, first: number, after: string | null): Promise<{ items: XpTransaction[]; hasNextPage: boolean }> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { displayText } from '../validation';
 
 /** One row of a level table: reaching `minXp` total XP makes a learner `level`. */
 export interface Level {
@@ -79,7 +80,7 @@ export const levelTableInput = z
       /** Level number; strictly increasing with minXp. */
       level: z.number().int().min(0).max(1_000_000),
       /** Display name, e.g. "Apprentice". */
-      name: z.string().trim().min(1).max(80).nullish(),
+      name: displayText('A level name', 80).nullish(),
       /** Total XP at which the level starts; the first row starts at 0. */
       minXp: z.number().int().min(0).max(2_000_000_000),
     }),
