@@ -46,6 +46,7 @@ import { Membership } from './store/redis/membership';
 import type { ScriptedClient } from './store/redis/scripts';
 import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
 import { RedisPubSub } from './subscriptions/pubsub';
+import { useSharedSubscriptionResults } from './subscriptions/shared';
 
 export { StartupError, redactUrl };
 
@@ -222,6 +223,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           ? null
           : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
+      useSharedSubscriptionResults(),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
       costLimitPlugin({ maxCost: config.limits.maxCost, exposeLimits: true }),
       maxAliasesPlugin({ n: 30, exposeLimits: true }),
