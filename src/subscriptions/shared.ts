@@ -14,7 +14,8 @@ type Results = Map<string, Promise<ExecutionResult>>;
  * Replaces the subscribe function: the source stream comes from the schema's subscribe
  * resolvers as before (graphql-js createSourceEventStream); each event is then executed through
  * graphql-js `execute` with the event as root value, as `subscribe` does, but looked up first
- * in a cache that lives as long as the event object. The first subscriber's context runs it:
+ * in a cache that lives as long as the event object. A closed HTTP response (the request's
+ * abort signal) ends the subscription. The first subscriber's context runs it:
  * the key holds the viewer, and subscription events read fresh state (uncached loaders), so
  * only the request id in an error message may be another subscriber's.
  */
@@ -26,7 +27,10 @@ export function useSharedSubscriptionResults(): Plugin<Context> {
         const source = await createSourceEventStream(args);
         if (!isAsyncIterable(source)) return source;
         const key = operationKey(args);
-        return mapEvents(source, (event) => {
+        // Over HTTP (server-sent events), the request's signal aborts when the response closes;
+        // yoga's stream would otherwise hold the subscription until its next write fails.
+        const signal = (args.contextValue as { request?: Request } | undefined)?.request?.signal;
+        return mapEvents(source, signal, (event) => {
           if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
           let results = byEvent.get(event);
           if (!results) byEvent.set(event, (results = new Map()));
@@ -61,8 +65,11 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
  * Map a stream's events. `return()` goes straight to the source (a pending `next()` is not in
  * the way, unlike an async generator's), so a client leaving frees its feed at once.
  */
-function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
+function mapEvents(source: AsyncIterable<unknown>, signal: AbortSignal | undefined, map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
   const it = source[Symbol.asyncIterator]();
+  const stop = () => void it.return?.()?.catch(() => undefined);
+  if (signal?.aborted) stop();
+  else signal?.addEventListener('abort', stop, { once: true });
   const done = { done: true, value: undefined } as IteratorReturnResult<undefined>;
   const mapped: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => mapped,
@@ -72,6 +79,7 @@ function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => Exec
       return { done: false, value: await map(r.value) };
     },
     async return() {
+      signal?.removeEventListener('abort', stop);
       await it.return?.();
       return done as never;
     },
