@@ -223,7 +223,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           ? null
           : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
-      useSharedSubscriptionResults(),
+      // Subscribers of one event share its result, per viewer only where a field depends on who asks.
+      useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
       costLimitPlugin({ maxCost: config.limits.maxCost, exposeLimits: true }),
       maxAliasesPlugin({ n: 30, exposeLimits: true }),

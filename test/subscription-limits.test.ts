@@ -357,7 +357,7 @@ describe('leaderboardChanged shared', () => {
     }
   });
 
-  it('executes a change once for every WebSocket subscriber of the same operation', async () => {
+  it('executes a change once for every WebSocket subscriber of the same operation, whoever is signed in', async () => {
     const store = t.app.learnerStore;
     const counters = store.counters.bind(store);
     let reads = 0;
@@ -365,7 +365,7 @@ describe('leaderboardChanged shared', () => {
       reads += 1;
       return counters(ids);
     };
-    const conns = await Promise.all(Array.from({ length: 10 }, () => wsConnect()));
+    const conns = await Promise.all(Array.from({ length: 10 }, async (_, i) => wsConnect(await tokenFor(LEARNERS[i]!))));
     try {
       const subs = conns.map((c) => c.sub('subscription { leaderboardChanged(board: { courseId: "lim" }, first: 100) { entries { learner { id totalXp } } } }'));
       await eventually(() => subs.every((s) => s.values.length >= 1), 5000, `every first value ${JSON.stringify(subs.map((s) => s.errors))}`);
@@ -379,6 +379,21 @@ describe('leaderboardChanged shared', () => {
       expect(subs.every((s) => JSON.stringify(s.values.at(-1)) === JSON.stringify(subs[0]!.values.at(-1)))).toBe(true);
     } finally {
       store.counters = counters;
+      await Promise.all(conns.map((c) => c.client.dispose()));
+    }
+  });
+
+  it('keeps fields that depend on who asks per viewer', async () => {
+    const [a, b] = [LEARNERS[0]!, LEARNERS[1]!];
+    const query = 'subscription { leaderboardChanged(board: { courseId: "lim" }, first: 1) { me { learner { id } } } }';
+    const conns = await Promise.all([wsConnect(await tokenFor(a)), wsConnect(await tokenFor(b))]);
+    try {
+      const subs = conns.map((c) => c.sub(query));
+      await eventually(() => subs.every((s) => s.values.length >= 1), 5000, 'every first value');
+      const seen = subs.map((s) => s.values.length);
+      await moveUntil(() => subs.every((s, i) => s.values.length > seen[i]!), 10_000);
+      expect(subs.map((s) => s.values.at(-1).leaderboardChanged.me.learner.id)).toEqual([a, b]);
+    } finally {
       await Promise.all(conns.map((c) => c.client.dispose()));
     }
   });

@@ -1,4 +1,4 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../schema/context';
 
@@ -19,14 +19,24 @@ type Results = Map<string, Promise<ExecutionResult>>;
  * the key holds the viewer, and subscription events read fresh state (uncached loaders), so
  * only the request id in an error message may be another subscriber's.
  */
-export function useSharedSubscriptionResults(): Plugin<Context> {
+export function useSharedSubscriptionResults(options: {
+  /** `Type.field` coordinates whose value depends on who asks (e.g. `Leaderboard.me`): operations selecting one are shared per viewer only. */
+  viewerFields: readonly string[];
+}): Plugin<Context> {
   const byEvent = new WeakMap<object, Results>();
+  const viewerFields = new Set(options.viewerFields);
+  const personal = new WeakMap<DocumentNode, boolean>();
+  const isPersonal = (schema: GraphQLSchema, document: DocumentNode) => {
+    let p = personal.get(document);
+    if (p === undefined) personal.set(document, (p = selectsAny(schema, document, viewerFields)));
+    return p;
+  };
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
         const source = await createSourceEventStream(args);
         if (!isAsyncIterable(source)) return source;
-        const key = operationKey(args);
+        const key = operationKey(args, isPersonal(args.schema, args.document));
         // Over HTTP (server-sent events), the request's signal aborts when the response closes;
         // yoga's stream would otherwise hold the subscription until its next write fails.
         const signal = (args.contextValue as { request?: Request } | undefined)?.request?.signal;
@@ -46,15 +56,36 @@ export function useSharedSubscriptionResults(): Plugin<Context> {
   };
 }
 
-/** What makes two subscriptions' results over the same event equal: the query, its variables, the viewer. */
-function operationKey(args: ExecutionArgs): string {
+/**
+ * What makes two subscriptions' results over the same event equal: the query, its variables,
+ * and whether a viewer is signed in with which roles (auth scopes); the viewer's id too when
+ * the operation selects a field that depends on who asks.
+ */
+function operationKey(args: ExecutionArgs, personal: boolean): string {
   const viewer = (args.contextValue as Context | undefined)?.viewer;
   return JSON.stringify([
     args.document.loc?.source.body ?? null,
     args.operationName ?? null,
     args.variableValues ?? null,
-    viewer ? [viewer.id, [...viewer.roles].sort()] : null,
+    viewer ? [personal ? viewer.id : '', [...viewer.roles].sort()] : null,
   ]);
+}
+
+/** Whether a document selects any of the `Type.field` coordinates. */
+function selectsAny(schema: GraphQLSchema, document: DocumentNode, fields: ReadonlySet<string>): boolean {
+  if (fields.size === 0) return false;
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        if (parent && fields.has(`${parent.name}.${node.name.value}`)) found = true;
+      },
+    }),
+  );
+  return found;
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
