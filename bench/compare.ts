@@ -25,6 +25,11 @@
  *                      BENCH_EVENT_BATCH LESSON_COMPLETED events (fresh pairs of a 2000-lesson
  *                      course, BENCH_EVENT_LEARNERS learners) with the service token; figures are
  *                      per event.
+ *   board-subscribers  completeLesson as above (its own course and learners) while BENCH_BOARD_SUBSCRIBERS
+ *                      WebSocket clients (graphql-ws, each its own connection and learner token)
+ *                      hold `leaderboardChanged(first: 100)` on the global board, opened after
+ *                      seeding and kept for every round; also reports the server's RSS at the end
+ *                      of each window and the board messages the subscribers received per second.
  * Each window: BENCH_WARMUP s of the same load (not measured), then BENCH_DURATION s measured with
  * autocannon (in this process) at BENCH_CONNECTIONS connections.
  *
@@ -60,7 +65,7 @@
  *                                   my-rank, recordEvents)
  * Env:  BENCH_DURATION (s, 10)  BENCH_WARMUP (s, 2)  BENCH_ROUNDS (2)  BENCH_CONNECTIONS (32)
  *       BENCH_LEARNERS (200)  BENCH_RANK_LEARNERS (1000)  BENCH_EVENT_LEARNERS (1000)
- *       BENCH_EVENT_BATCH (100)
+ *       BENCH_EVENT_BATCH (100)  BENCH_BOARD_SUBSCRIBERS (200)
  *       BENCH_QUIET_MS (shared Redis only: 1000; 0 = no probe, no correction)
  *       BENCH_SEED_CONCURRENCY (16)  BENCH_SEED_BATCH (20 aliased mutations per seeding request)
  *       BENCH_PG_URL, BENCH_REDIS_URL (server base URLs; defaults are the local ones)
@@ -68,7 +73,7 @@
  *       0: the shared Redis at BENCH_REDIS_URL, default redis://127.0.0.1:6379)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -110,6 +115,7 @@ const LEARNERS = envInt('BENCH_LEARNERS', 200);
 const RANK_LEARNERS = envInt('BENCH_RANK_LEARNERS', 1000);
 const EVENT_LEARNERS = envInt('BENCH_EVENT_LEARNERS', 1000);
 const EVENT_BATCH = envInt('BENCH_EVENT_BATCH', 100);
+const BOARD_SUBSCRIBERS = envInt('BENCH_BOARD_SUBSCRIBERS', 200);
 const SEED_CONCURRENCY = envInt('BENCH_SEED_CONCURRENCY', 16);
 const SEED_BATCH = envInt('BENCH_SEED_BATCH', 20);
 const PRIVATE_REDIS = (process.env.BENCH_PRIVATE_REDIS ?? (process.env.BENCH_REDIS_URL ? '0' : '1')) !== '0';
@@ -128,7 +134,8 @@ const RECORD = `mutation Record($events: [LearningEventInput!]!) {
 }`;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-const SCENARIOS = ['completeLesson', 'leaderboard-top10', 'my-rank', 'recordEvents'] as const;
+const SCENARIOS = ['completeLesson', 'leaderboard-top10', 'my-rank', 'recordEvents', 'board-subscribers'] as const;
+const BOARD_SUBSCRIPTION = 'subscription { leaderboardChanged(first: 100) { totalCount entries { rank score learner { id } } } }';
 type ScenarioName = (typeof SCENARIOS)[number];
 
 // --- Checkouts ------------------------------------------------------------------------------
@@ -145,6 +152,9 @@ interface Target {
   recordEvents: { present: boolean; how: string } | null;
   seeded: Set<string>;
   complete?: { pairs: PairSource; headers: Record<string, string>[]; bodies: string[] };
+  subsComplete?: { pairs: PairSource; headers: Record<string, string>[]; bodies: string[] };
+  /** board-subscribers: the open WebSocket clients and the messages they received so far. */
+  boardWatch?: { clients: { dispose(): Promise<void> }[]; messages: number; errors: string[] };
   rankTokens?: string[];
   events?: { pairs: PairSource; learnerIds: string[]; lessonIds: string[]; seq: number };
   shutdown?: ServerExit;
@@ -439,26 +449,33 @@ const completeLesson: Scenario = {
   query: COMPLETE,
   notApplicable: () => null,
   async seed(t) {
-    const course = 'bench-course';
-    const lessonIds = await upsertCourse(t, course, 20, 25);
-    const learnerIds = Array.from({ length: LEARNERS }, (_, i) => `bench-learner-${i}`);
-    await mutateMany(t, t.service, learnerIds.map((id) => enrollField(course, id)));
-    t.complete = {
-      pairs: new PairSource(LEARNERS, lessonIds.length),
-      headers: learnerIds.map((id) => ({ ...JSON_HEADERS, authorization: `Bearer ${signHs256(t.env.jwtSecret, id)}` })),
-      bodies: lessonIds.map((lessonId) => JSON.stringify({ query: COMPLETE, variables: { lessonId } })),
-    };
+    t.complete = await seedCompletions(t, 'bench-course', 'bench-learner');
   },
-  async check(t) {
-    const c = t.complete!;
+  check: (t) => checkCompletion(t, t.complete!),
+  load: (t, seconds) => loadCompletions(t, t.complete!, seconds),
+};
+
+/** A course of 20 x 25 lessons and LEARNERS learners enrolled in it, with their tokens and request bodies. */
+async function seedCompletions(t: Target, course: string, learnerPrefix: string): Promise<NonNullable<Target['complete']>> {
+  const lessonIds = await upsertCourse(t, course, 20, 25);
+  const learnerIds = Array.from({ length: LEARNERS }, (_, i) => `${learnerPrefix}-${i}`);
+  await mutateMany(t, t.service, learnerIds.map((id) => enrollField(course, id)));
+  return {
+    pairs: new PairSource(LEARNERS, lessonIds.length),
+    headers: learnerIds.map((id) => ({ ...JSON_HEADERS, authorization: `Bearer ${signHs256(t.env.jwtSecret, id)}` })),
+    bodies: lessonIds.map((lessonId) => JSON.stringify({ query: COMPLETE, variables: { lessonId } })),
+  };
+}
+
+async function checkCompletion(t: Target, c: NonNullable<Target['complete']>): Promise<void> {
     const pair = c.pairs.take();
     if (!pair) throw new Error('no fresh (learner, lesson) pair left');
     const res = await fetch(t.url, { method: 'POST', headers: c.headers[pair.learner], body: c.bodies[pair.lesson] });
     const body = (await res.json()) as GqlResponse<{ completeLesson: { xpAwarded: number } }>;
     if (body.data?.completeLesson?.xpAwarded !== XP) throw new Error(`completeLesson answered ${JSON.stringify(body).slice(0, 300)}`);
-  },
-  load(t, seconds) {
-    const c = t.complete!;
+}
+
+function loadCompletions(t: Target, c: NonNullable<Target['complete']>, seconds: number): Promise<LoadOutcome> {
     return runLoad(t.url, seconds, {
       okMarker: '"completeLesson"',
       setupRequest: (req, exhaust) => {
@@ -473,7 +490,55 @@ const completeLesson: Scenario = {
         return req;
       },
     });
+}
+
+const boardSubscribers: Scenario = {
+  name: 'board-subscribers',
+  unit: 'request',
+  query: `${COMPLETE} with ${BOARD_SUBSCRIBERS} x ${BOARD_SUBSCRIPTION}`,
+  notApplicable: () => null,
+  async seed(t) {
+    t.subsComplete = await seedCompletions(t, 'bench-subs-course', 'bench-subs-learner');
+    // Each subscriber its own connection and learner: dashboards of different learners.
+    const { createClient } = await import(join(t.dir, 'node_modules/graphql-ws/dist/client.js'));
+    const { default: WebSocket } = await import(join(t.dir, 'node_modules/ws/wrapper.mjs'));
+    const watch = { clients: [] as { dispose(): Promise<void> }[], messages: 0, errors: [] as string[] };
+    t.boardWatch = watch;
+    const firsts = await Promise.all(
+      Array.from({ length: BOARD_SUBSCRIBERS }, (_, i) => {
+        const client = createClient({
+          url: t.url.replace(/^http/, 'ws'),
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          lazy: false,
+          onNonLazyError: (e: unknown) => watch.errors.push(String((e as { code?: number }).code ?? e)),
+          connectionParams: { authorization: `Bearer ${signHs256(t.env.jwtSecret, `bench-watcher-${i}`)}` },
+        });
+        watch.clients.push(client);
+        return new Promise<void>((resolveFirst) => {
+          client.subscribe(
+            { query: BOARD_SUBSCRIPTION },
+            {
+              next: (v: { errors?: unknown[] }) => {
+                if (v.errors) watch.errors.push(JSON.stringify(v.errors).slice(0, 200));
+                watch.messages += 1;
+                resolveFirst();
+              },
+              error: (e: unknown) => {
+                watch.errors.push(JSON.stringify(e).slice(0, 200));
+                resolveFirst();
+              },
+              complete: () => undefined,
+            },
+          );
+        });
+      }),
+    );
+    void firsts;
+    if (watch.errors.length) throw new Error(`subscribers refused: ${watch.errors.slice(0, 3).join('; ')}`);
   },
+  check: (t) => checkCompletion(t, t.subsComplete!),
+  load: (t, seconds) => loadCompletions(t, t.subsComplete!, seconds),
 };
 
 const leaderboardTop10: Scenario = {
@@ -579,6 +644,7 @@ const SCENARIO_BY_NAME: Record<ScenarioName, Scenario> = {
   'leaderboard-top10': leaderboardTop10,
   'my-rank': myRank,
   recordEvents,
+  'board-subscribers': boardSubscribers,
 };
 
 // --- Measuring ------------------------------------------------------------------------------
@@ -608,6 +674,20 @@ interface WindowMetrics {
     cpuUsPerUnit: number;
   };
   exhausted: boolean;
+  /** The server's resident memory at the end of the window (MB). */
+  rssMb: number | null;
+  /** board-subscribers: messages all subscribers received per second during the window. */
+  subscriberMessagesPerSecond: number | null;
+}
+
+/** VmRSS of a process in MB, or null. */
+function rssMbOf(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? round(Number(m[1]) / 1024, 1) : null;
+  } catch {
+    return null;
+  }
 }
 
 let redis: Redis | null = null;
@@ -652,10 +732,13 @@ async function measure(targets: Target[], t: Target, sc: Scenario, roundNo: numb
   const redisCpu0 = await redisCpuSeconds(redis!);
   const cpu0 = procCpuSeconds(pid);
   const gen0 = process.cpuUsage();
+  const messages0 = t.boardWatch?.messages ?? null;
   const t0 = performance.now();
   const out = await sc.load(t, DURATION);
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = procCpuSeconds(pid);
+  const rssMb = rssMbOf(pid);
+  const subscriberMessagesPerSecond = sc.name === 'board-subscribers' && messages0 !== null ? round((t.boardWatch!.messages - messages0) / wall) : null;
   const gen = process.cpuUsage(gen0);
   const calls1 = await redisCommandCalls(redis!);
   const redisCpu1 = await redisCpuSeconds(redis!);
@@ -705,6 +788,8 @@ async function measure(targets: Target[], t: Target, sc: Scenario, roundNo: numb
       cpuUsPerUnit: round(per((redisCpu1 - redisCpu0) * 1e6), 1),
     },
     exhausted: out.exhausted,
+    rssMb,
+    subscriberMessagesPerSecond,
   };
 }
 
@@ -719,6 +804,8 @@ interface Summary {
   cpuUsPerUnit: number | null;
   redisPerUnit: number;
   otherPerSecond: number | null;
+  rssMb: number | null;
+  subscriberMessagesPerSecond: number | null;
 }
 
 interface CheckoutScenario {
@@ -737,6 +824,8 @@ const summarize = (w: WindowMetrics): Summary => ({
   cpuUsPerUnit: w.cpu.usPerUnit,
   redisPerUnit: w.redis.perUnit,
   otherPerSecond: w.redis.otherPerSecond,
+  rssMb: w.rssMb,
+  subscriberMessagesPerSecond: w.subscriberMessagesPerSecond,
 });
 
 function median(values: number[]): number {
@@ -761,6 +850,8 @@ function medianSummary(windows: WindowMetrics[]): Summary | undefined {
     cpuUsPerUnit: med((s) => s.cpuUsPerUnit),
     redisPerUnit: med((s) => s.redisPerUnit)!,
     otherPerSecond: med((s) => s.otherPerSecond),
+    rssMb: med((s) => s.rssMb),
+    subscriberMessagesPerSecond: med((s) => s.subscriberMessagesPerSecond),
   };
 }
 
@@ -775,12 +866,13 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
   const ev = sc.unit === 'event';
   const u = ev ? 'ev' : 'req';
   const probes = QUIET_MS > 0;
-  const head = ['checkout', 'round', 'req/s', ...(ev ? ['ev/s'] : []), 'p50 ms', 'p99 ms', 'errors', `CPU µs/${u}`, `Redis cmd/${u}`, ...(probes ? ['other cmd/s'] : [])];
+  const subs = sc.name === 'board-subscribers';
+  const head = ['checkout', 'round', 'req/s', ...(ev ? ['ev/s'] : []), 'p50 ms', 'p99 ms', 'errors', `CPU µs/${u}`, `Redis cmd/${u}`, ...(probes ? ['other cmd/s'] : []), 'RSS MB', ...(subs ? ['sub msg/s'] : [])];
   const lines: string[][] = [];
   const notes: string[] = [];
   const fmt = (n: number | null | undefined, digits = 1) => (n == null ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const line = (label: string, r: string, s: Summary) =>
-    lines.push([label, r, fmt(s.requestsPerSecond, 0), ...(ev ? [fmt(s.unitsPerSecond, 0)] : []), fmt(s.p50, 0), fmt(s.p99, 0), fmt(s.errors, 0), fmt(s.cpuUsPerUnit), fmt(s.redisPerUnit, 2), ...(probes ? [fmt(s.otherPerSecond, 0)] : [])]);
+    lines.push([label, r, fmt(s.requestsPerSecond, 0), ...(ev ? [fmt(s.unitsPerSecond, 0)] : []), fmt(s.p50, 0), fmt(s.p99, 0), fmt(s.errors, 0), fmt(s.cpuUsPerUnit), fmt(s.redisPerUnit, 2), ...(probes ? [fmt(s.otherPerSecond, 0)] : []), fmt(s.rssMb, 0), ...(subs ? [fmt(s.subscriberMessagesPerSecond, 0)] : [])]);
   for (const t of targets) {
     const row = rows[t.label]!;
     if (row.status !== 'ok') {
@@ -798,7 +890,7 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
         const v = ratio(pick(row.median!), pick(base.median!));
         return v === null ? '-' : `${v.toFixed(2)}x`;
       };
-      lines.push([`${t.label}/${targets[0]!.label}`, '', r((s) => s.requestsPerSecond), ...(ev ? [r((s) => s.unitsPerSecond)] : []), '', '', '', r((s) => s.cpuUsPerUnit), r((s) => s.redisPerUnit), ...(probes ? [''] : [])]);
+      lines.push([`${t.label}/${targets[0]!.label}`, '', r((s) => s.requestsPerSecond), ...(ev ? [r((s) => s.unitsPerSecond)] : []), '', '', '', r((s) => s.cpuUsPerUnit), r((s) => s.redisPerUnit), ...(probes ? [''] : []), r((s) => s.rssMb), ...(subs ? [''] : [])]);
       const paired = pairedCpuRatios(row, base);
       if (paired.length > 1) notes.push(`${t.label}/${targets[0]!.label} CPU per ${sc.unit}, round by round: ${paired.map((v) => (v === null ? '-' : `${v.toFixed(2)}x`)).join(' ')}`);
     }
@@ -919,7 +1011,8 @@ async function main(): Promise<void> {
             `${name} / ${t.label} round ${r}: ${w.requestsPerSecond} req/s${sc.unit === 'event' ? ` (${w.unitsPerSecond} events/s)` : ''}, ` +
               `p50 ${w.latencyMs.p50} ms, p99 ${w.latencyMs.p99} ms, errors ${w.errors.total}, server ${w.cpu.serverPercent}% ` +
               `= ${w.cpu.usPerUnit} µs/${sc.unit}, Redis ${w.redis.perUnit} cmd/${sc.unit}${w.redis.otherProbes ? ` (other clients ${w.redis.otherProbes.join(' / ')} cmd/s)` : ''}, ` +
-              `load generator ${w.cpu.loadGeneratorPercent}%${w.exhausted ? ', RAN OUT OF PAIRS' : ''}`,
+              `load generator ${w.cpu.loadGeneratorPercent}%, server RSS ${w.rssMb} MB` +
+              `${w.subscriberMessagesPerSecond !== null ? `, subscribers got ${w.subscriberMessagesPerSecond} msg/s` : ''}${w.exhausted ? ', RAN OUT OF PAIRS' : ''}`,
           );
         } catch (err) {
           if (aborting) throw err;
@@ -953,6 +1046,7 @@ async function main(): Promise<void> {
   }
 
   focus(targets, null);
+  for (const t of targets) await Promise.all((t.boardWatch?.clients ?? []).map((c) => c.dispose().catch(() => undefined)));
   await Promise.all(
     targets.map(async (t) => {
       if (!t.server) return;

@@ -15,13 +15,14 @@ import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
 import { queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
+import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
 import { createHttpServer } from './server/http';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
-import { attachGraphqlWs } from './server/ws';
+import { attachGraphqlWs, type GraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
 import { HydratingLearnerStore } from './store/learners';
@@ -44,6 +45,7 @@ import { Membership } from './store/redis/membership';
 import type { ScriptedClient } from './store/redis/scripts';
 import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
 import { RedisPubSub } from './subscriptions/pubsub';
+import { useSharedSubscriptionResults } from './subscriptions/shared';
 
 export { StartupError, redactUrl };
 
@@ -89,6 +91,8 @@ export interface App {
   repair: LearnerRepair;
   /** Keeps changes off a Redis that came back behind Postgres. */
   rollback: RollbackGuard;
+  /** The WebSocket server (tests look at its sockets). */
+  ws: GraphqlWs;
   /** Listen on `port` (default: config.port; 0 picks a free one). @returns the port */
   start(port?: number): Promise<number>;
   /** Everything written so far is in Postgres and on the boards (tests, rebuilds). */
@@ -248,15 +252,35 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           ? null
           : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
+      // Subscribers of one event share its result, per viewer only where a field depends on who asks.
+      useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
       ...queryLimitPlugins(config.limits),
     ],
   });
 
+  // WebSockets and event streams count against one bound per client.
+  const limits = config.subscriptions;
+  const connections = new ClientConnections(limits.maxConnectionsPerClient);
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs),
+    streams: {
+      connections,
+      maxConnectionsPerClient: limits.maxConnectionsPerClient,
+      clientOf: (req) => clientOf(req.headers.authorization, req, tokens),
+      maxBufferedBytes: limits.slowConsumerBytes,
+      maxStallMs: limits.slowConsumerMs,
+      log: log.child({ component: 'http' }),
+    },
   });
-  const ws = attachGraphqlWs(http.server, yoga, tokens, MAX_BODY_BYTES);
+  const ws = attachGraphqlWs(http.server, yoga, tokens, {
+    maxPayload: MAX_BODY_BYTES,
+    maxSubscriptions: limits.maxPerConnection,
+    connections,
+    maxConnectionsPerClient: limits.maxConnectionsPerClient,
+    maxBufferedBytes: limits.slowConsumerBytes,
+    log: log.child({ component: 'ws' }),
+  });
 
   let started = false;
   let stopping: Promise<void> | null = null;
@@ -288,6 +312,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     learnerRepo,
     repair,
     rollback,
+    ws,
     async start(port = config.port) {
       // Join first, then look for a rebuild: rebuild-cache takes its lock first, then looks for
       // servers, so one of the two always sees the other.

@@ -102,6 +102,14 @@ export const configSchema = z
     LEARNER_LOOKUPS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
     /** How long reads believe "Postgres does not know this learner" before asking again. */
     UNKNOWN_LEARNER_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+    /** Operations one WebSocket connection may run at once; one more gets TOO_MANY_SUBSCRIPTIONS (the connection stays). */
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(100),
+    /** WebSocket connections plus event streams one client (token subject, else remote address) may hold on one instance. */
+    MAX_CONNECTIONS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** Unsent bytes a WebSocket or event stream may queue before it is cut off as a slow consumer. */
+    SLOW_CONSUMER_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+    /** An event stream whose client has not read for this long (writes waiting) is ended as a slow consumer. */
+    SLOW_CONSUMER_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   })
   .transform((env) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -145,6 +153,12 @@ export const configSchema = z
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
       learnerLookups: { perMinute: env.LEARNER_LOOKUPS_PER_MINUTE, unknownCacheMs: env.UNKNOWN_LEARNER_CACHE_MS },
+      subscriptions: {
+        maxPerConnection: env.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        maxConnectionsPerClient: env.MAX_CONNECTIONS_PER_CLIENT,
+        slowConsumerBytes: env.SLOW_CONSUMER_BYTES,
+        slowConsumerMs: env.SLOW_CONSUMER_MS,
+      },
     };
   });
 

@@ -2,10 +2,12 @@ import type { Server } from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../domain/auth/tokens';
 import { DomainError } from '../domain/errors';
+import type { Logger } from '../logger';
 import type { Context } from '../schema/context';
+import { clientOf, SLOW_CONSUMER_CLOSE, TOO_MANY_CONNECTIONS_CLOSE, tooManyConnectionsMessage, type ClientConnections } from './connections';
 import { connectionAuthorization, viewerOf } from './context';
 
 export interface GraphqlWs {
@@ -14,30 +16,88 @@ export interface GraphqlWs {
   close(code: number, reason: string): Promise<void>;
 }
 
+export interface GraphqlWsOptions {
+  /** Largest message a client may send. */
+  maxPayload: number;
+  /** Operations one connection may run at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptions: number;
+  /** Connections per client (shared with the event streams of the HTTP server). */
+  connections: ClientConnections;
+  maxConnectionsPerClient: number;
+  /** A socket whose unsent bytes would pass this is a slow consumer: closed with 4008. */
+  maxBufferedBytes: number;
+  log: Logger;
+}
+
+/** How long a slow consumer has to read its close frame before its socket is dropped. */
+const SLOW_CONSUMER_GRACE_MS = 1000;
+
+/** An error for one operation, with a code; the connection and its other operations go on. */
+function refusal(err: unknown, fallbackCode: string): GraphQLError {
+  if (err instanceof GraphQLError) {
+    if (err.extensions?.code) return err;
+    return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, extensions: { ...err.extensions, code: fallbackCode } });
+  }
+  if (err instanceof DomainError) return new GraphQLError(err.message, { extensions: { code: err.code } });
+  return new GraphQLError('The operation could not be started.', { extensions: { code: fallbackCode } });
+}
+
 /**
  * graphql-ws on the HTTP server's port, at the GraphQL path. A connection with a bad token is
- * closed with 4401 at once (the client should get a new token rather than retry as is);
- * operations go through yoga's envelop, so they get the same plugins as HTTP.
+ * closed with 4401 at once (the client should get a new token rather than retry as is), and one
+ * past the client's connection bound with 4429. Operations go through yoga's envelop, so they
+ * get the same plugins as HTTP; an operation refused there (syntax, validation, query limits,
+ * auth, the subscription bound) gets an `error` message for its id and nothing else is
+ * touched. A socket that stops reading is closed with 4008 before its unsent bytes pass the
+ * bound, instead of being buffered without limit.
  */
-export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, tokens: TokenVerifier, maxPayload: number): GraphqlWs {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload });
+export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, tokens: TokenVerifier, options: GraphqlWsOptions): GraphqlWs {
+  const { log } = options;
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayload });
   // The HTTP server's own errors (a port in use) are reported by listen(); the WebSocket server
   // only repeats them.
   wss.on('error', () => undefined);
+  // Registered before graphql-ws's own listener, so every message it sends goes through here.
+  wss.on('connection', (socket) => guardSendBuffer(socket, options.maxBufferedBytes, log));
   const graphqlWs = useServer<Record<string, unknown>>(
     {
       onConnect: (ctx) => {
+        const { socket, request } = ctx.extra;
+        const authorization = connectionAuthorization(ctx.connectionParams ?? {}, request);
         try {
-          viewerOf(connectionAuthorization(ctx.connectionParams ?? {}, ctx.extra.request), tokens);
-          return true;
+          viewerOf(authorization, tokens);
         } catch (err) {
-          ctx.extra.socket.close(4401, err instanceof DomainError ? err.message : 'Unauthorized');
+          socket.close(4401, err instanceof DomainError ? err.message : 'Unauthorized');
           return false;
         }
+        const client = clientOf(authorization, request, tokens);
+        const release = options.connections.acquire(client);
+        if (!release) {
+          log.warn({ client, max: options.maxConnectionsPerClient }, 'websocket refused: too many connections for this client');
+          socket.close(TOO_MANY_CONNECTIONS_CLOSE, tooManyConnectionsMessage(options.maxConnectionsPerClient));
+          return false;
+        }
+        socket.once('close', release);
+        return true;
       },
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      subscribe: async (args) => {
+        try {
+          return (await (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args)) as never;
+        } catch (err) {
+          log.error({ err }, 'websocket: a subscription failed to start');
+          return { errors: [refusal(err, 'INTERNAL_SERVER_ERROR')] } as never;
+        }
+      },
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws registers the operation before calling this hook: it is counted.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptions) {
+          return [
+            new GraphQLError(`Too many subscriptions: at most ${options.maxSubscriptions} operations per connection; complete one first.`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -46,19 +106,25 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
           connectionParams: ctx.connectionParams ?? {},
           upgradeRequest: ctx.extra.request,
         });
+        // graphql-armor's limits throw from parse and validate; thrown here, graphql-ws would
+        // close the whole connection (4500).
         let document;
         try {
           document = parse(payload.query);
         } catch (err) {
-          return [err as GraphQLError];
+          return [refusal(err, 'GRAPHQL_PARSE_FAILED')];
         }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
+        try {
+          const errors = validate(schema, document);
+          if (errors.length) return errors.map((e: GraphQLError) => refusal(e, 'GRAPHQL_VALIDATION_FAILED'));
+        } catch (err) {
+          return [refusal(err, 'GRAPHQL_VALIDATION_FAILED')];
+        }
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Could not start the subscription.')];
+          return [refusal(err, 'INTERNAL_SERVER_ERROR')];
         }
         return { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue, rootValue: { execute, subscribe } };
       },
@@ -73,4 +139,30 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
       await new Promise<void>((r) => wss.close(() => r()));
     },
   };
+}
+
+/**
+ * Refuse to queue more than `maxBytes` for a client that does not read: graphql-ws sends with
+ * `socket.send`, which buffers in memory whatever the peer does not take. The message that would
+ * pass the bound is dropped, the socket closed with 4008 and, if the close frame is not read
+ * within a second, dropped.
+ */
+function guardSendBuffer(socket: WebSocket, maxBytes: number, log: Logger): void {
+  const send = socket.send.bind(socket) as (data: unknown, ...rest: unknown[]) => void;
+  let cut = false;
+  socket.send = ((data: unknown, ...rest: unknown[]) => {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : ((data as { byteLength?: number }).byteLength ?? 0);
+    if (cut || socket.bufferedAmount + size > maxBytes) {
+      const done = rest.at(-1);
+      if (!cut) {
+        cut = true;
+        log.warn({ bufferedBytes: socket.bufferedAmount, messageBytes: size, maxBytes }, 'websocket closed: slow consumer (send buffer full)');
+        socket.close(SLOW_CONSUMER_CLOSE, 'Slow consumer');
+        setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+      }
+      if (typeof done === 'function') done();
+      return;
+    }
+    send(data, ...rest);
+  }) as WebSocket['send'];
 }

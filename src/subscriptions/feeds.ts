@@ -93,8 +93,22 @@ interface RankWatcher {
 
 interface TopWatcher {
   first: number;
+  /** What the client was sent last (the key of a BuiltTop: shared, not copied). */
   last: string;
   push: (s: TopSnapshot) => void;
+}
+
+/** The top of a board cut to one `first`: built once per read, whatever the number of watchers. */
+interface BuiltTop {
+  snapshot: TopSnapshot;
+  key: string;
+}
+
+/** One read of a board's top, for the largest `first` asked; each `first` is built from it once. */
+interface TopRead {
+  first: number;
+  page: Promise<{ entries: RankedEntry[]; total: number }>;
+  built: Map<number, BuiltTop>;
 }
 
 interface BoardWatch {
@@ -107,6 +121,8 @@ interface BoardWatch {
   timer: NodeJS.Timeout | null;
   flushing: boolean;
   dirty: boolean;
+  /** The read new subscribers share while it is in flight. */
+  reading: TopRead | null;
 }
 
 export interface BoardFeedOptions {
@@ -125,8 +141,12 @@ export interface BoardFeedOptions {
  * reinstalled, e.g. after Redis lost it) or a gap in the sequence (a lost message) makes it
  * read its position again, so the feed never drifts and never goes backwards.
  *
- * Board tops: at most one read of the top per board per interval, whatever the number of
- * moves or subscribers; a subscriber gets a message only when what it would see changed.
+ * Board tops: at most one read of the top per board per interval (for the largest `first`
+ * subscribed), whatever the number of moves or subscribers, and subscribers arriving together
+ * share one read too. Each distinct `first` is cut and compared once per read, and its
+ * subscribers are all pushed the same snapshot object, so the GraphQL result built from it can be
+ * shared as well (subscriptions/shared.ts). A subscriber gets a message only when what it would
+ * see changed.
  */
 export class BoardFeeds {
   private readonly boards = new Map<string, BoardWatch>();
@@ -164,8 +184,9 @@ export class BoardFeeds {
       const watcher: TopWatcher = { first, last: '', push: (s) => void push(s) };
       watch.tops.add(watcher);
       try {
-        const { entries, total } = await this.store.page(boardId, 0, first);
-        this.offer(watcher, { boardId, entries, totalCount: total });
+        const read = this.readTop(boardId, watch, first);
+        const { entries, total } = await read.page;
+        this.offer(watcher, this.built(read.built, boardId, entries, total, first));
       } catch (err) {
         stop(err as Error);
       }
@@ -173,6 +194,11 @@ export class BoardFeeds {
       watch.tops.delete(watcher);
       this.release(boardId, watch);
     }, new SlidingBuffer(4));
+  }
+
+  /** Live `leaderboardChanged` subscribers of a board on this instance (tests, metrics). */
+  topWatchers(boardId: string): number {
+    return this.boards.get(boardId)?.tops.size ?? 0;
   }
 
   /** Whether a learner's rank on a board is being tracked here, position known (tests, metrics). */
@@ -183,7 +209,7 @@ export class BoardFeeds {
   private watch(boardId: string): BoardWatch {
     let w = this.boards.get(boardId);
     if (!w) {
-      w = { ranks: new Set(), tops: new Set(), epoch: null, lastSeq: null, lastSent: 0, timer: null, flushing: false, dirty: false };
+      w = { ranks: new Set(), tops: new Set(), epoch: null, lastSeq: null, lastSent: 0, timer: null, flushing: false, dirty: false, reading: null };
       this.boards.set(boardId, w);
     }
     return w;
@@ -295,9 +321,11 @@ export class BoardFeeds {
     w.dirty = false;
     w.lastSent = Date.now();
     try {
-      const first = Math.max(...[...w.tops].map((t) => t.first));
+      let first = 0;
+      for (const t of w.tops) first = Math.max(first, t.first);
       const { entries, total } = await this.store.page(boardId, 0, first);
-      for (const t of w.tops) this.offer(t, { boardId, totalCount: total, entries: entries.slice(0, t.first) });
+      const built = new Map<number, BuiltTop>();
+      for (const t of w.tops) this.offer(t, this.built(built, boardId, entries, total, t.first));
     } catch (err) {
       this.log.warn({ err, boardId }, 'leaderboard feed: could not read the board');
     } finally {
@@ -306,11 +334,36 @@ export class BoardFeeds {
     }
   }
 
-  private offer(t: TopWatcher, snapshot: TopSnapshot): void {
-    const entries = snapshot.entries.slice(0, t.first);
-    const key = JSON.stringify([snapshot.totalCount, entries]);
-    if (key === t.last) return;
-    t.last = key;
-    t.push({ ...snapshot, entries });
+  /**
+   * The top read for a new subscriber: the one in flight when it asks for at least `first`
+   * entries (it began after the subscriber was registered or just before; either way a change
+   * after it schedules a flush), else a new one.
+   */
+  private readTop(boardId: string, w: BoardWatch, first: number): TopRead {
+    if (w.reading && w.reading.first >= first) return w.reading;
+    const read: TopRead = { first, page: this.store.page(boardId, 0, first), built: new Map() };
+    w.reading = read;
+    const done = () => {
+      if (w.reading === read) w.reading = null;
+    };
+    read.page.then(done, done);
+    return read;
+  }
+
+  /** The snapshot of the top `first` entries, cut and keyed once per read. */
+  private built(cache: Map<number, BuiltTop>, boardId: string, entries: RankedEntry[], totalCount: number, first: number): BuiltTop {
+    let b = cache.get(first);
+    if (!b) {
+      const cut = entries.slice(0, first);
+      b = { snapshot: { boardId, totalCount, entries: cut }, key: JSON.stringify([totalCount, cut]) };
+      cache.set(first, b);
+    }
+    return b;
+  }
+
+  private offer(t: TopWatcher, b: BuiltTop): void {
+    if (b.key === t.last) return;
+    t.last = b.key;
+    t.push(b.snapshot);
   }
 }
