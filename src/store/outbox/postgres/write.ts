@@ -3,6 +3,7 @@ import type { OutboxEntry, OutboxKind, EntryOf } from '../entry';
 import { enrolled } from './enrolled';
 import { lessonCompleted } from './lessonCompleted';
 import { RowSet } from './rows';
+import { CLIENT_GRACE_MS } from '../../pg/orm';
 
 /** What each entry kind writes besides the common rows (RowSet.common). One handler per kind. */
 const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void } = {
@@ -40,9 +41,9 @@ function sorted<T>(m: Map<string, T>): T[] {
  * jsonb_to_recordset: one native JSON.stringify per table, where array parameters would be
  * escaped element by element in JavaScript.
  */
-async function run(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<number> {
+async function run(trx: Knex.Transaction, sql: string, rows: readonly object[], clientTimeoutMs: number): Promise<number> {
   if (rows.length === 0) return 0;
-  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rowCount: number | null };
+  const res = (await trx.raw(sql, [JSON.stringify(rows)]).options({ query_timeout: clientTimeoutMs })) as { rowCount: number | null };
   return res.rowCount ?? 0;
 }
 
@@ -104,13 +105,17 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
   const counts: WriteCounts = { learners: 0, enrollments: 0, lessonProgress: 0, xpTransactions: 0, badgeAwards: 0, events: 0 };
   if (entries.length === 0) return counts;
   await knex.transaction(async (trx) => {
-    await trx.raw(`set local statement_timeout = ${Math.max(1, Math.trunc(statementTimeoutMs))}`);
-    counts.learners = await run(trx, LEARNERS, sorted(rows.learners));
-    counts.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments));
-    counts.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress));
-    counts.xpTransactions = await run(trx, LEDGER, sorted(rows.ledger));
-    counts.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
-    counts.events = await run(trx, EVENTS, sorted(rows.events));
+    const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
+    await trx.raw(`set local statement_timeout = ${timeoutMs}`);
+    // The pool's client-side timeout is the requests' (PG_QUERY_TIMEOUT_MS): these statements
+    // may run as long as the server allows them, and a little longer before the client gives up.
+    const clientMs = timeoutMs + CLIENT_GRACE_MS;
+    counts.learners = await run(trx, LEARNERS, sorted(rows.learners), clientMs);
+    counts.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
+    counts.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
+    counts.xpTransactions = await run(trx, LEDGER, sorted(rows.ledger), clientMs);
+    counts.badgeAwards = await run(trx, AWARDS, sorted(rows.awards), clientMs);
+    counts.events = await run(trx, EVENTS, sorted(rows.events), clientMs);
   });
   return counts;
 }
