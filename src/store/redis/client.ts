@@ -146,7 +146,7 @@ export function dedicatedConnection<C extends RedisClient>(client: C, overrides:
     }) as C;
   }
   const watcher = watcherOf(client);
-  if (watcher) watchConnection(copy, watcher.log, `${watcher.name}/${purpose}`);
+  if (watcher) watchConnection(copy, watcher.log, `${watcher.name}/${purpose}`, watcher.intervalMs);
   return defineScripts(copy);
 }
 

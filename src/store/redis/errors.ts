@@ -18,7 +18,7 @@ export function isTransientRedisError(err: unknown): boolean {
 export const ERROR_LOG_INTERVAL_MS = 5000;
 
 /** Connections already watched, with their name and logger, so a dedicated copy of one is watched too. */
-const watched = new WeakMap<object, { log: Logger; name: string }>();
+const watched = new WeakMap<object, { log: Logger; name: string; intervalMs: number }>();
 
 /**
  * Log a connection's driver errors as structured lines instead of ioredis's "Unhandled error
@@ -29,7 +29,7 @@ const watched = new WeakMap<object, { log: Logger; name: string }>();
  */
 export function watchConnection(conn: RedisClient, log: Logger, name: string, intervalMs = ERROR_LOG_INTERVAL_MS): void {
   if (watched.has(conn)) return;
-  watched.set(conn, { log, name });
+  watched.set(conn, { log, name, intervalMs });
   const last = new Map<string, { at: number; repeats: number }>();
   let failing = false;
   const report = (err: Error, node?: string) => {
@@ -59,7 +59,7 @@ export function watchConnection(conn: RedisClient, log: Logger, name: string, in
   });
 }
 
-/** The name and logger a connection is watched with, if it is. */
-export function watcherOf(conn: RedisClient): { log: Logger; name: string } | undefined {
+/** The name, logger and interval a connection is watched with, if it is. */
+export function watcherOf(conn: RedisClient): { log: Logger; name: string; intervalMs: number } | undefined {
   return watched.get(conn);
 }
