@@ -219,7 +219,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         const store = unavailableStore(err);
         return store === null
           ? null
-          : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
+          : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Retry in a little while (with the same eventId, a retry never applies a change twice).`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
       maxDepthPlugin({ n: config.limits.maxDepth, exposeLimits: true }),
       costLimitPlugin({ maxCost: config.limits.maxCost, exposeLimits: true }),

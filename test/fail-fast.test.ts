@@ -239,9 +239,10 @@ describe('Postgres frozen (a proxy that stops forwarding)', () => {
 
     proxy.pause();
     const bound = PG_BOUND_MS + SLACK_MS;
-    // A never-seen learner's first read and first change need Postgres (hydration).
+    // A never-seen learner's first read and first change need Postgres (hydration), and so
+    // does the public lookup of an unknown id.
     const strangers = [];
-    for (const [i, query] of ['{ me { totalXp } }', 'mutation { enroll(courseId: "fp") { id } }', '{ me { totalXp level { level } } }'].entries()) {
+    for (const [i, query] of ['{ me { totalXp } }', 'mutation { enroll(courseId: "fp") { id } }', '{ learner(id: "fp-nobody") { totalXp } }'].entries()) {
       const answer = await post(t.url, query, await tokenFor(`fp-new-${i}`));
       expectUnavailable(answer, 'POSTGRES_UNAVAILABLE', bound);
       strangers.push(answer.ms);
