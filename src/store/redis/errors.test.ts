@@ -2,11 +2,12 @@
  * Driver errors of every Redis connection become structured log lines, rate-limited per
  * connection and message, never ioredis's "Unhandled error event" traces.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../logger';
-import { createRedis, dedicatedConnection } from './client';
+import { createRedis, dedicatedConnection, failFastOptions } from './client';
 import { watchConnection } from './errors';
 
 const closers: (() => void)[] = [];
@@ -77,5 +78,23 @@ describe('watchConnection', () => {
       });
     });
     expect(lines.filter((l) => l.msg === 'redis connection ready again')).toEqual([expect.objectContaining({ connection: 'main', level: 30 })]);
+  });
+});
+
+describe('dedicatedConnection of a fail-fast client', () => {
+  it('has no command timeout unless asked (a BLOCK read may wait longer), while the client it copies fails fast', async () => {
+    const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const redis = createRedis(url, failFastOptions({ commandMs: 100, connectMs: 1000 }));
+    const blocking = dedicatedConnection(redis, {}, 'blocking');
+    const timed = dedicatedConnection(redis, { commandTimeout: 100 }, 'subscriber');
+    closers.push(() => redis.disconnect(), () => blocking.disconnect(), () => timed.disconnect());
+    await Promise.all([redis.connect(), blocking.connect(), timed.connect()]);
+    const stream = `test:errors:${randomUUID()}`;
+    const started = Date.now();
+    // Nothing is ever added: the read ends by its BLOCK (300 ms), three times the command timeout.
+    expect(await blocking.xread('BLOCK', 300, 'STREAMS', stream, '$')).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    await expect(timed.xread('BLOCK', 300, 'STREAMS', stream, '$')).rejects.toThrow('Command timed out');
+    await expect(redis.xread('BLOCK', 300, 'STREAMS', stream, '$')).rejects.toThrow('Command timed out');
   });
 });
