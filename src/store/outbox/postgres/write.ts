@@ -3,13 +3,15 @@ import type { OutboxEntry, OutboxKind, EntryOf } from '../entry';
 import { enrolled } from './enrolled';
 import { lessonCompleted } from './lessonCompleted';
 import { RowSet } from './rows';
-import { CLIENT_GRACE_MS } from '../../pg/orm';
 
 /** What each entry kind writes besides the common rows (RowSet.common). One handler per kind. */
 const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void } = {
   enrolled,
   lesson_completed: lessonCompleted,
 };
+
+/** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
+const WRITER_GRACE_MS = 5000;
 
 /** Rows written or changed, by table. */
 export interface WriteCounts {
@@ -108,8 +110,11 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
     await trx.raw(`set local statement_timeout = ${timeoutMs}`);
     // The pool's client-side timeout is the requests' (PG_QUERY_TIMEOUT_MS): these statements
-    // may run as long as the server allows them, and a little longer before the client gives up.
-    const clientMs = timeoutMs + CLIENT_GRACE_MS;
+    // may run as long as the server allows them. The client waits a good while longer before
+    // it gives up on a server that says nothing: giving up early on a server that did answer
+    // (its answer read late, behind a busy event loop) would pause the writer as if Postgres
+    // were down, where the server's own timeout splits the batch and the rest flows.
+    const clientMs = timeoutMs + WRITER_GRACE_MS;
     counts.learners = await run(trx, LEARNERS, sorted(rows.learners), clientMs);
     counts.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
     counts.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
