@@ -38,7 +38,8 @@ import { CatalogRepository } from './store/pg/catalog';
 import { LearnerRepository } from './store/pg/learners';
 import type { Orm } from './store/pg/orm';
 import { BoardStore } from './store/redis/boards';
-import { createRedis, dedicatedConnection, redisTargetOf } from './store/redis/client';
+import { createRedis, dedicatedConnection, failFastOptions, redisTargetOf } from './store/redis/client';
+import { watchConnection } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
 import { Membership } from './store/redis/membership';
@@ -121,12 +122,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const orm = await preparePostgres(config, log);
   const knex = orm.em.getKnex();
 
-  const redis = createRedis(target);
-  // SUBSCRIBE needs a connection of its own (a cluster's too).
-  const subscriber = dedicatedConnection(redis);
-  for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {
-    conn.on('error', (err: Error) => log.warn({ err: err.message, connection: name }, 'redis connection error'));
-  }
+  const redisTimeouts = { commandMs: config.timeouts.redisCommandMs, connectMs: config.timeouts.redisConnectMs };
+  const redis = createRedis(target, failFastOptions(redisTimeouts));
+  // Driver errors become rate-limited log lines, on this connection and every dedicated one made from it.
+  watchConnection(redis, log, 'redis');
+  // SUBSCRIBE needs a connection of its own (a cluster's too). SUBSCRIBE answers at once, so it
+  // keeps the command timeout: start and stop never hang on a frozen Redis.
+  const subscriber = dedicatedConnection(redis, { commandTimeout: redisTimeouts.commandMs }, 'subscriber');
   await Promise.all([redis.connect(), subscriber.connect()]);
   const evicting = await mayEvict(redis, log);
 
@@ -250,7 +252,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         const store = unavailableStore(err);
         return store === null
           ? null
-          : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Nothing was changed; retry in a little while.`, `${store.toUpperCase()}_UNAVAILABLE`);
+          : new Unavailable(`The service cannot reach ${store === 'redis' ? 'its Redis' : 'its database'} right now. Retry in a little while (with the same eventId, a retry never applies a change twice).`, `${store.toUpperCase()}_UNAVAILABLE`);
       }),
       // Subscribers of one event share its result, per viewer only where a field depends on who asks.
       useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
@@ -263,7 +265,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
-    readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs),
+    readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs, config.timeouts.pgQueryMs),
     streams: {
       connections,
       maxConnectionsPerClient: limits.maxConnectionsPerClient,

@@ -51,6 +51,15 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 4100, redisUrl: 'redis://10.0.0.2:6380', databaseUrl: 'postgres://app@db:5432/other', jwtSecret: 'x'.repeat(40), jwtSecretIsDefault: false, keyPrefix: 'tenant-b:' });
   });
 
+  it('has store timeouts that fail a request within about two seconds, each configurable and bounded', () => {
+    expect(loadConfig({}).timeouts).toEqual({ redisCommandMs: 1000, redisConnectMs: 2000, pgQueryMs: 2000, pgConnectMs: 2000 });
+    expect(
+      loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '250', REDIS_CONNECT_TIMEOUT_MS: '500', PG_QUERY_TIMEOUT_MS: '3000', PG_CONNECT_TIMEOUT_MS: '750' }).timeouts,
+    ).toEqual({ redisCommandMs: 250, redisConnectMs: 500, pgQueryMs: 3000, pgConnectMs: 750 });
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+    expect(() => loadConfig({ PG_QUERY_TIMEOUT_MS: 'soon' })).toThrow(/PG_QUERY_TIMEOUT_MS/);
+  });
+
   it('refuses bad values in one readable line, and production without a secret', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid configuration: PORT: /);
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);

@@ -90,6 +90,21 @@ export const configSchema = z
     EVENT_RECORD_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
     /** Longest a Postgres statement of the write-behind may run. */
     PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+    /**
+     * Longest a Redis command may wait for its reply (sent, or queued while reconnecting)
+     * before it fails and the request answers UNAVAILABLE. Not applied to the SUBSCRIBE and
+     * blocking-read connections.
+     */
+    REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    /** Longest a TCP connect to Redis may take before it is retried. */
+    REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+    /**
+     * Longest a request's Postgres statement may run (the server's `statement_timeout`); the
+     * client gives up 500 ms later if the server does not answer at all (frozen, cut off).
+     */
+    PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
+    /** Longest opening a Postgres connection, or waiting for a free one in the pool, may take. */
+    PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
     /** Load the demo catalog when the catalog is empty. */
     DEMO_CATALOG: bool.default(true),
     /** pino level. */
@@ -148,6 +163,13 @@ export const configSchema = z
         readyMaxLagMs: env.READY_MAX_LAG_MS,
       },
       memberTtlMs: env.MEMBER_TTL_MS,
+      /** How long a request waits on a store before it answers UNAVAILABLE. */
+      timeouts: {
+        redisCommandMs: env.REDIS_COMMAND_TIMEOUT_MS,
+        redisConnectMs: env.REDIS_CONNECT_TIMEOUT_MS,
+        pgQueryMs: env.PG_QUERY_TIMEOUT_MS,
+        pgConnectMs: env.PG_CONNECT_TIMEOUT_MS,
+      },
       eventRecordTtlMs: Math.round(env.EVENT_RECORD_DAYS * 86_400_000),
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,

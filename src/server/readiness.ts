@@ -6,9 +6,11 @@ import type { Readiness } from './http';
  * Readiness: Redis and Postgres answer, the outbox is below its bound, and no consumer
  * group's oldest unacknowledged entry is older than `maxLagMs` (the write-behind is not
  * stuck). The body says which, with the lag and the dead-letter count. Postgres is pinged at
- * most once a second.
+ * most once a second, and counts as down when it does not answer within `pgTimeoutMs`; Redis
+ * is judged by the monitor's last check (each of its commands gives up after the Redis command
+ * timeout), so a frozen store makes this answer 503, never hang.
  */
-export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: number): () => Promise<Readiness> {
+export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: number, pgTimeoutMs = 2000): () => Promise<Readiness> {
   let pg: { at: number; state: 'up' | 'down' | 'read-only' } = { at: 0, state: 'up' };
   // Writable, not just up: a standby after a failover answers reads but refuses every write.
   const ping = async (): Promise<'up' | 'down' | 'read-only'> => {
@@ -17,7 +19,7 @@ export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: num
     try {
       const res = (await Promise.race([
         knex.raw(`select pg_is_in_recovery() or current_setting('transaction_read_only') = 'on' as read_only`),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), pgTimeoutMs)),
       ])) as { rows: { read_only: boolean }[] };
       state = res.rows[0]?.read_only ? 'read-only' : 'up';
     } catch {

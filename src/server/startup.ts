@@ -58,9 +58,16 @@ export async function preparePostgres(config: Config, log: Logger): Promise<Orm>
     }
     throw new StartupError(`PostgreSQL refused to prepare the database at ${redactUrl(url)}: ${e.message}`);
   }
-  const orm = await openOrm(url, { log: (message) => log.debug({ orm: message }) });
-  const applied = await migrate(orm, url);
-  if (applied.length) log.info({ applied }, 'applied migrations');
-  return orm;
+  const ormLog = (message: string) => log.debug({ orm: message });
+  const warn = (message: string) => log.warn({ component: 'postgres' }, String(message).slice(0, 500));
+  // Migrations may run long: they get a pool of their own without the request timeouts.
+  const migrator = await openOrm(url, { log: ormLog, warn, poolMax: 2 });
+  try {
+    const applied = await migrate(migrator, url);
+    if (applied.length) log.info({ applied }, 'applied migrations');
+  } finally {
+    await migrator.close();
+  }
+  return openOrm(url, { log: ormLog, warn, timeouts: { queryMs: config.timeouts.pgQueryMs, connectMs: config.timeouts.pgConnectMs } });
 }
 

@@ -1,7 +1,13 @@
 import type { Fault } from '../faults';
 
-/** What pg and knex say when the server cannot be reached, a connection broke or the pool is dry. */
-const CONNECTION_TROUBLE = /Connection terminated|connection error|timeout acquiring a connection|Unable to acquire a connection|pool is probably full|the database system is/i;
+/**
+ * What pg and knex say when the server cannot be reached, a connection broke or the pool is dry,
+ * or the server did not answer in time: pg's "Connection terminated (due to connection
+ * timeout)", "timeout expired" (connectionTimeoutMillis) and "Query read timeout"
+ * (query_timeout), knex's "Timeout acquiring a connection".
+ */
+const CONNECTION_TROUBLE =
+  /Connection terminated|connection error|timeout acquiring a connection|Unable to acquire a connection|pool is probably full|the database system is|(^| - )timeout expired$|Query read timeout/i;
 
 /**
  * What a Postgres error says about the entries that met it. Only data and integrity errors

@@ -52,8 +52,44 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** How long a request may wait on Postgres (see `PG_QUERY_TIMEOUT_MS`, `PG_CONNECT_TIMEOUT_MS`). */
+export interface PgTimeouts {
+  /** The server's `statement_timeout`; the client gives up {@link CLIENT_GRACE_MS} later. */
+  queryMs: number;
+  /** Opening a connection (pg `connectionTimeoutMillis`), and waiting for one from the pool. */
+  connectMs: number;
+}
+
+/**
+ * How much longer than `statement_timeout` the client waits for an answer before it gives up
+ * on a server that says nothing at all (frozen, or cut off without a reset): a slow statement
+ * on a live server ends with the server's own error first (SQLSTATE 57014).
+ */
+export const CLIENT_GRACE_MS = 500;
+
+export interface OrmOptions {
+  poolMax?: number;
+  /** MikroORM's own lines (the migrator's progress). */
+  log?: (message: string) => void;
+  /** knex's warnings and errors ("Connection Error: ..." when a pooled connection broke); console when unset. */
+  warn?: (message: string) => void;
+  /** Statement and connect timeouts; none when unset (migrations, the CLIs' long reads). */
+  timeouts?: PgTimeouts;
+}
+
+/**
+ * Whether a pooled pg connection may be handed out: a connection whose last query the client
+ * gave up on (the server never answered) still has it in flight and would queue the next
+ * query behind it; the pool drops it and opens a fresh one instead.
+ */
+function idle(connection: unknown): boolean {
+  return (connection as { readyForQuery?: boolean }).readyForQuery === true;
+}
+
 /** Connect MikroORM to the database (entities defined without decorators). */
-export async function openOrm(databaseUrl: string, options: { poolMax?: number; log?: (message: string) => void } = {}): Promise<Orm> {
+export async function openOrm(databaseUrl: string, options: OrmOptions = {}): Promise<Orm> {
+  const timeouts = options.timeouts;
+  const warn = options.warn;
   return MikroORM.init({
     clientUrl: databaseUrl,
     entities,
@@ -66,7 +102,20 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number; 
       allOrNothing: true,
       snapshot: false,
     },
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: 0, max: options.poolMax ?? 10, ...(timeouts ? { validate: idle } : {}) },
+    driverOptions: {
+      ...(timeouts
+        ? {
+            connection: {
+              statement_timeout: timeouts.queryMs,
+              query_timeout: timeouts.queryMs + CLIENT_GRACE_MS,
+              connectionTimeoutMillis: timeouts.connectMs,
+            },
+            acquireConnectionTimeout: timeouts.connectMs,
+          }
+        : {}),
+      ...(warn ? { log: { warn, error: warn, deprecate: warn, debug: () => undefined } } : {}),
+    },
     debug: false,
     // MikroORM's own lines (the migrator's progress) go to our logger, not to stdout.
     logger: options.log ?? (() => undefined),

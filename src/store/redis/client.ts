@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { redactUrl } from '../../logger';
+import { watchConnection, watcherOf } from './errors';
 
 /** A single Redis or a Redis Cluster: the commands the service uses exist on both. */
 export type RedisClient = Redis | Cluster;
@@ -64,6 +65,30 @@ export const CLUSTER_UNPIPELINED_COMMANDS = [
 /** The defaults every connection gets; `options` override them. */
 const DEFAULTS: RedisOptions = { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 3 };
 
+/** How long a request may wait on Redis (see `REDIS_COMMAND_TIMEOUT_MS`, `REDIS_CONNECT_TIMEOUT_MS`). */
+export interface RedisTimeouts {
+  commandMs: number;
+  connectMs: number;
+}
+
+/**
+ * Options that make a command fail within `commandMs` instead of waiting for a Redis that is
+ * down or frozen: `commandTimeout` also covers a command queued while reconnecting (the offline
+ * queue), so queueing stays bounded; `maxRetriesPerRequest` fails queued commands sooner when
+ * Redis refuses connections outright. Reconnects back off to at most a second, so requests
+ * succeed again about a second after Redis is back. A command that timed out may still run
+ * when a frozen Redis wakes up: its outcome is unknown, which callers' event ids make safe to
+ * retry.
+ */
+export function failFastOptions(timeouts: RedisTimeouts): RedisOptions {
+  return {
+    commandTimeout: timeouts.commandMs,
+    connectTimeout: timeouts.connectMs,
+    maxRetriesPerRequest: 2,
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
+  };
+}
+
 /**
  * A connection to the hot store, the project's scripts defined on it. `lazyConnect` so start-up
  * can await `connect()` and report a missing Redis in one line instead of retrying forever.
@@ -98,22 +123,31 @@ export function createRedis(target: RedisTarget, options: RedisOptions = {}, clu
  * A dedicated connection like `client` (same node or cluster, same options, scripts defined)
  * for blocking commands (XREADGROUP BLOCK) or SUBSCRIBE, so those never hold up other commands.
  * Lazy and without auto-pipelining unless `overrides` say otherwise; the caller connects and
- * disconnects it.
+ * disconnects it. Without a command timeout unless `overrides` give one: ioredis applies
+ * `commandTimeout` to a BLOCK read too, which would fail every read that waits longer (give a
+ * blocking connection none, or one longer than its BLOCK). When `client` is watched
+ * (`watchConnection`), the copy is watched too, as `<name>/<purpose>`.
  *
  * Needed because `Cluster#duplicate(startupNodes, options)` has another signature than
  * `Redis#duplicate(options)`: `cluster.duplicate({ ... })` silently ignores the options.
  */
-export function dedicatedConnection<C extends RedisClient>(client: C, overrides: RedisOptions = {}): ScriptedRedis<C> {
-  const wanted: RedisOptions = { lazyConnect: true, enableAutoPipelining: false, ...overrides };
-  if (!isCluster(client)) return defineScripts((client as Redis).duplicate(wanted) as C);
-  const cluster = client as Cluster;
-  const { lazyConnect, enableAutoPipelining, ...redisOptions } = wanted;
-  const copy = cluster.duplicate([], {
-    lazyConnect,
-    enableAutoPipelining,
-    redisOptions: { ...cluster.options.redisOptions, ...redisOptions },
-  });
-  return defineScripts(copy as C);
+export function dedicatedConnection<C extends RedisClient>(client: C, overrides: RedisOptions = {}, purpose = 'dedicated'): ScriptedRedis<C> {
+  const wanted: RedisOptions = { lazyConnect: true, enableAutoPipelining: false, commandTimeout: undefined, ...overrides };
+  let copy: C;
+  if (!isCluster(client)) {
+    copy = (client as Redis).duplicate(wanted) as C;
+  } else {
+    const cluster = client as Cluster;
+    const { lazyConnect, enableAutoPipelining, ...redisOptions } = wanted;
+    copy = cluster.duplicate([], {
+      lazyConnect,
+      enableAutoPipelining,
+      redisOptions: { ...cluster.options.redisOptions, ...redisOptions },
+    }) as C;
+  }
+  const watcher = watcherOf(client);
+  if (watcher) watchConnection(copy, watcher.log, `${watcher.name}/${purpose}`, watcher.intervalMs);
+  return defineScripts(copy);
 }
 
 /**

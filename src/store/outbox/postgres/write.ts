@@ -10,6 +10,9 @@ const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void }
   lesson_completed: lessonCompleted,
 };
 
+/** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
+const WRITER_GRACE_MS = 5000;
+
 /** Rows written or changed, by table. */
 export interface WriteCounts {
   learners: number;
@@ -56,16 +59,16 @@ function sorted<T>(m: Map<string, T>): T[] {
  * jsonb_to_recordset: one native JSON.stringify per table, where array parameters would be
  * escaped element by element in JavaScript.
  */
-async function run(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<number> {
+async function run(trx: Knex.Transaction, sql: string, rows: readonly object[], clientTimeoutMs: number): Promise<number> {
   if (rows.length === 0) return 0;
-  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rowCount: number | null };
+  const res = (await trx.raw(sql, [JSON.stringify(rows)]).options({ query_timeout: clientTimeoutMs })) as { rowCount: number | null };
   return res.rowCount ?? 0;
 }
 
 /** `run` for a statement ending in RETURNING: the rows it returned. */
-async function returning<R = Record<string, string>>(trx: Knex.Transaction, sql: string, rows: readonly object[]): Promise<R[]> {
+async function returning<R = Record<string, string>>(trx: Knex.Transaction, sql: string, rows: readonly object[], clientTimeoutMs: number): Promise<R[]> {
   if (rows.length === 0) return [];
-  const res = (await trx.raw(sql, [JSON.stringify(rows)])) as { rows?: R[]; rowCount: number | null };
+  const res = (await trx.raw(sql, [JSON.stringify(rows)]).options({ query_timeout: clientTimeoutMs })) as { rows?: R[]; rowCount: number | null };
   return res.rows ?? [];
 }
 
@@ -160,17 +163,24 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
   const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, xpTransactions: 0, badgeAwards: 0, events: 0, behind: new Map() };
   if (entries.length === 0) return result;
   await knex.transaction(async (trx) => {
-    await trx.raw(`set local statement_timeout = ${Math.max(1, Math.trunc(statementTimeoutMs))}`);
-    const moved = new Set((await returning<{ id: string }>(trx, LEARNERS, sorted(rows.learners))).map((r) => r.id));
+    const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
+    await trx.raw(`set local statement_timeout = ${timeoutMs}`);
+    // The pool's client-side timeout is the requests' (PG_QUERY_TIMEOUT_MS): these statements
+    // may run as long as the server allows them. The client waits a good while longer before
+    // it gives up on a server that says nothing: giving up early on a server that did answer
+    // (its answer read late, behind a busy event loop) would pause the writer as if Postgres
+    // were down, where the server's own timeout splits the batch and the rest flows.
+    const clientMs = timeoutMs + WRITER_GRACE_MS;
+    const moved = new Set((await returning<{ id: string }>(trx, LEARNERS, sorted(rows.learners), clientMs)).map((r) => r.id));
     result.learners = moved.size;
-    result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments));
-    result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress));
-    const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger))).map((r) => r.id));
+    result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
+    result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
+    const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger), clientMs)).map((r) => r.id));
     result.xpTransactions = paid.size;
-    result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards));
-    const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events))).map((r) => r.key));
+    result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards), clientMs);
+    const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events), clientMs)).map((r) => r.key));
     result.events = logged.size;
-    await run(trx, WATERMARKS, watermarksOf(entries));
+    await run(trx, WATERMARKS, watermarksOf(entries), clientMs);
 
     // A new event whose payment the ledger refused: it was paid already, under another event.
     for (const row of rows.ledger.values()) {
@@ -183,6 +193,7 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
         trx,
         VERSION_REUSED,
         suspects.map((e) => ({ learner_id: e.data.l, key: e.data.id, epoch: e.data.ep, version: e.data.v })),
+        clientMs,
       );
       for (const r of reused) result.behind.set(r.learner_id, 'version-reused');
     }
