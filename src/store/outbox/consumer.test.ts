@@ -261,14 +261,13 @@ describe('failures that are not the entries\' fault', () => {
     }
     await makeProgress('burst-good', 8, 1);
     const writer = pgWriter({ maxAttempts: 3 });
-    const started = Date.now();
     await writer.start();
     await eventually(async () => {
       for (let i = 0; i < 8; i += 1) if ((await t.app.learnerRepo.ledgerTotal(`burst-good-${i}`)) !== 10) return false;
       return true;
-    }, 5000, 'the good entries');
-    // Every good entry landed well before the poison ones ran out of tries.
-    expect(Date.now() - started).toBeLessThan(2500);
+    }, 15_000, 'the good entries');
+    // Every good entry landed before the poison ones ran out of tries (whatever the machine's load).
+    expect(writer.stats.deadLettered).toBeLessThan(64);
     await eventually(() => writer.stats.deadLettered >= 64, 10_000, 'the poison to be dead-lettered');
     await writer.stop();
   });
@@ -286,7 +285,7 @@ describe('failures that are not the entries\' fault', () => {
       await eventually(async () => {
         for (let i = 1; i < 4; i += 1) if ((await t.app.learnerRepo.ledgerTotal(`lock-${i}`)) !== 20) return false;
         return true;
-      }, 5000, 'the learners nobody locked');
+      }, 15_000, 'the learners nobody locked');
       expect(await t.app.learnerRepo.ledgerTotal('lock-0')).toBe(10);
       await admin.query('rollback');
       await eventually(async () => (await t.app.learnerRepo.ledgerTotal('lock-0')) === 20, 5000, 'the locked learner after the lock');
