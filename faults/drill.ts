@@ -36,8 +36,8 @@ export async function startDrill(o: { redis?: RedisOptions; pgFsync?: boolean; s
 }
 
 /** A load of completions for `learners` learners x `lessons` lessons against `urls`. */
-export function loadFor(drill: Drill, o: { run: string; learners: number; lessons?: number; urls?: () => string[]; ratePerSec?: number; concurrency?: number; requestTimeoutMs?: number }): { load: Load; ops: Op[]; learners: string[] } {
-  const ops = completionOps({ run: o.run, learners: o.learners, lessonIds: drill.lessonIds, ...(o.lessons ? { lessons: o.lessons } : {}), courseId: drill.courseId });
+export function loadFor(drill: Drill, o: { run: string; learners: number; lessons?: number; stride?: number; urls?: () => string[]; ratePerSec?: number; concurrency?: number; requestTimeoutMs?: number }): { load: Load; ops: Op[]; learners: string[] } {
+  const ops = completionOps({ run: o.run, learners: o.learners, lessonIds: drill.lessonIds, ...(o.lessons ? { lessons: o.lessons } : {}), ...(o.stride ? { stride: o.stride } : {}), courseId: drill.courseId });
   const load = new Load({
     urls: o.urls ?? (() => [drill.server.url]),
     token: drill.tokens.service,
@@ -60,6 +60,8 @@ export interface ReportRow {
   ledgerRows: number;
   drift: number;
   timeToFailMs: number | null;
+  /** Requests hung until the client gave up (its timeout) rather than failing. */
+  hung: boolean;
   recoverMs: number | null;
   note: string;
 }
@@ -74,6 +76,7 @@ export function report(scenario: string, r: CheckResult, timing: FaultTiming | n
     ledgerRows: r.ledgerRows,
     drift: driftOf(r),
     timeToFailMs: timing?.timeToFailMs ?? null,
+    hung: (timing?.errors.timeout ?? 0) > 0,
     recoverMs: timing?.recoverMs ?? null,
     note: Object.entries(extra)
       .map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v) : typeof v === 'object' ? JSON.stringify(v) : v}`)
@@ -85,7 +88,7 @@ export function report(scenario: string, r: CheckResult, timing: FaultTiming | n
       ` (lost ${r.lost}, duplicate rows ${r.duplicateRows}, paid twice ${r.paidTwiceAcks}, ack above ledger ${r.ackAboveLedger},` +
       ` served ${r.servedDrift} learners/${r.servedDriftXp} XP, snapshot ${r.snapshotDrift}, board ${r.boardDrift}, verify ${r.verify})`,
     ...(timing
-      ? [`  time to fail ${fmtMs(timing.timeToFailMs)} (${timing.failedAttempts} failed attempts ${JSON.stringify(timing.errors)}), longest gap without an ack ${fmtMs(timing.ackGapMs)}, recover ${fmtMs(timing.recoverMs)}`]
+      ? [`  time to fail ${fmtMs(timing.timeToFailMs)}${row.hung ? ' (hung until the client timeout)' : ''} (${timing.failedAttempts} failed attempts ${JSON.stringify(timing.errors)}), longest gap without an ack ${fmtMs(timing.ackGapMs)}, recover ${fmtMs(timing.recoverMs)}`]
       : []),
     ...(Object.keys(r.refused).length || r.gaveUp ? [`  refused ${JSON.stringify(r.refused)}, gave up ${r.gaveUp}`] : []),
     ...(row.note ? [`  ${row.note}`] : []),

@@ -85,7 +85,23 @@ export interface LoadOptions {
   giveUpMs?: number;
 }
 
-/** The load generator: `start()`, inject faults, `finish()` (stops taking new operations, waits for those in flight). */
+/** One operation on its way: its current step, attempts so far and when it may be sent again. */
+interface Job {
+  op: Op;
+  step: 'enroll' | 'complete';
+  firstAt: number;
+  attempts: number;
+  backoffMs: number;
+  notBefore: number;
+}
+
+/**
+ * The load generator: `start()`, inject faults, `finish()` (stops taking new operations, waits
+ * for those started). A refused attempt of unknown outcome waits (backoff 100 ms to 1 s) in a
+ * retry list while the workers go on with other learners, so one learner that cannot be served
+ * (e.g. a new one while Postgres is down) does not stall the others; a learner has one
+ * operation at a time, so an enrollment is always answered before its first completion.
+ */
 export class Load {
   readonly acks: Ack[] = [];
   readonly outcomes: Outcome[] = [];
@@ -93,6 +109,11 @@ export class Load {
   private next = 0;
   private stopping = false;
   private running: Promise<void> | null = null;
+  private readonly retries: Job[] = [];
+  /** Learners with an operation started and not yet finished. */
+  private readonly busy = new Set<string>();
+  /** Fresh operations passed over because their learner was busy, in order. */
+  private readonly deferred: Op[] = [];
   private readonly concurrency: number;
   private readonly intervalMs: number;
   private readonly requestTimeoutMs: number;
@@ -109,7 +130,7 @@ export class Load {
 
   /** Operations started so far. */
   get started(): number {
-    return this.next;
+    return this.next - this.deferred.length;
   }
 
   start(): this {
@@ -128,24 +149,52 @@ export class Load {
     await this.running;
   }
 
-  /** Wait until `n` more acknowledgements arrived (or `timeoutMs` passed). */
+  /** Wait until `n` more acknowledgements arrived (or `timeoutMs` passed, or the load ran out). */
   async waitForAcks(n: number, timeoutMs = 30_000): Promise<void> {
     const target = this.acks.length + n;
     const deadline = Date.now() + timeoutMs;
-    while (this.acks.length < target && Date.now() < deadline && this.next < this.o.ops.length) await sleep(20);
+    while (this.acks.length < target && Date.now() < deadline && !this.exhausted()) await sleep(20);
+  }
+
+  private exhausted(): boolean {
+    return this.next >= this.o.ops.length && this.deferred.length === 0 && this.busy.size === 0;
+  }
+
+  /** The next job to send: a retry that is due, else a fresh operation of a learner not busy. */
+  private pick(now: number): Job | null {
+    const due = this.retries.findIndex((j) => j.notBefore <= now);
+    if (due >= 0) return this.retries.splice(due, 1)[0]!;
+    if (this.stopping) return null;
+    const fresh = (op: Op): Job => {
+      this.busy.add(op.learner);
+      return { op, step: op.enroll ? 'enroll' : 'complete', firstAt: now, attempts: 0, backoffMs: 100, notBefore: now };
+    };
+    const d = this.deferred.findIndex((op) => !this.busy.has(op.learner));
+    if (d >= 0) return fresh(this.deferred.splice(d, 1)[0]!);
+    // Look a little way ahead for a learner who is free; pass over (defer) the busy ones.
+    while (this.next < this.o.ops.length && this.deferred.length < 1000) {
+      const op = this.o.ops[this.next++]!;
+      if (!this.busy.has(op.learner)) return fresh(op);
+      this.deferred.push(op);
+    }
+    return null;
   }
 
   private async worker(): Promise<void> {
     for (;;) {
-      if (this.stopping || this.next >= this.o.ops.length) return;
-      // Pace the starts so the load stays modest on a shared machine.
+      const job = this.pick(Date.now());
+      if (!job) {
+        const waiting = this.retries.length > 0 || (!this.stopping && !this.exhausted()) || this.busy.size > 0;
+        if (!waiting) return;
+        await sleep(10);
+        continue;
+      }
+      // Pace the attempts so the load stays modest on a shared machine.
       const now = Date.now();
       const at = Math.max(now, this.nextStartAt);
       this.nextStartAt = at + this.intervalMs;
       if (at > now) await sleep(at - now);
-      if (this.stopping || this.next >= this.o.ops.length) return;
-      const op = this.o.ops[this.next++]!;
-      this.outcomes.push(await this.run(op));
+      await this.step(job);
     }
   }
 
@@ -175,54 +224,66 @@ export class Load {
     return result;
   }
 
-  /** Send until answered (same variables, so the same eventId) or given up. */
-  private async untilAnswered(query: string, variables: Record<string, unknown>, firstAt: number): Promise<{ kind: 'ok'; data: any; attempts: number } | { kind: 'final'; code: string } | { kind: 'gave-up'; last: string }> {
-    let attempts = 0;
-    let backoff = 100;
-    for (;;) {
-      attempts++;
-      const r = await this.attempt(query, variables);
-      if (r.kind === 'ok') return { ...r, attempts };
-      if (r.kind === 'final') return r;
-      if (Date.now() - firstAt > this.giveUpMs) return { kind: 'gave-up', last: r.why };
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, 1000);
-    }
+  private end(job: Job, outcome: Outcome): void {
+    this.busy.delete(job.op.learner);
+    this.outcomes.push(outcome);
   }
 
-  private async run(op: Op): Promise<Outcome> {
-    const firstAt = Date.now();
-    if (op.enroll) {
-      const e = await this.untilAnswered(ENROLL, { courseId: op.enroll.courseId, learnerId: op.learner, eventId: op.enroll.eventId }, firstAt);
-      if (e.kind === 'gave-up') return { kind: 'gave-up', op, last: `enroll: ${e.last}` };
-      if (e.kind === 'final' && e.code !== 'ALREADY_ENROLLED') return { kind: 'refused', op, code: `enroll: ${e.code}` };
+  /** Send a job's current step once (same variables every time, so the same eventId) and move it on. */
+  private async step(job: Job): Promise<void> {
+    const { op } = job;
+    job.attempts++;
+    const r =
+      job.step === 'enroll'
+        ? await this.attempt(ENROLL, { courseId: op.enroll!.courseId, learnerId: op.learner, eventId: op.enroll!.eventId })
+        : await this.attempt(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId });
+    if (r.kind === 'retry') {
+      if (Date.now() - job.firstAt > this.giveUpMs) return this.end(job, { kind: 'gave-up', op, last: `${job.step}: ${r.why}` });
+      job.notBefore = Date.now() + job.backoffMs;
+      job.backoffMs = Math.min(job.backoffMs * 2, 1000);
+      this.retries.push(job);
+      return;
     }
-    const r = await this.untilAnswered(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId }, firstAt);
-    if (r.kind === 'gave-up') return { kind: 'gave-up', op, last: r.last };
-    if (r.kind === 'final') return { kind: 'refused', op, code: r.code };
+    if (job.step === 'enroll') {
+      if (r.kind === 'final' && r.code !== 'ALREADY_ENROLLED') return this.end(job, { kind: 'refused', op, code: `enroll: ${r.code}` });
+      job.step = 'complete';
+      job.attempts = 0;
+      job.backoffMs = 100;
+      // Straight on to the completion, as a client would.
+      return this.step(job);
+    }
+    if (r.kind === 'final') return this.end(job, { kind: 'refused', op, code: r.code });
     const c = r.data.completeLesson as { xpAwarded: number; totalXp: number };
-    const ack: Ack = { op, xpAwarded: c.xpAwarded, totalXp: c.totalXp, at: Date.now(), attempts: r.attempts };
+    const ack: Ack = { op, xpAwarded: c.xpAwarded, totalXp: c.totalXp, at: Date.now(), attempts: job.attempts };
     this.acks.push(ack);
-    return { kind: 'ack', ack };
+    this.end(job, { kind: 'ack', ack });
   }
 }
 
-/** Operations for `learners` learners x `lessons` lessons (lesson-major), each learner enrolling with its first. */
-export function completionOps(o: { run: string; learners: number; lessonIds: string[]; lessons?: number; courseId: string; learnerOffset?: number }): Op[] {
-  const ops: Op[] = [];
+/**
+ * Operations for `learners` learners x `lessons` lessons, each learner enrolling with its first.
+ * Learner i completes lesson j in slot `i + j * stride`: with the default stride (the learner
+ * count) every learner does lesson 1, then every learner lesson 2, ...; a small stride keeps
+ * new learners arriving while others go on with their course.
+ */
+export function completionOps(o: { run: string; learners: number; lessonIds: string[]; lessons?: number; courseId: string; stride?: number }): Op[] {
+  const slots: [number, Op][] = [];
   const lessons = o.lessons ?? o.lessonIds.length;
-  for (let j = 0; j < lessons; j++) {
-    for (let i = 0; i < o.learners; i++) {
-      const learner = `${o.run}-u${i + (o.learnerOffset ?? 0)}`;
-      ops.push({
-        learner,
-        lesson: o.lessonIds[j]!,
-        eventId: `${o.run}-e-${i + (o.learnerOffset ?? 0)}-${j}`,
-        ...(j === 0 ? { enroll: { courseId: o.courseId, eventId: `${o.run}-enroll-${i + (o.learnerOffset ?? 0)}` } } : {}),
-      });
+  const stride = o.stride ?? o.learners;
+  for (let i = 0; i < o.learners; i++) {
+    for (let j = 0; j < lessons; j++) {
+      slots.push([
+        i + j * stride,
+        {
+          learner: `${o.run}-u${i}`,
+          lesson: o.lessonIds[j]!,
+          eventId: `${o.run}-e-${i}-${j}`,
+          ...(j === 0 ? { enroll: { courseId: o.courseId, eventId: `${o.run}-enroll-${i}` } } : {}),
+        },
+      ]);
     }
   }
-  return ops;
+  return slots.sort((a, b) => a[0] - b[0]).map(([, op]) => op);
 }
 
 /**

@@ -2,11 +2,12 @@
  * Throwaway stores for fault drills: each drill starts its own `redis-server` and PostgreSQL
  * cluster on free loopback ports in temp dirs, so it can kill, stop and freeze them freely
  * without touching the shared Redis (6379) and PostgreSQL (5432). Every process starts in its
- * own process group (so a freeze or a kill reaches Postgres's backends too) and is remembered
- * until `cleanUp()`, which a drill calls in `afterAll` and which also runs on process exit.
+ * own process group and is remembered until `cleanUp()`, which a drill calls in `afterAll` and
+ * which also runs on process exit. Signals go to the whole process tree: Postgres's backends
+ * call setsid(), so a signal to the postmaster's group would not reach them.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,14 +23,49 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 const groups = new Set<number>();
 const dirs = new Set<string>();
 
-function killGroup(pid: number): void {
-  for (const signal of ['SIGKILL', 'SIGCONT'] as const) {
+/** A process and its descendants (from /proc), parents first. */
+function treeOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [pid];
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
     try {
-      process.kill(-pid, signal);
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** Send a signal to a process, its descendants and its process group (what is already gone is skipped). */
+export function signalTree(pid: number, signal: NodeJS.Signals): void {
+  for (const p of treeOf(pid)) {
+    try {
+      process.kill(p, signal);
     } catch {
       // Already gone.
     }
   }
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // No group left.
+  }
+}
+
+function killGroup(pid: number): void {
+  signalTree(pid, 'SIGKILL');
+  signalTree(pid, 'SIGCONT');
 }
 
 /** Kill every process a drill started (stopped ones too) and remove its temp dirs. */
@@ -88,11 +124,6 @@ export function spawnGroup(cmd: string, args: string[], options: { env?: NodeJS.
     }),
   );
   return { child, pid, output: () => out, exited, alive: () => child.exitCode === null && child.signalCode === null };
-}
-
-/** Send a signal to a process group. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  process.kill(-pid, signal);
 }
 
 /** SIGKILL a group and wait for its leader to exit. */
@@ -183,11 +214,11 @@ export class TestRedis {
   }
 
   freeze(): void {
-    signalGroup(this.proc!.pid, 'SIGSTOP');
+    signalTree(this.proc!.pid, 'SIGSTOP');
   }
 
   thaw(): void {
-    signalGroup(this.proc!.pid, 'SIGCONT');
+    signalTree(this.proc!.pid, 'SIGCONT');
   }
 }
 
@@ -259,7 +290,7 @@ export class TestPostgres {
   /** `pg_ctl stop -m immediate`: SIGQUIT to the postmaster, which takes its backends down without a checkpoint. */
   async stopImmediate(): Promise<void> {
     if (!this.proc) return;
-    signalGroup(this.proc.pid, 'SIGQUIT');
+    this.proc.child.kill('SIGQUIT');
     await Promise.race([this.proc.exited, sleep(10_000)]);
     // Anything left (a backend that ignored the signal) must not keep the shared memory.
     await killHard(this.proc);
@@ -267,11 +298,11 @@ export class TestPostgres {
   }
 
   freeze(): void {
-    signalGroup(this.proc!.pid, 'SIGSTOP');
+    signalTree(this.proc!.pid, 'SIGSTOP');
   }
 
   thaw(): void {
-    signalGroup(this.proc!.pid, 'SIGCONT');
+    signalTree(this.proc!.pid, 'SIGCONT');
   }
 
   /** Run `sql` on a database of this cluster (short-lived connection). */

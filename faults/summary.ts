@@ -19,7 +19,7 @@ export default function setup(): () => void {
     rmSync(file, { force: true });
     const table = [
       ['scenario', 'acked', 'ledger rows', 'drift', 'time to fail', 'recover', 'notes'],
-      ...rows.map((r) => [r.scenario, String(r.acked), String(r.ledgerRows), String(r.drift), fmtMs(r.timeToFailMs), fmtMs(r.recoverMs), r.note]),
+      ...rows.map((r) => [r.scenario, String(r.acked), String(r.ledgerRows), String(r.drift), `${fmtMs(r.timeToFailMs)}${r.hung ? ' (hung)' : ''}`, fmtMs(r.recoverMs), r.note]),
     ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
