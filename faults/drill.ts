@@ -3,6 +3,7 @@
  * a course; after the fault, check and report one line of figures.
  */
 import { appendFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { check, driftOf, type CheckResult } from './check';
 import { completionOps, gqlData, Load, type FaultTiming, type Op } from './load';
 import { drillCourse, drillTokens, ServerProcess, type Deployment } from './server';
@@ -49,9 +50,24 @@ export function loadFor(drill: Drill, o: { run: string; learners: number; lesson
   return { load, ops, learners: [...new Set(ops.map((op) => op.learner))] };
 }
 
-/** Check the drill after recovery, on a live server. */
-export function checkDrill(drill: Drill, load: Load, learners: string[], url = drill.server.url): Promise<CheckResult> {
-  return check({ d: drill.d, redis: drill.redis, url, learners, courseId: drill.courseId, acks: load.acks, outcomes: load.outcomes });
+/** Check the drill after recovery, on a live server, with the acknowledgements of one or more loads. */
+export function checkDrill(drill: Drill, load: Load | Load[], learners: string[], url = drill.server.url): Promise<CheckResult> {
+  const loads = Array.isArray(load) ? load : [load];
+  return check({ d: drill.d, redis: drill.redis, url, learners, courseId: drill.courseId, acks: loads.flatMap((l) => l.acks), outcomes: loads.flatMap((l) => l.outcomes) });
+}
+
+/** The drill's own load over `ops` (a part of `loadFor`'s, or operations sent again). */
+export function loadOf(drill: Drill, ops: Op[], o: { ratePerSec?: number; urls?: () => string[] } = {}): Load {
+  return new Load({ urls: o.urls ?? (() => [drill.server.url]), token: drill.tokens.service, ops, ...(o.ratePerSec ? { ratePerSec: o.ratePerSec } : {}) });
+}
+
+/** Nothing lost, nothing paid twice, no drift anywhere, every operation answered. */
+export function expectClean(r: CheckResult): void {
+  expect(r.samples).toEqual([]);
+  expect(driftOf(r)).toBe(0);
+  expect(r.refused).toEqual({});
+  expect(r.gaveUp).toBe(0);
+  expect(['absent', 'ok']).toContain(r.verify);
 }
 
 export interface ReportRow {

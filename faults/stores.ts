@@ -213,6 +213,12 @@ export class TestRedis {
     if (this.proc) await killHard(this.proc);
   }
 
+  /** Remove every RDB and AOF file (Redis must be stopped): the next start is empty. */
+  wipe(): void {
+    if (this.proc?.alive()) throw new Error('redis is still running');
+    for (const f of readdirSync(this.dir)) rmSync(join(this.dir, f), { recursive: true, force: true });
+  }
+
   freeze(): void {
     signalTree(this.proc!.pid, 'SIGSTOP');
   }
