@@ -15,6 +15,8 @@ export default function setup(): () => void {
           .split('\n')
           .filter(Boolean)
           .map((l) => JSON.parse(l) as ReportRow)
+          // Files run in vitest's order; the table goes by scenario number.
+          .sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }))
       : [];
     rmSync(file, { force: true });
     const table = [
