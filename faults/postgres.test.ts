@@ -6,7 +6,7 @@
  * acknowledged completion once. Prints how long requests failed or hung.
  */
 import { afterAll, it } from 'vitest';
-import { checkDrill, expectClean, loadFor, report, startDrill, type Drill } from './drill';
+import { checkDrill, expectClean, expectFailFast, loadFor, report, startDrill, type Drill } from './drill';
 import { timingOf } from './load';
 import { cleanUp, sleep } from './stores';
 
@@ -46,4 +46,5 @@ it('Postgres stopped 20 s, then frozen 20 s: nothing acknowledged lost, nothing 
   report('2a Postgres stopped 20 s', r, stopped, { restartMs: startAt - stopAt - OUTAGE_MS });
   report('2b Postgres frozen 20 s', r, frozen);
   expectClean(r);
+  expectFailFast(frozen);
 });

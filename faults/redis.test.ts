@@ -11,9 +11,12 @@
  *   cannot cause).
  * - 3e SIGKILL with no persistence at all: what the Postgres writer had not written is lost
  *   (the README's "what a Redis loss can take"); measured, and what survives must agree.
+ * - 3f Postgres stopped, then Redis SIGKILLed (AOF `everysec`) while everything acknowledged
+ *   since is only in Redis's outbox: the AOF brings the outbox back and it is written once
+ *   Postgres returns.
  */
 import { afterEach, expect, it } from 'vitest';
-import { checkDrill, expectClean, loadFor, loadOf, report, startDrill, type Drill } from './drill';
+import { checkDrill, expectClean, expectFailFast, loadFor, loadOf, report, startDrill, type Drill } from './drill';
 import { timingOf } from './load';
 import { drained } from './check';
 import { cleanUp, sleep } from './stores';
@@ -66,6 +69,7 @@ it('3b Redis frozen 20 s: nothing acknowledged lost, nothing paid twice', async 
   const r = await checkDrill(drill, load, learners);
   report('3b Redis frozen 20 s', r, timing);
   expectClean(r);
+  expectFailFast(timing);
 });
 
 it('3c Redis restarted empty after a drain: learners and boards come back from Postgres, re-sent completions are not paid again', async () => {
@@ -100,4 +104,28 @@ it('3e Redis SIGKILL without persistence: loses at most what was not yet written
   const r = await killMidLoad([], '3e Redis SIGKILL (no persistence)', 500, { expected: 'lost = acks not yet written to Postgres' });
   // Lost acknowledgements are the documented window; everything else must hold.
   expect(r.duplicateRows + r.paidTwiceAcks + r.servedDrift + r.boardDrift + r.snapshotDrift).toBe(0);
+});
+
+it('3f Postgres down, then Redis SIGKILL with appendfsync everysec: the outbox survives in the AOF and reaches Postgres', async () => {
+  drill = await startDrill({ lessons: 6, redis: { args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] } });
+  const { load, learners } = loadFor(drill, { run: 'pr', learners: 600, stride: 40, ratePerSec: 120 });
+  load.start();
+  await load.waitForAcks(300);
+  await drill.pg.stopImmediate();
+  const acksBefore = load.acks.length;
+  await sleep(5000);
+  const onlyInRedis = load.acks.length - acksBefore;
+  const killAt = Date.now();
+  await drill.redis.kill();
+  await sleep(1000);
+  const healAt = Date.now();
+  await drill.redis.restart();
+  await drill.pg.restart();
+  await load.waitForAcks(300);
+  const timing = timingOf(load, killAt, healAt);
+  await load.finish();
+  const r = await checkDrill(drill, load, learners);
+  report('3f Postgres down, then Redis SIGKILL (AOF everysec)', r, timing, { acksOnlyInRedis: onlyInRedis });
+  expect(onlyInRedis).toBeGreaterThan(0);
+  expectClean(r);
 });
