@@ -11,40 +11,19 @@ import { SingleBar, Presets } from 'cli-progress';
 import { loadConfig } from '../config';
 import { boardProjector, postgresWriter } from '../server/consumers';
 import { createLogger } from '../logger';
-import { checkPartitions } from '../store/deployment';
 import { DeadLetters } from '../store/outbox/deadletters';
 import { BoardRepository } from '../store/pg/boards';
 import { LearnerRepository } from '../store/pg/learners';
-import { migrate, openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
-import { createRedis, describeTarget, redisTargetOf } from '../store/redis/client';
-import { Keys } from '../store/redis/keys';
 import { LearnerHotStore } from '../store/redis/learners';
 import { Membership } from '../store/redis/membership';
 import { rebuildCache } from '../store/rebuild';
+import { connectStores } from './stores';
 
 const force = process.argv.includes('--force');
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'rebuild-cache');
-const redis = createRedis(redisTargetOf(config));
-redis.on('error', () => undefined);
-let orm;
-try {
-  await redis.connect();
-  orm = await openOrm(config.databaseUrl);
-  await migrate(orm, config.databaseUrl);
-} catch (err) {
-  console.error(`Cannot rebuild: ${(err as Error).message}. Are Redis (${describeTarget(redisTargetOf(config))}) and PostgreSQL up?`);
-  process.exit(1);
-}
-const keys = new Keys(config.keyPrefix, config.partitions);
-const knex = orm.em.getKnex();
-try {
-  await checkPartitions(knex, redis, keys);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(1);
-}
+const { redis, orm, knex, keys } = await connectStores(config, { verb: 'rebuild', exitCode: 1, migrate: true });
 
 const name = `rebuild-cache:${randomUUID().slice(0, 8)}`;
 // Take the rebuild lock first, then look for servers (a starting server does it the other way

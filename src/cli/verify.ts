@@ -12,20 +12,17 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { postgresWriter } from '../server/consumers';
-import { checkPartitions } from '../store/deployment';
 import { DeadLetters } from '../store/outbox/deadletters';
 import { GROUPS } from '../store/outbox/groups';
 import { OutboxMonitor } from '../store/outbox/monitor';
 import { BoardRepository } from '../store/pg/boards';
 import { LearnerRepository } from '../store/pg/learners';
-import { openOrm } from '../store/pg/orm';
 import { BoardStore } from '../store/redis/boards';
-import { createRedis, describeTarget, redisTargetOf } from '../store/redis/client';
-import { Keys } from '../store/redis/keys';
 import { LearnerHotStore } from '../store/redis/learners';
 import { Membership } from '../store/redis/membership';
 import { LearnerRepair } from '../store/repair';
 import { verifyStores, type VerifyReport } from '../store/verify';
+import { connectStores } from './stores';
 
 const args = process.argv.slice(2);
 const repairing = args.includes('--repair');
@@ -40,24 +37,8 @@ if (unknown.length || !Number.isFinite(settleMs) || settleMs < 0) {
 
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'verify');
-const redis = createRedis(redisTargetOf(config));
-redis.on('error', () => undefined);
-let orm;
-try {
-  await redis.connect();
-  orm = await openOrm(config.databaseUrl);
-} catch (err) {
-  console.error(`Cannot verify: ${(err as Error).message}. Are Redis (${describeTarget(redisTargetOf(config))}) and PostgreSQL up?`);
-  process.exit(2);
-}
-const keys = new Keys(config.keyPrefix, config.partitions);
-const knex = orm.em.getKnex();
-try {
-  await checkPartitions(knex, redis, keys);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
+const stores = await connectStores(config, { verb: 'verify', exitCode: 2 });
+const { redis, orm, knex, keys } = stores;
 
 const name = `verify:${randomUUID().slice(0, 8)}`;
 // Wait (a while) for the write-behind to catch up, so fewer learners need a second look.
@@ -87,8 +68,7 @@ try {
   report = await verifyStores({ redis, keys, hot, repo, repair });
 } catch (err) {
   console.error(`Cannot verify: ${(err as Error).message}`);
-  await redis.quit().catch(() => undefined);
-  await orm.close();
+  await stores.close();
   process.exit(2);
 }
 
@@ -112,7 +92,6 @@ if (json) {
   }
   console.log(report.drift.length === 0 ? 'No drift.' : `${report.drift.length} problems found.`);
 }
-await redis.quit().catch(() => undefined);
-await orm.close();
+await stores.close();
 const left = repairing ? report.driftAfterRepair.length : report.drift.length;
 process.exit(left === 0 ? 0 : 1);

@@ -6,22 +6,12 @@ import { createServer, type Socket } from 'node:net';
 import { knex } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/harness';
 import { faultOf, unavailableStore } from './faults';
 import { openOrm } from './pg/orm';
 import { createRedis, failFastOptions } from './redis/client';
 
 const PG_BASE = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A loopback port that accepts connections and never says anything (a frozen server). */
 async function silentServer(): Promise<number> {
@@ -54,7 +44,7 @@ afterAll(async () => {
 
 describe('unavailableStore with real driver errors', () => {
   it('blames Postgres for a refused pg connection (whose errno a Redis check would also match)', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
     const err = await errorOf(() => client.connect());
     expect((err as { code?: string }).code).toBe('ECONNREFUSED');
@@ -63,7 +53,7 @@ describe('unavailableStore with real driver errors', () => {
   });
 
   it('blames Postgres for a refused connection through knex, as requests meet it', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const db = knex({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${port}/x`, acquireConnectionTimeout: 2000, pool: { min: 0, max: 1 } });
     closers.push(() => db.destroy());
     const err = await errorOf(() => db.raw('select 1'));
@@ -85,7 +75,7 @@ describe('unavailableStore with real driver errors', () => {
   });
 
   it('blames Redis for a command on a Redis that is not there', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const redis = createRedis(`redis://127.0.0.1:${port}`);
     redis.on('error', () => undefined);
     closers.push(async () => redis.disconnect());
@@ -109,7 +99,7 @@ describe('unavailableStore with real driver errors', () => {
   });
 
   it('blames Redis when the offline queue is off and the connection is not up', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const redis = createRedis(`redis://127.0.0.1:${port}`, { enableOfflineQueue: false, retryStrategy: () => null });
     redis.on('error', () => undefined);
     closers.push(async () => redis.disconnect());

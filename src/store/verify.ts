@@ -221,11 +221,11 @@ export async function verifyStores(deps: VerifyDeps, options: VerifyOptions = {}
   };
 
   // Boards Redis holds (one not in Redis is loaded from Postgres snapshots, checked above).
-  const boardIds: string[] = [];
+  const boardIds = new Set<string>();
   await scanKeys(redis, `${keys.prefix}{b:*}:meta`, (found) => {
     for (const key of found) {
       const id = boardOfKey(keys, key);
-      if (id !== null && !boardIds.includes(id)) boardIds.push(id);
+      if (id !== null) boardIds.add(id);
     }
   });
   let boardEntries = 0;
@@ -284,7 +284,7 @@ export async function verifyStores(deps: VerifyDeps, options: VerifyOptions = {}
   };
   const report: VerifyReport = {
     learners: ids.size,
-    boards: boardIds.length,
+    boards: boardIds.size,
     boardEntries,
     drift: collect(verdicts, boardDrift),
     unsettled: [...verdicts].filter(([, v]) => v.state === 'ahead').map(([id]) => id),

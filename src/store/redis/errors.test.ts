@@ -3,25 +3,15 @@
  * connection and message, never ioredis's "Unhandled error event" traces.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/harness';
 import { createLogger } from '../../logger';
 import { createRedis, dedicatedConnection, failFastOptions } from './client';
 import { watchConnection } from './errors';
 
 const closers: (() => void)[] = [];
 afterAll(() => closers.forEach((close) => close()));
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function capture() {
   const lines: Record<string, any>[] = [];
@@ -37,7 +27,7 @@ function capture() {
 describe('watchConnection', () => {
   it('logs a failing connection (and a dedicated copy of it) as JSON, the same error at most once per interval with a count', async () => {
     const { lines, log } = capture();
-    const port = await closedPort();
+    const port = await freePort();
     // Reconnects every 20 ms: about 60 failures in the 1.2 s below.
     const redis = createRedis(`redis://127.0.0.1:${port}`, { retryStrategy: () => 20 });
     watchConnection(redis, log, 'main', 500);
@@ -60,7 +50,7 @@ describe('watchConnection', () => {
 
   it('says once when the connection is ready again', async () => {
     const { lines, log } = capture();
-    const port = await closedPort();
+    const port = await freePort();
     const redis = createRedis(`redis://127.0.0.1:${port}`, { retryStrategy: () => 50 });
     watchConnection(redis, log, 'main', 500);
     closers.push(() => redis.disconnect());
