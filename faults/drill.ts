@@ -62,12 +62,11 @@ export function loadOf(drill: Drill, ops: Op[], o: { ratePerSec?: number; urls?:
 }
 
 /**
- * Issue 6 item 3 (fail fast): once it lands, a frozen store makes requests fail with
- * UNAVAILABLE within the configured timeouts instead of hanging until the client gives up.
- * Today they hang, so this is asserted only with FAULTS_EXPECT_FAIL_FAST=true.
+ * Fail fast (issue 6 item 3): a frozen store makes requests fail with UNAVAILABLE within the
+ * configured timeouts instead of hanging until the client gives up.
  */
 export function expectFailFast(timing: FaultTiming): void {
-  if (process.env.FAULTS_EXPECT_FAIL_FAST === 'true') expect(timing.errors.timeout ?? 0, 'requests hung until the client timeout').toBe(0);
+  expect(timing.errors.timeout ?? 0, 'requests hung until the client timeout').toBe(0);
 }
 
 /** Nothing lost, nothing paid twice, no drift anywhere, every operation answered. */

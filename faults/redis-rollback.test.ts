@@ -6,7 +6,8 @@
  * What issue 6 item 2 promises, and this drill checks: after recovery there is no drift
  * (served XP, boards and Postgres agree), and sending an already acknowledged completion again
  * is answered as a repeat (same eventId) or ALREADY_COMPLETED (a new eventId), never paid a
- * second time. Until item 2 lands this drill is expected to fail: see the note on `it.fails`.
+ * second time. The RollbackGuard (src/store/rollback.ts) notices the restart with an older
+ * stream and rebuilds the behind learners from Postgres before the first write is served.
  */
 import { expect, it, afterAll } from 'vitest';
 import { drained } from './check';
@@ -26,12 +27,7 @@ async function infoField(d: Drill, section: string, field: string): Promise<stri
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
-// Today (before item 2) the restored Redis pays re-sent completions again, and serves totals
-// below the ledger: the drill fails on purpose and `it.fails` keeps the suite green. When the
-// write-behind repairs a rollback (item 2), this starts passing and `it.fails` reports it:
-// turn it into `it`.
-const rollbackRepaired = process.env.FAULTS_EXPECT_ROLLBACK_REPAIR === 'true';
-(rollbackRepaired ? it : it.fails)('Redis restored from an older snapshot: no drift after recovery, re-sent completions never paid twice', async () => {
+it('Redis restored from an older snapshot: no drift after recovery, re-sent completions never paid twice', async () => {
   drill = await startDrill({ lessons: 6 });
   const { ops, learners } = loadFor(drill, { run: 'rb', learners: 300, stride: 30, ratePerSec: 150 });
   const load = loadOf(drill, ops.slice(0, 1200), { ratePerSec: 150 }).start();
@@ -69,7 +65,6 @@ const rollbackRepaired = process.env.FAULTS_EXPECT_ROLLBACK_REPAIR === 'true';
   const otherIdPaid = other.acks.filter((a) => a.xpAwarded > 0).length;
   const otherIdRefused = other.outcomes.filter((o) => o.kind === 'refused' && o.code === 'ALREADY_COMPLETED').length;
   report('4 Redis restored from older RDB', r, null, {
-    ...(rollbackRepaired ? {} : { today: 'fails (it.fails) until item 2' }),
     acksAfterSnapshot: load.acks.length - acksBeforeSnapshot,
     snapshotAgeMs: healAt - snapAt,
     resentSameId: sameIdAnswers.length,

@@ -180,6 +180,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     flushPartition: (p) => flusher.flushPartition(p),
     log: log.child({ component: 'rollback' }),
     name: membership.name,
+    watchMs: config.rollbackWatchMs,
   });
   redis.on('close', () => rollback.suspect());
   redis.on('node error', () => rollback.suspect());
@@ -265,7 +266,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
-    readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs, config.timeouts.pgQueryMs),
+    readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs, config.timeouts.pgQueryMs, {
+      repairs: () => repair.stats,
+      rollback: () => rollback.state(),
+    }),
     streams: {
       connections,
       maxConnectionsPerClient: limits.maxConnectionsPerClient,
@@ -327,6 +331,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // Both groups exist even where this instance runs neither, so their backlog shows in /ready.
       await Promise.all([flusher.ensureGroups(), projector.ensureGroups()]);
       await rollback.check();
+      rollback.watch();
       await Promise.all(consumers().map((c) => c.start()));
       await monitor.start();
       const actual = await listen(http.server, port, config.host);
@@ -347,6 +352,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         http.server.closeIdleConnections();
         log.info('stopping: in-flight requests done; draining the outbox');
         monitor.stop();
+        rollback.unwatch();
         // Boards first (fast), then Postgres: everything answered is written before exit.
         await projector.stop({ drain: true }).catch((err) => log.error({ err }, 'board drain failed; entries stay in the outbox'));
         await flusher.stop({ drain: true }).catch((err) => log.error({ err }, 'outbox drain failed; entries stay in Redis'));

@@ -86,6 +86,11 @@ export const configSchema = z
     READY_MAX_LAG_MS: z.coerce.number().int().min(100).default(30_000),
     /** A server instance that misses heartbeats this long is gone; the others take over its outbox work. */
     MEMBER_TTL_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
+    /**
+     * How often every Redis master is asked for its run_id, so a master replaced without the
+     * connection dropping (a cluster failover) is checked for being behind Postgres; 0: never.
+     */
+    ROLLBACK_WATCH_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
     /** Days a caller's event id is remembered in Redis (for ever in Postgres's event log). */
     EVENT_RECORD_DAYS: z.coerce.number().min(0.0001).max(3650).default(30),
     /** Longest a Postgres statement of the write-behind may run. */
@@ -163,6 +168,7 @@ export const configSchema = z
         readyMaxLagMs: env.READY_MAX_LAG_MS,
       },
       memberTtlMs: env.MEMBER_TTL_MS,
+      rollbackWatchMs: env.ROLLBACK_WATCH_MS,
       /** How long a request waits on a store before it answers UNAVAILABLE. */
       timeouts: {
         redisCommandMs: env.REDIS_COMMAND_TIMEOUT_MS,

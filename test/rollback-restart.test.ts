@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RollbackGuard } from '../src/store/rollback';
+import type { ScriptedClient } from '../src/store/redis/scripts';
 import { verifyStores } from '../src/store/verify';
 import { destroyTestEnv, eventually, freePort, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp, type TestEnv } from './harness';
 
@@ -96,4 +98,44 @@ describe('Redis restarted from an older snapshot', () => {
     const board = await t.app.boardStore.ranks('g:all', learners);
     expect(board.map((e) => e?.score)).toEqual(learners.map(() => 60));
   }, 60_000);
+
+  it('/ready shows the check and the repairs', async () => {
+    const res = await fetch(`${t.url.replace(/\/graphql$/, '')}/ready`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { rollback: { state: string; checks: number; partitionsRepaired: number }; repairs: { detected: number; repaired: number; failed: number } };
+    expect(body.rollback.state).toBe('verified');
+    expect(body.rollback.checks).toBe(t.app.rollback.checks);
+    expect(body.rollback.partitionsRepaired).toBeGreaterThan(0);
+    expect(body.repairs).toEqual(t.app.repair.stats);
+  });
+
+  it('a master with a new run_id is noticed without a reconnect event (the watch)', async () => {
+    // A guard of its own on a connection whose events nobody listens to, as a cluster client
+    // that follows a failover without dropping anything: only the watch can notice.
+    const redis2 = new Redis(port, '127.0.0.1', { retryStrategy: () => 50 });
+    redis2.on('error', () => undefined);
+    const guard = new RollbackGuard({
+      redis: redis2 as unknown as ScriptedClient,
+      keys: t.app.keys,
+      knex: t.app.orm.em.getKnex(),
+      boards: t.app.boardStore,
+      flushPartition: (p) => t.app.flusher.flushPartition(p),
+      log: t.app.log,
+      name: 'watch-test',
+      watchMs: 100,
+    });
+    try {
+      await guard.check();
+      guard.watch();
+      expect(guard.state()).toMatchObject({ state: 'verified', newMasters: 0 });
+      await killRedis();
+      await startRedis();
+      await eventually(async () => guard.state().newMasters === 1 && guard.state().state === 'verified', 15_000, 'the watch noticed the new master and checked it');
+      // The app's own guard (reconnect events) and this one agree on the incarnation checked.
+      expect(await redis2.get(t.app.keys.rollbackChecked())).toBe(await t.app.redis.get(t.app.keys.rollbackChecked()));
+    } finally {
+      guard.unwatch();
+      redis2.disconnect();
+    }
+  }, 30_000);
 });

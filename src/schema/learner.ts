@@ -207,7 +207,8 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_r, { id }, ctx) => {
       const learner = parseInput(learnerId, id, 'id');
-      const counters = await ctx.services.learners.lookup(learner, ctx.client);
+      const trusted = ctx.viewer !== null && (ctx.viewer.roles.has('service') || ctx.viewer.roles.has('admin'));
+      const counters = await ctx.services.learners.lookup(learner, trusted ? null : ctx.client);
       if (!counters) return null;
       // The fields below read the same counters: no second round trip.
       ctx.loaders.counters.prime(learner, counters);

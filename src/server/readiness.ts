@@ -1,5 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { OutboxMonitor } from '../store/outbox/monitor';
+import type { RepairStats } from '../store/repair';
+import type { RollbackState } from '../store/rollback';
 import type { Readiness } from './http';
 
 /**
@@ -9,8 +11,18 @@ import type { Readiness } from './http';
  * most once a second, and counts as down when it does not answer within `pgTimeoutMs`; Redis
  * is judged by the monitor's last check (each of its commands gives up after the Redis command
  * timeout), so a frozen store makes this answer 503, never hang.
+ *
+ * It also shows what the service did about a Redis behind Postgres: `repairs` (learners the
+ * write-behind found behind and rebuilt) and `rollback` (the check after a reconnect or a new
+ * master; 503 `redis checking` while changes wait for it).
  */
-export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: number, pgTimeoutMs = 2000): () => Promise<Readiness> {
+export function readinessCheck(
+  monitor: OutboxMonitor,
+  knex: Knex,
+  maxLagMs: number,
+  pgTimeoutMs = 2000,
+  recovery: { repairs?: () => RepairStats; rollback?: () => RollbackState } = {},
+): () => Promise<Readiness> {
   let pg: { at: number; state: 'up' | 'down' | 'read-only' } = { at: 0, state: 'up' };
   // Writable, not just up: a standby after a failover answers reads but refuses every write.
   const ping = async (): Promise<'up' | 'down' | 'read-only'> => {
@@ -37,6 +49,8 @@ export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: num
     if (postgres === 'down') reasons.push('postgres unavailable');
     if (postgres === 'read-only') reasons.push('postgres read-only');
     if (monitor.full()) reasons.push('outbox full');
+    const rollback = recovery.rollback?.();
+    if (outbox.redisUp && rollback?.state === 'checking') reasons.push('redis checking');
     for (const [group, g] of Object.entries(outbox.groups)) {
       if (g.oldestAgeMs > maxLagMs) reasons.push(`${group} lagging ${Math.round(g.oldestAgeMs / 1000)} s`);
     }
@@ -47,6 +61,8 @@ export function readinessCheck(monitor: OutboxMonitor, knex: Knex, maxLagMs: num
         redis: outbox.redisUp ? 'up' : 'down',
         postgres,
         outbox: { entries: outbox.entries, groups: outbox.groups, deadLetters: outbox.deadLetters, checkedAt: new Date(outbox.checkedAt).toISOString() },
+        ...(recovery.repairs ? { repairs: { ...recovery.repairs() } } : {}),
+        ...(rollback ? { rollback } : {}),
       },
     };
   };

@@ -16,6 +16,23 @@ export interface RollbackGuardDeps {
   log: Logger;
   /** This instance's name (holder of the check's lock). */
   name: string;
+  /**
+   * How often to ask every master for its `run_id` (ms; 0: never). A Redis Cluster client
+   * does not always drop its connection when one master is replaced (a failover to a replica,
+   * a node restarted between two commands), so the guard also looks for itself.
+   */
+  watchMs?: number;
+}
+
+/** What /ready shows of the guard. */
+export interface RollbackState {
+  /** `verified`: changes go to Redis; `checking`: changes wait for the comparison. */
+  state: 'verified' | 'checking';
+  checks: number;
+  partitionsRepaired: number;
+  newMasters: number;
+  /** When this instance last knew the current incarnation checked (by itself or another). */
+  lastCheckedAt: string | null;
 }
 
 /** Longest a change waits for the check after a reconnect before it is refused (retryable). */
@@ -45,11 +62,64 @@ const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0
 export class RollbackGuard {
   private verified = false;
   private checking: Promise<void> | null = null;
+  /** The incarnation this instance last found checked. */
+  private known: string | null = null;
+  private lastCheckedAt: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
   /** Partitions found behind, since start (for /ready and tests). */
   partitionsRepaired = 0;
   checks = 0;
+  /** Times the watch found a master with a run_id other than the one checked. */
+  newMasters = 0;
 
   constructor(private readonly deps: RollbackGuardDeps) {}
+
+  state(): RollbackState {
+    return {
+      state: this.verified ? 'verified' : 'checking',
+      checks: this.checks,
+      partitionsRepaired: this.partitionsRepaired,
+      newMasters: this.newMasters,
+      lastCheckedAt: this.lastCheckedAt === null ? null : new Date(this.lastCheckedAt).toISOString(),
+    };
+  }
+
+  /** Start asking for the incarnation every `watchMs` (see RollbackGuardDeps.watchMs). */
+  watch(): void {
+    const every = this.deps.watchMs ?? 0;
+    if (every <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.look(), every);
+    this.timer.unref();
+  }
+
+  unwatch(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * One look: a master with another run_id than the one checked means a check now; a check
+   * that failed (Postgres down when Redis came back) is tried again without waiting for a change.
+   */
+  private async look(): Promise<void> {
+    if (this.checking) return;
+    if (!this.verified) {
+      await this.check().catch(() => undefined);
+      return;
+    }
+    let now: string;
+    try {
+      now = await this.incarnation();
+    } catch {
+      return; // Unreachable: the connection events and the next look handle it.
+    }
+    if (this.known !== null && now !== this.known && this.verified) {
+      this.newMasters += 1;
+      this.deps.log.warn('a Redis master has a new run_id: checking it is not behind Postgres before the next change');
+      this.suspect();
+      await this.check().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'Redis rollback check failed; retried on the next change'));
+    }
+  }
 
   /** The connection dropped: Redis may come back as another incarnation. */
   suspect(): void {
@@ -98,6 +168,8 @@ export class RollbackGuard {
     for (;;) {
       const incarnation = await this.incarnation();
       if ((await redis.get(mark)) === incarnation) {
+        this.known = incarnation;
+        this.lastCheckedAt = Date.now();
         this.verified = true;
         return;
       }
@@ -110,6 +182,8 @@ export class RollbackGuard {
       try {
         await this.compare();
         await redis.set(mark, incarnation);
+        this.known = incarnation;
+        this.lastCheckedAt = Date.now();
         this.verified = true;
         return;
       } finally {

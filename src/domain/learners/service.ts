@@ -38,11 +38,14 @@ export class LearnerService {
 
   /**
    * A learner by id for anyone (`learner(id)`): their counters, or null for a stranger. A lookup
-   * Redis cannot answer asks Postgres, and those are limited per client (`LEARNER_LOOKUPS_PER_MINUTE`).
+   * Redis cannot answer asks Postgres, and those are limited per client (`LEARNER_LOOKUPS_PER_MINUTE`);
+   * `client` null is a trusted caller (a service or admin token: the LMS back end, which after
+   * a Redis loss may look up every learner it has), never limited.
    * @throws RateLimited past the client's budget
    */
-  lookup(learnerId: string, client: string): Promise<LearnerCounters | null> {
+  lookup(learnerId: string, client: string | null): Promise<LearnerCounters | null> {
     return this.learners.lookup(learnerId, () => {
+      if (client === null) return;
       const waitMs = this.lookups.take(client, this.clock.now());
       if (waitMs > 0) {
         throw new RateLimited('Too many lookups of learners this server does not know; retry in a little while.', Math.max(1, Math.ceil(waitMs / 1000)));
