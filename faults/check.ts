@@ -27,6 +27,8 @@ export interface CheckInput {
   redis: TestRedis;
   /** A live server's GraphQL URL, for the served reads. */
   url: string;
+  /** Token of the served reads: the LMS's service token (anonymous lookups of learners Redis lost are rate-limited). */
+  token: string | null;
   learners: string[];
   courseId: string;
   acks: Ack[];
@@ -132,13 +134,13 @@ async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
 }
 
 /** `learner(id) { totalXp }` for each learner, 25 aliases a request. */
-async function servedTotals(url: string, learners: string[]): Promise<Map<string, number>> {
+async function servedTotals(url: string, token: string | null, learners: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < learners.length; i += 25) {
     const chunk = learners.slice(i, i + 25);
     const vars = Object.fromEntries(chunk.map((id, k) => [`i${k}`, id]));
     const query = `query(${chunk.map((_, k) => `$i${k}: ID!`).join(', ')}) { ${chunk.map((_, k) => `a${k}: learner(id: $i${k}) { totalXp }`).join(' ')} }`;
-    const data = await gqlData<Record<string, { totalXp: number } | null>>(url, null, query, vars, 20_000);
+    const data = await gqlData<Record<string, { totalXp: number } | null>>(url, token, query, vars, 20_000);
     chunk.forEach((id, k) => out.set(id, data[`a${k}`]?.totalXp ?? 0));
   }
   return out;
@@ -213,7 +215,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   }
 
   // Served XP and Postgres snapshots against the ledger.
-  const served = await servedTotals(input.url, learners);
+  const served = await servedTotals(input.url, input.token, learners);
   let servedDrift = 0;
   let servedDriftXp = 0;
   for (const learner of learners) {

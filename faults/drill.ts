@@ -53,7 +53,7 @@ export function loadFor(drill: Drill, o: { run: string; learners: number; lesson
 /** Check the drill after recovery, on a live server, with the acknowledgements of one or more loads. */
 export function checkDrill(drill: Drill, load: Load | Load[], learners: string[], url = drill.server.url): Promise<CheckResult> {
   const loads = Array.isArray(load) ? load : [load];
-  return check({ d: drill.d, redis: drill.redis, url, learners, courseId: drill.courseId, acks: loads.flatMap((l) => l.acks), outcomes: loads.flatMap((l) => l.outcomes) });
+  return check({ d: drill.d, redis: drill.redis, url, token: drill.tokens.service, learners, courseId: drill.courseId, acks: loads.flatMap((l) => l.acks), outcomes: loads.flatMap((l) => l.outcomes) });
 }
 
 /** The drill's own load over `ops` (a part of `loadFor`'s, or operations sent again). */
