@@ -341,6 +341,25 @@ describe('the request itself', () => {
     expect(long.body.errors![0]!.message).toBe(`Cannot query field "${'y'.repeat(64)}…" on type "Query".`);
   });
 
+  it('values nested thousands deep in the query text: QUERY_TOO_DEEP, not a stack overflow answered as a masked 500', async () => {
+    const post = async (query: string) => {
+      const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      return { status: res.status, body: (await res.json()) as GqlResult };
+    };
+    // Under the token limit: 2 tokens a level. The parser recursed itself out of stack at about 2,000.
+    for (const literal of ['['.repeat(2400) + '"a"' + ']'.repeat(2400), '{a:'.repeat(3000) + '1' + '}'.repeat(3000), '['.repeat(200_000)]) {
+      const r = await post(`{ learner(id: ${literal}) { id } }`);
+      expect(r.body.errors).toEqual([{ message: 'This query nests its values (lists or objects) too deeply to be read; send a flatter one.', extensions: { code: 'QUERY_TOO_DEEP' } }]);
+    }
+    // Brackets inside strings, block strings and comments do not count.
+    const quoted = await post(`{ learner(id: "${'['.repeat(3000)}") { id } } # ${'{'.repeat(3000)}`);
+    expect(quoted.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const block = await post(`{ learner(id: """${'['.repeat(3000)}\\"""""") { id } }`);
+    expect(block.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    // An ordinary query is untouched.
+    expect((await post('{ courses { id modules { lessons { id } } } }')).body.errors).toBeUndefined();
+  });
+
   it('badge criteria nested 100,000 deep: BAD_USER_INPUT naming the field, not a stack overflow', async () => {
     const deep = `${'{"all":['.repeat(100_000)}{"type":"xp_total","value":1}${']}'.repeat(100_000)}`;
     const res = await fetch(t.url, {

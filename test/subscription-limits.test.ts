@@ -181,6 +181,26 @@ describe('subscriptions per connection', () => {
   });
 });
 
+describe('operations graphql-ws cannot pick', () => {
+  it('errors a document whose operation cannot be determined with a code, as over HTTP; the connection stays open', async () => {
+    const conn = await wsConnect();
+    const two = conn.sub('subscription A { leaderboardChanged { totalCount } } subscription B { leaderboardChanged { totalCount } }');
+    await eventually(() => two.errors.length > 0 || two.completed, 5000, 'the refusal');
+    const namedErrors: unknown[] = [];
+    const named = conn.client.subscribe(
+      { query: 'subscription A { leaderboardChanged { totalCount } }', operationName: 'Z' },
+      { next: () => undefined, error: (e) => namedErrors.push(...(Array.isArray(e) ? e : [e])), complete: () => undefined },
+    );
+    await eventually(() => namedErrors.length > 0, 5000, 'the refusal of an unknown operationName');
+    named();
+    expect(two.errors[0]).toMatchObject({ message: 'Could not determine what operation to execute.', extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
+    expect(namedErrors[0]).toMatchObject({ extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
+    const closed = await Promise.race([conn.closed, new Promise((r) => setTimeout(() => r('open'), 100))]);
+    expect(closed).toBe('open');
+    await conn.client.dispose();
+  });
+});
+
 /** Open a raw event stream (no reads at all: the socket is paused at once). */
 async function pausedEventStream(query: string, variables: Record<string, unknown>, token?: string): Promise<Socket> {
   const body = JSON.stringify({ query, variables });

@@ -5,7 +5,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../src/store/pg/orm';
-import { freePort, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
+import { eventually, freePort, makeCourse, newTestEnv, startTestApp, subscribe, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp | null = null;
@@ -43,5 +43,32 @@ describe.skipIf(!!process.env.TEST_REDIS_CLUSTER_NODES)('Redis going away', () =
     const body = (await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
     expect(body.errors[0]!.extensions).toEqual({ code: 'UNAVAILABLE', reason: 'REDIS_UNAVAILABLE' });
     expect(body.errors[0]!.message).toMatch(/retry/);
+  }, 30_000);
+
+  it('refuses a subscription whose first read meets the outage with UNAVAILABLE, over WebSocket and event streams, not a masked internal error', async () => {
+    // Redis is shut down by the test above.
+    expect(t).not.toBeNull();
+    const query = 'subscription { leaderboardChanged(first: 3) { entries { rank } } }';
+    const live = await subscribe(t!.wsUrl, query);
+    try {
+      const errors = await eventually(() => (live.errors.length ? live.errors : null), 10_000, 'the subscription error');
+      const first = (Array.isArray(errors[0]) ? errors[0][0] : errors[0]) as { message: string; extensions?: Record<string, unknown> };
+      expect(first.extensions).toMatchObject({ code: 'UNAVAILABLE', reason: 'REDIS_UNAVAILABLE' });
+      expect(first.message).toMatch(/retry/i);
+    } finally {
+      await live.close();
+    }
+
+    const res = await fetch(t!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    const data = /event: next\ndata: (.*)\n/.exec(text);
+    expect(data, text).not.toBeNull();
+    const payload = JSON.parse(data![1]!) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(payload.errors[0]!.extensions).toMatchObject({ code: 'UNAVAILABLE', reason: 'REDIS_UNAVAILABLE' });
   }, 30_000);
 });

@@ -21,7 +21,7 @@ import { BoardStore } from '../store/redis/boards';
 import { LearnerHotStore } from '../store/redis/learners';
 import { Membership } from '../store/redis/membership';
 import { LearnerRepair } from '../store/repair';
-import { verifyStores, type VerifyReport } from '../store/verify';
+import { concludeUnsettled, exitCodeOf, verifyStores, type VerifyReport } from '../store/verify';
 import { connectStores } from './stores';
 
 const args = process.argv.slice(2);
@@ -74,10 +74,7 @@ try {
 
 // Ahead of Postgres with nothing left to write: Postgres lost those changes.
 const after = await monitor.check();
-if (report.unsettled.length && Object.values(after.groups).every((g) => g.backlog === 0)) {
-  for (const learnerId of report.unsettled) report.drift.push({ learnerId, what: 'Redis ahead of Postgres with nothing left in the outbox: Postgres lost changes' });
-  report.unsettled = [];
-}
+concludeUnsettled(report, Object.values(after.groups).every((g) => g.backlog === 0), repairing);
 
 if (json) {
   console.log(JSON.stringify(report));
@@ -86,12 +83,11 @@ if (json) {
   for (const d of report.drift.slice(0, 200)) console.log(`DRIFT ${d.learnerId}${d.boardId ? ` on ${d.boardId}` : ''}: ${d.what}`);
   if (report.drift.length > 200) console.log(`... and ${report.drift.length - 200} more`);
   if (report.unsettled.length) console.log(`${report.unsettled.length} learners still had changes on their way to Postgres (not drift): ${report.unsettled.slice(0, 10).join(', ')}`);
-  if (repairing && report.repaired.length) {
+  console.log(report.drift.length === 0 ? 'No drift.' : `${report.drift.length} problems found.`);
+  if (repairing && (report.repaired.length || report.driftAfterRepair.length)) {
     console.log(`Repaired ${report.repaired.length} learners from Postgres; ${report.driftAfterRepair.length} problems left.`);
     for (const d of report.driftAfterRepair.slice(0, 50)) console.log(`LEFT ${d.learnerId}${d.boardId ? ` on ${d.boardId}` : ''}: ${d.what}`);
   }
-  console.log(report.drift.length === 0 ? 'No drift.' : `${report.drift.length} problems found.`);
 }
 await stores.close();
-const left = repairing ? report.driftAfterRepair.length : report.drift.length;
-process.exit(left === 0 ? 0 : 1);
+process.exit(exitCodeOf(report, repairing));

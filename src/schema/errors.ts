@@ -118,12 +118,16 @@ export function useErrorCodes(log: Logger, translate: ErrorTranslator = () => nu
       setResult({ ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? toRequestError(e) : e)) } as ExecutionResult);
     },
     onExecute: () => ({ onExecuteDone: remap }),
-    onSubscribe: () => ({
+    onSubscribe: ({ args }) => ({
       onSubscribeResult: remap,
+      // Also what a live stream throws (its source failed: a store read at the start, a resync),
+      // which graphql-ws and the event streams send as the operation's error: translated like a
+      // result's error (a store outage is UNAVAILABLE), an unexpected one logged with its request id.
       onSubscribeError({ error, setError }) {
-        if (error instanceof DomainError) {
-          setError(new GraphQLError(error.message, { extensions: { code: error.code } }));
-        }
+        if (error instanceof GraphQLError && !error.originalError) return;
+        const ctx = args.contextValue as Context | undefined;
+        const located = error instanceof GraphQLError ? error : new GraphQLError((error as Error)?.message ?? String(error), { originalError: error as Error });
+        setError(toClientError(located, ctx?.requestId, log, translate));
       },
     }),
   };

@@ -58,5 +58,75 @@ export function queryLimitPlugins(limits: { maxDepth: number; maxCost: number })
         },
       ],
     }),
+    // Last, so it wraps the parser the token limit set.
+    parserStackGuard,
   ];
 }
+
+/**
+ * Most `[` and `{` open at once in a document (values and selection sets together). Far above
+ * any query the depth limit (12) and the JSON argument limit (16) let through; far below the
+ * parser's stack (about 2,000 nested values, fewer on a busy stack).
+ */
+export const MAX_NESTING = 256;
+
+/**
+ * How deeply `[` and `{` nest in a GraphQL document, outside strings, block strings and
+ * comments; it stops counting past `stopAbove`. One pass, no recursion.
+ */
+export function nestingOf(text: string, stopAbove = Infinity): number {
+  let depth = 0;
+  let most = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > most) {
+        most = depth;
+        if (most > stopAbove) return most;
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      if (depth > 0) depth -= 1;
+    } else if (c === 0x23) {
+      // A comment, to the end of the line.
+      while (i + 1 < n && text.charCodeAt(i + 1) !== 0x0a && text.charCodeAt(i + 1) !== 0x0d) i += 1;
+    } else if (c === 0x22) {
+      if (text.startsWith('"""', i)) {
+        // A block string: only \""" escapes its end.
+        i += 3;
+        while (i < n && !text.startsWith('"""', i)) i += text.startsWith('\\"""', i) ? 4 : 1;
+        i += 2;
+      } else {
+        i += 1;
+        while (i < n && text.charCodeAt(i) !== 0x22 && text.charCodeAt(i) !== 0x0a && text.charCodeAt(i) !== 0x0d) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      }
+    }
+  }
+  return most;
+}
+
+/** What a document whose values nest too deeply for the parser is refused with. */
+export function tooDeeplyNestedError(): GraphQLError {
+  return new GraphQLError('This query nests its values (lists or objects) too deeply to be read; send a flatter one.', { extensions: { code: LIMIT_CODES.depth } });
+}
+
+/**
+ * graphql-js parses a list or object value by recursion: about 2,000 nested `[` (fewer tokens
+ * than the token limit) overflow the stack, which would answer a masked 500. The parser is
+ * pure, so its RangeError is the document's fault: refuse it with QUERY_TOO_DEEP.
+ */
+const parserStackGuard: Plugin = {
+  onParse({ parseFn, setParseFn }) {
+    setParseFn((source, options) => {
+      const text = typeof source === 'string' ? source : source.body;
+      if (nestingOf(text, MAX_NESTING) > MAX_NESTING) throw tooDeeplyNestedError();
+      try {
+        return parseFn(source, options);
+      } catch (err) {
+        if (err instanceof RangeError) throw tooDeeplyNestedError();
+        throw err;
+      }
+    });
+  },
+};

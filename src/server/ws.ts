@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -119,6 +119,10 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
           if (errors.length) return errors.map((e: GraphQLError) => refusal(e, 'GRAPHQL_VALIDATION_FAILED'));
         } catch (err) {
           return [refusal(err, 'GRAPHQL_VALIDATION_FAILED')];
+        }
+        // graphql-ws would answer "Unable to identify operation" without a code: say it as HTTP does.
+        if (!getOperationAST(document, payload.operationName)) {
+          return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         }
         let contextValue;
         try {

@@ -303,3 +303,24 @@ export async function verifyStores(deps: VerifyDeps, options: VerifyOptions = {}
   }
   return report;
 }
+
+/**
+ * After the last check, with the outbox's Postgres backlog known: a learner still ahead of
+ * Postgres when nothing is left to write can never settle (Postgres lost those changes), so it
+ * is drift; with `repairing` it is also drift left, since a rebuild from Postgres would drop
+ * acknowledged changes and is not attempted.
+ */
+export function concludeUnsettled(report: VerifyReport, outboxEmpty: boolean, repairing: boolean): void {
+  if (!report.unsettled.length || !outboxEmpty) return;
+  for (const learnerId of report.unsettled) {
+    const d: Drift = { learnerId, what: 'Redis ahead of Postgres with nothing left in the outbox: Postgres lost changes' };
+    report.drift.push(d);
+    if (repairing) report.driftAfterRepair.push(d);
+  }
+  report.unsettled = [];
+}
+
+/** verify's exit code for a finished check: 1 while drift is left (after repairs, with `repairing`). */
+export function exitCodeOf(report: VerifyReport, repairing: boolean): 0 | 1 {
+  return (repairing ? report.driftAfterRepair.length : report.drift.length) === 0 ? 0 : 1;
+}
