@@ -1,4 +1,4 @@
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config';
 import { TokenVerifier } from './domain/auth/tokens';
 import { Unavailable } from './domain/errors';
@@ -238,6 +238,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       subscriptionsProtocol: 'WS',
       defaultQuery: DEFAULT_QUERY,
       headers: JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- alice@example.com>' }, null, 2),
+    },
+    // What yoga masks itself (an error outside execution: a parser or validation failure the
+    // code did not expect) is logged too, never only hidden behind "Unexpected error.".
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const masked = maskError(error, message, isDev);
+        if (masked !== error) log.error({ err: error }, 'unexpected error outside execution (masked)');
+        return masked;
+      },
     },
     logging: {
       debug: (...a: unknown[]) => log.debug({ yoga: a }),
