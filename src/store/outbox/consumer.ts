@@ -78,6 +78,9 @@ export class OutboxConsumer {
   private stopping = false;
   private killed = false;
   private lastRound = 0;
+  /** Rate limit of the "outbox read failed" line (a store outage fails every round). */
+  private readFailureLoggedAt = 0;
+  private readFailuresUnlogged = 0;
   private sweeps = 0;
   /** While the store refuses everything, reading waits this long between tries (doubling). */
   private storeBackoff = 0;
@@ -272,7 +275,13 @@ export class OutboxConsumer {
         this.log.warn({ group: this.options.group }, 'outbox streams vanished (Redis flushed or restarted); recreating the group');
         await this.ensureGroups().catch(() => undefined);
       } else {
-        this.log.error({ err, group: this.options.group }, 'outbox read failed; retrying');
+        // A store outage fails every round: one line per 5 s, with how many were left out.
+        const now = Date.now();
+        if (now - this.readFailureLoggedAt >= 5000) {
+          this.log.warn({ err: reasonOf(err), group: this.options.group, repeatsLeftOut: this.readFailuresUnlogged }, 'outbox read failed; retrying');
+          this.readFailureLoggedAt = now;
+          this.readFailuresUnlogged = 0;
+        } else this.readFailuresUnlogged += 1;
         // Back off before the next round.
         this.lastRound = Date.now() + 500;
       }
