@@ -8,7 +8,12 @@ import { loadConfig } from '../config';
 import { signToken } from '../domain/auth/tokens';
 import { learnerId, type Role } from '../domain/auth/viewer';
 
+const USAGE = 'Usage: npm run token -- <learnerId> [--admin] [--service] [--expires 12h]';
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const roles: Role[] = [];
 let expiresIn = '12h';
 let sub: string | undefined;
@@ -19,12 +24,12 @@ for (let i = 0; i < args.length; i += 1) {
   else if (a === '--expires') expiresIn = args[++i] ?? expiresIn;
   else if (!a.startsWith('--')) sub = a;
   else {
-    console.error(`Unknown option ${a}`);
+    console.error(`Unknown option ${a}\n${USAGE}`);
     process.exit(2);
   }
 }
 if (!sub || !learnerId.safeParse(sub).success) {
-  console.error('Usage: npm run token -- <learnerId> [--admin] [--service] [--expires 12h]');
+  console.error(USAGE);
   process.exit(2);
 }
 const config = loadConfig();
