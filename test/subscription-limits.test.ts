@@ -252,6 +252,26 @@ describe('connections per client', () => {
     await Promise.all(held.slice(1).map((c) => c.client.dispose()));
   });
 
+  it('bounds sockets that never send connection_init per address (5 x the per-client bound); a signed-in client still connects once they go', async () => {
+    const silent = (): Promise<{ ws: WebSocket; closed: Promise<number> }> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(t.wsUrl, 'graphql-transport-ws');
+        const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+        ws.once('open', () => resolve({ ws, closed }));
+        ws.once('error', reject);
+      });
+    const bound = MAX_CONNS * 5;
+    const held = await Promise.all(Array.from({ length: bound }, silent));
+    const over = await silent();
+    expect(await over.closed).toBe(4429);
+    // Those waiting are closed by graphql-ws's init timeout (3 s); then places are free again.
+    for (const h of held) h.ws.close();
+    await Promise.all(held.map((h) => h.closed));
+    const ok = await wsConnect(await tokenFor('lim-after-silent'));
+    expect(await Promise.race([ok.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 200))])).toBe('open');
+    await ok.client.dispose();
+  });
+
   it('counts event streams with WebSockets', async () => {
     const token = await tokenFor('lim-mixed');
     const ws = await Promise.all(Array.from({ length: MAX_CONNS - 1 }, () => wsConnect(token)));

@@ -7,7 +7,7 @@ import type { TokenVerifier } from '../domain/auth/tokens';
 import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { Context } from '../schema/context';
-import { clientOf, SLOW_CONSUMER_CLOSE, TOO_MANY_CONNECTIONS_CLOSE, tooManyConnectionsMessage, type ClientConnections } from './connections';
+import { ClientConnections, clientOf, SLOW_CONSUMER_CLOSE, TOO_MANY_CONNECTIONS_CLOSE, tooManyConnectionsMessage } from './connections';
 import { connectionAuthorization, viewerOf } from './context';
 
 export interface GraphqlWs {
@@ -28,6 +28,9 @@ export interface GraphqlWsOptions {
   maxBufferedBytes: number;
   log: Logger;
 }
+
+/** Sockets waiting for connection_init per address: this many times the per-client bound. */
+const PENDING_PER_CLIENT_BOUND = 5;
 
 /** How long a slow consumer has to read its close frame before its socket is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
@@ -57,12 +60,29 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
   // The HTTP server's own errors (a port in use) are reported by listen(); the WebSocket server
   // only repeats them.
   wss.on('error', () => undefined);
+  // Sockets that have not sent connection_init yet (graphql-ws closes them after 3 s) are
+  // counted per address, with a bound of their own (several clients may share an address):
+  // a flood of sockets that never say who they are cannot pile up.
+  const pending = new ClientConnections(options.maxConnectionsPerClient * PENDING_PER_CLIENT_BOUND);
+  const pendingRelease = new WeakMap<WebSocket, () => void>();
   // Registered before graphql-ws's own listener, so every message it sends goes through here.
-  wss.on('connection', (socket) => guardSendBuffer(socket, options.maxBufferedBytes, log));
+  wss.on('connection', (socket, request) => {
+    guardSendBuffer(socket, options.maxBufferedBytes, log);
+    const address = `address:${request.socket.remoteAddress ?? 'unknown'}`;
+    const release = pending.acquire(address);
+    if (!release) {
+      log.warn({ client: address }, 'websocket refused: too many connections from this address waiting for connection_init');
+      socket.close(TOO_MANY_CONNECTIONS_CLOSE, 'Too many connections from this address waiting for connection_init.');
+      return;
+    }
+    pendingRelease.set(socket, release);
+    socket.once('close', release);
+  });
   const graphqlWs = useServer<Record<string, unknown>>(
     {
       onConnect: (ctx) => {
         const { socket, request } = ctx.extra;
+        pendingRelease.get(socket)?.();
         const authorization = connectionAuthorization(ctx.connectionParams ?? {}, request);
         try {
           viewerOf(authorization, tokens);
