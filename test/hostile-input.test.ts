@@ -332,6 +332,11 @@ describe('the request itself', () => {
       }),
       { numRuns: RUNS },
     );
+    for (const body of ['{}', '{"query": null}', '{"variables": {}}']) {
+      const none = await post(body);
+      expect(none.status).toBe(400);
+      expect(none.body.errors).toEqual([{ message: 'The request has no query: send {"query": "..."}.', extensions: { code: 'BAD_REQUEST' } }]);
+    }
     const tokens = await post(JSON.stringify({ query: `{ ${'__typename '.repeat(6000)} }` }));
     expect(tokens.body.errors![0]).toMatchObject({ message: 'This query is longer than 5000 tokens; send a shorter one.', extensions: { code: 'QUERY_TOO_LARGE' } });
     const costly = await post(JSON.stringify({ query: `{ ${Array.from({ length: 25 }, (_, i) => `a${i}: leaderboard(first: 100) { entries { learner { badges { badge { id } } } } }`).join(' ')} }` }));

@@ -97,6 +97,11 @@ export function toRequestError(error: GraphQLError): GraphQLError {
       extensions.http = { status: 400 };
     }
   }
+  if (error.message === 'Must provide query string.') {
+    // A body without a query ({}): a bad request, whatever the response's media type.
+    message = 'The request has no query: send {"query": "..."}.';
+    extensions.http = { status: 400 };
+  }
   extensions.code ??= 'BAD_REQUEST';
   return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
 }
