@@ -80,4 +80,11 @@ describe('config', () => {
     }
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwtSecret).toBe('x'.repeat(40));
   });
+
+  it('reads numbers in decimal only: hex, exponents and words are refused by name', () => {
+    expect(() => loadConfig({ UNKNOWN_LEARNER_CACHE_MS: '0x10' })).toThrow(/^Invalid configuration: UNKNOWN_LEARNER_CACHE_MS: must be a decimal number$/);
+    expect(() => loadConfig({ PORT: '1e3' })).toThrow(/^Invalid configuration: PORT: must be a decimal number$/);
+    expect(() => loadConfig({ PORT: 'abc', MEMBER_TTL_MS: '5' })).toThrow(/^Invalid configuration: PORT: must be a decimal number; MEMBER_TTL_MS: /);
+    expect(loadConfig({ MEMBER_TTL_MS: ' 5000 ', ROLLBACK_WATCH_MS: '0' })).toMatchObject({ memberTtlMs: 5000, rollbackWatchMs: 0 });
+  });
 });

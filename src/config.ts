@@ -200,10 +200,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const picked = Object.fromEntries(
     Object.keys(configSchema.in.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
+  // Numbers are written in decimal: coercion alone would read "0x10" as 16 and "1e3" as 1000.
+  const notDecimal = Object.entries(picked)
+    .filter(([k, v]) => typeof v === 'string' && isNumberField(configSchema.in.shape[k as keyof typeof configSchema.in.shape]) && !/^\s*-?\d+(\.\d+)?\s*$/.test(v))
+    .map(([k]) => k);
   const parsed = configSchema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+  if (!parsed.success || notDecimal.length) {
+    const issues = parsed.success ? [] : parsed.error.issues.filter((i) => !notDecimal.includes(String(i.path[0])));
+    const lines = [...notDecimal.map((k) => `${k}: must be a decimal number`), ...issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`)];
     throw new Error(`Invalid configuration: ${lines.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** Whether a config field holds a number (under its default or optional wrapper). */
+function isNumberField(schema: unknown): boolean {
+  let def = (schema as { def?: { type?: string; innerType?: unknown } } | undefined)?.def;
+  while (def && (def.type === 'default' || def.type === 'optional')) def = (def.innerType as { def?: typeof def } | undefined)?.def;
+  return def?.type === 'number';
 }
