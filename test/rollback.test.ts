@@ -5,9 +5,10 @@
  * the way a restore from an older RDB would leave it.
  */
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStores } from '../src/store/verify';
-import { destroyTestEnv, eventually, makeCourse, newTestEnv, redisEnvOf, startTestApp, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, eventually, freePort, makeCourse, newTestEnv, redisEnvOf, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -144,8 +145,12 @@ describe('Redis behind Postgres', () => {
 
 /** `npm run verify` as a user runs it (without npm's banner): exit code and output. */
 function verifyCli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return verifyCliWith({}, ...args);
+}
+
+function verifyCliWith(extraEnv: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/verify.ts', ...args], {
-    env: { ...process.env, ...redisEnvOf(env), DATABASE_URL: env.databaseUrl, KEY_PREFIX: env.keyPrefix, PARTITIONS: '16', LOG_LEVEL: 'silent' },
+    env: { ...process.env, ...redisEnvOf(env), DATABASE_URL: env.databaseUrl, KEY_PREFIX: env.keyPrefix, PARTITIONS: '16', LOG_LEVEL: 'silent', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -177,5 +182,32 @@ describe('npm run verify', () => {
     const clean = await verifyCli();
     expect(clean.code).toBe(0);
     expect(clean.out).toMatch(/No drift\./);
+  }, 60_000);
+
+  it('exits 2 with one line, instead of hanging, when Redis is frozen', async () => {
+    const port = await freePort();
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await eventually(async () => {
+        try {
+          const c = connect(port, '127.0.0.1');
+          await new Promise((resolve, reject) => c.once('connect', resolve).once('error', reject));
+          c.destroy();
+          return true;
+        } catch {
+          return false;
+        }
+      }, 5000, 'redis-server up');
+      redis.kill('SIGSTOP');
+      const started = Date.now();
+      const frozen = await verifyCliWith({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_CLUSTER_NODES: '', REDIS_COMMAND_TIMEOUT_MS: '200' });
+      expect(frozen.code).toBe(2);
+      expect(frozen.out).toMatch(/^Cannot verify: .*Are Redis \(redis:\/\/127\.0\.0\.1:\d+\) and PostgreSQL up\?\n$/);
+      // 10 x the 200 ms command timeout and a retry or two, plus starting node: far from a hang.
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      redis.kill('SIGCONT');
+      redis.kill('SIGKILL');
+    }
   }, 60_000);
 });
