@@ -196,7 +196,7 @@ export class EventService {
 /** Whether a repeat's first result was for the same action (a retry), not an id reused for another. */
 function sameAction(p: PreparedEvent, e: EventEffects): boolean {
   if (e.kind !== p.event.kind) return false;
-  return e.target === ('lessonId' in p ? p.lessonId : p.courseId);
+  return e.target === ('lessonId' in p ? p.lessonId : 'quizId' in p ? p.quizId : p.courseId);
 }
 
 /** The caller's id as a rejection may echo it: whole when valid, a short prefix otherwise. */
