@@ -1,5 +1,6 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
+import type { QuizAttemptRecord } from '../../domain/events/types';
 import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
 import { RECENT_XP_ROWS } from '../redis/learners';
 import type { Orm } from './orm';
@@ -160,6 +161,36 @@ export class LearnerRepository {
     }
     const rows = (await q) as { id: string; amount: string | number; reason: string; source_id: string | null; occurred_ms: number }[];
     return rows.map((r) => ({ id: r.id, amount: Number(r.amount), reason: r.reason, sourceId: r.source_id, occurredAt: Math.round(Number(r.occurred_ms)) }));
+  }
+
+  /**
+   * A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, and how
+   * many there are in all.
+   */
+  async quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<{ attempts: QuizAttemptRecord[]; total: number }> {
+    const k = this.knex();
+    const q = k('quiz_attempts')
+      .select('event_key', 'quiz_id', 'score', 'attempt', 'passed', k.raw(`${MS('attempted_at')} as attempted_ms`), k.raw('count(*) over () as total'))
+      .where('learner_id', learnerId)
+      .orderBy([
+        { column: 'attempted_at', order: 'asc' },
+        { column: 'quiz_id', order: 'asc' },
+        { column: 'attempt', order: 'asc' },
+      ])
+      .limit(Math.max(1, limit));
+    if (quizId !== null) q.andWhere('quiz_id', quizId);
+    const rows = (await q) as { event_key: string; quiz_id: string; score: number; attempt: number; passed: boolean; attempted_ms: number; total: string | number }[];
+    return {
+      attempts: rows.slice(0, limit).map((r) => ({
+        id: r.event_key,
+        quizId: r.quiz_id,
+        score: r.score,
+        attemptNumber: r.attempt,
+        passed: r.passed,
+        attemptedAt: Math.round(Number(r.attempted_ms)),
+      })),
+      total: Number(rows[0]?.total ?? 0),
+    };
   }
 
   /** The outbox entries of a learner's events with these caller ids (the durable dedupe record). */

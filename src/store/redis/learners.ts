@@ -267,6 +267,15 @@ export class LearnerHotStore {
     return out;
   }
 
+  /**
+   * How many quiz attempts the learner's hash counts (`qn:<quiz>`, or `qt` for all quizzes);
+   * null when not in Redis.
+   */
+  async quizAttemptCount(learnerId: string, quizId: string | null): Promise<number | null> {
+    const [v, n] = await this.redis.hmget(this.keys.learner(learnerId), 'v', quizId === null ? 'qt' : `qn:${quizId}`);
+    return v === null ? null : Number(n ?? 0);
+  }
+
   /** One enrollment (null when not enrolled or not in Redis). */
   async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
     return enrollmentFromValues(courseId, await this.redis.hmget(this.keys.learner(learnerId), ...ENROLLMENT_FIELDS(courseId)));
