@@ -2,6 +2,7 @@ import { Migration20261122000000_core } from './Migration20261122000000_core';
 import { Migration20261122120000_write_path } from './Migration20261122120000_write_path';
 import { Migration20261123000000_epochs } from './Migration20261123000000_epochs';
 import { Migration20261123010000_watermarks } from './Migration20261123010000_watermarks';
+import { Migration20261124000000_quizAttempts } from './Migration20261124000000_quizAttempts';
 
 /** Every migration in order. Committed migrations are never edited; add a new one instead. */
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: 'Migration20261122120000_write_path', class: Migration20261122120000_write_path },
   { name: 'Migration20261123000000_epochs', class: Migration20261123000000_epochs },
   { name: 'Migration20261123010000_watermarks', class: Migration20261123010000_watermarks },
+  { name: 'Migration20261124000000_quizAttempts', class: Migration20261124000000_quizAttempts },
 ];

@@ -189,7 +189,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     hot,
     learnerRepo,
     (options.flushBeforeHydrate ?? evicting) ? (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)) : null,
-    { strangerTtlMs: config.learnerLookups.unknownCacheMs, beforeWrite: () => rollback.ready() },
+    {
+      strangerTtlMs: config.learnerLookups.unknownCacheMs,
+      beforeWrite: () => rollback.ready(),
+      flushLearner: (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)),
+    },
   );
 
   const pubsub = new RedisPubSub(redis, subscriber, keys, log.child({ component: 'pubsub' }));

@@ -4,6 +4,7 @@ import './scalars';
 import './catalog';
 import './learner';
 import './progress';
+import './quizzes';
 import './events';
 import './leaderboard';
 import './achievements';

@@ -1,5 +1,5 @@
 import type { PreparedEvent } from '../domain/events/prepare';
-import type { EventEffects, Outcome } from '../domain/events/types';
+import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import { unavailableStore } from './faults';
@@ -45,7 +45,12 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
      * `strangerTtlMs`: how long "Postgres has never seen this learner" is believed;
      * `beforeWrite`: resolves when changes may go to Redis (RollbackGuard.ready), throws Unavailable otherwise.
      */
-    private readonly options: { strangerTtlMs?: number; beforeWrite?: () => Promise<void> } = {},
+    private readonly options: {
+      strangerTtlMs?: number;
+      beforeWrite?: () => Promise<void>;
+      /** Writes the learner's partition outbox to Postgres: reads of history call it when Postgres is short of what Redis counts. */
+      flushLearner?: (learnerId: string) => Promise<void>;
+    } = {},
   ) {}
 
   async lookup(learnerId: string, beforeColdRead: () => void): Promise<LearnerCounters | null> {
@@ -151,6 +156,22 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       if (!byId.has(tx.id)) byId.set(tx.id, tx);
     }
     return [...byId.values()].sort((a, b) => b.occurredAt - a.occurredAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, limit);
+  }
+
+  /**
+   * Attempts from Postgres, oldest first. Redis counts the learner's attempts; when Postgres
+   * holds fewer, some are still on their way through the outbox, so the learner's partition is
+   * written behind first (a read-your-writes barrier, paid only right after an attempt).
+   */
+  async quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<QuizAttemptRecord[]> {
+    const count = (id: string) => this.hot.quizAttemptCount(id, quizId);
+    const expected = (await count(learnerId)) ?? (await this.readLoaded(learnerId, count)) ?? 0;
+    let found = await this.repo.quizAttempts(learnerId, quizId, limit);
+    if (found.total < expected && this.options.flushLearner) {
+      await this.options.flushLearner(learnerId);
+      found = await this.repo.quizAttempts(learnerId, quizId, limit);
+    }
+    return found.attempts;
   }
 
   /**

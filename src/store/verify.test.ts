@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
+import type { DurableAudit } from './pg/learners';
+import { quizCounterFields } from './redis/learners';
+import { compareLearner, concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
 
 const report = (over: Partial<VerifyReport> = {}): VerifyReport => ({ learners: 2, boards: 1, boardEntries: 1, drift: [], unsettled: [], repaired: [], driftAfterRepair: [], ...over });
 
@@ -31,5 +33,84 @@ describe('verify: learners Redis holds ahead of Postgres', () => {
     expect(exitCodeOf(report({ drift: [d], repaired: ['bo'] }), true)).toBe(0);
     expect(exitCodeOf(report({ drift: [d], repaired: ['bo'], driftAfterRepair: [d] }), true)).toBe(1);
     expect(exitCodeOf(report({ drift: [d] }), false)).toBe(1);
+  });
+});
+
+/** A learner with one course and two quizzes: q1 passed on the 2nd attempt (best 90), q2 failed once (best 40). */
+const durable = (): DurableAudit => ({
+  epoch: 1,
+  version: 5,
+  totalXp: 30,
+  lessonsCompleted: 0,
+  ledgerXp: 30,
+  lessons: [],
+  badges: [],
+  courses: new Map([['c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 1, passedQuizzes: 1 }]]),
+  quizzes: new Map([
+    ['q1', { attempts: 2, best: 90, passed: true, rows: 2 }],
+    ['q2', { attempts: 1, best: 40, passed: false, rows: 1 }],
+  ]),
+});
+
+const hot = (): Record<string, string> => ({
+  ep: '1',
+  v: '5',
+  xp: '30',
+  lc: '0',
+  'e:c': '1',
+  'ex:c': '30',
+  'cq:c': '1',
+  'qn:q1': '2',
+  'qb:q1': '90',
+  'qp:q1': '1000',
+  'qn:q2': '1',
+  'qb:q2': '40',
+  qt: '3',
+  qpc: '1',
+  qbs: '130',
+  qbn: '2',
+});
+
+describe('quizCounterFields', () => {
+  it('sums attempts, passes and best scores, and counts the quizzes', () => {
+    const quizzes = new Map([
+      ['q1', { attempts: 2, bestScore: 90, passedAt: 1000 }],
+      ['q2', { attempts: 1, bestScore: 40, passedAt: null }],
+    ]);
+    expect(quizCounterFields(quizzes)).toEqual(['qt', 3, 'qpc', 1, 'qbs', 130, 'qbn', 2]);
+    expect(quizCounterFields(new Map())).toEqual(['qt', 0, 'qpc', 0, 'qbs', 0, 'qbn', 0]);
+  });
+});
+
+describe('compareLearner on quizzes', () => {
+  it('agrees when Redis and the attempt rows say the same', () => {
+    expect(compareLearner(hot(), durable())).toEqual({ state: 'ok' });
+  });
+
+  it('finds each quiz counter that disagrees', () => {
+    for (const [field, value, problem] of [
+      ['qpc', '2', /qpc 2 vs 1/],
+      ['qt', '4', /qt 4 vs 3/],
+      ['qbs', '131', /qbs 131 vs 130/],
+      ['qbn', '1', /qbn 1 vs 2/],
+      ['qb:q2', '50', /quiz q2: Redis 1 attempts, best 50, Postgres 1 attempts, best 40/],
+      ['qn:q1', '3', /quiz q1/],
+      ['cq:c', '2', /course c quizzes passed 2 vs 1/],
+    ] as const) {
+      const verdict = compareLearner({ ...hot(), [field]: value }, durable());
+      expect(verdict.state, field).toBe('drift');
+      expect((verdict as { problems: string[] }).problems.join('\n'), field).toMatch(problem);
+    }
+    const { 'qp:q1': _passed, ...notPassed } = hot();
+    expect(compareLearner(notPassed, durable())).toMatchObject({ state: 'drift', problems: [expect.stringMatching(/quiz q1: Redis 2 attempts, best 90, Postgres 2 attempts, best 90, passed/)] });
+  });
+
+  it("finds a Postgres enrollment whose quizzes passed disagree with the attempts, and missing attempt rows", () => {
+    const p = durable();
+    p.courses.set('c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 0, passedQuizzes: 1 });
+    p.quizzes.set('q1', { attempts: 2, best: 90, passed: true, rows: 1 });
+    const verdict = compareLearner(null, p) as { state: string; problems: string[] };
+    expect(verdict.state).toBe('drift');
+    expect(verdict.problems).toEqual(['Postgres course c quizzes passed 0 vs 1 in the attempts', 'Postgres quiz q1: 1 attempt rows for 2 attempts']);
   });
 });

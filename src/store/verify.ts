@@ -16,7 +16,10 @@ import type { LearnerRepair } from './repair';
  * - lessons completed: the count and the set (Redis `l:*` fields) = the progress rows;
  * - course XP of each enrollment = the ledger's lesson XP in that course, in Redis and in the
  *   Postgres snapshot; the enrolled courses are the same;
- * - badges held = the badge awards.
+ * - badges held = the badge awards;
+ * - quizzes: per quiz, the attempts (`qn:`), best score (`qb:`) and whether passed (`qp:`) = the
+ *   attempt rows; the counters `qt`, `qpc`, `qbs`, `qbn` = their sums over the rows; quizzes
+ *   passed per course (`cq:` and the enrollment snapshot) = the distinct passed quizzes.
  * Redis at an older epoch or version than Postgres is drift (Redis fell behind); Redis ahead is
  * an update on its way, checked again after a pause. A learner only in Postgres (not loaded)
  * has their snapshot checked against the facts.
@@ -74,16 +77,31 @@ interface HotView {
   lessons: string[];
   badges: string[];
   courses: Map<string, number>;
+  /** Quizzes passed per enrolled course (`cq:`). */
+  coursePasses: Map<string, number>;
+  /** Per quiz attempted: attempts, best score, whether passed. */
+  quizzes: Map<string, { attempts: number; best: number; passed: boolean }>;
+  /** The counters qt, qpc, qbs, qbn. */
+  quizCounters: { qt: number; qpc: number; qbs: number; qbn: number };
 }
 
 function hotView(h: Record<string, string>): HotView {
   const lessons: string[] = [];
   const badges: string[] = [];
   const courses = new Map<string, number>();
+  const coursePasses = new Map<string, number>();
+  const quizzes = new Map<string, { attempts: number; best: number; passed: boolean }>();
   for (const field of Object.keys(h)) {
     if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
-    else if (field.startsWith('e:')) courses.set(field.slice(2), Number(h[`ex:${field.slice(2)}`] ?? 0));
+    else if (field.startsWith('e:')) {
+      const course = field.slice(2);
+      courses.set(course, Number(h[`ex:${course}`] ?? 0));
+      coursePasses.set(course, Number(h[`cq:${course}`] ?? 0));
+    } else if (field.startsWith('qn:')) {
+      const quiz = field.slice(3);
+      quizzes.set(quiz, { attempts: Number(h[field]), best: Number(h[`qb:${quiz}`] ?? 0), passed: h[`qp:${quiz}`] !== undefined });
+    }
   }
   return {
     epoch: Number(h.ep ?? 0),
@@ -93,6 +111,9 @@ function hotView(h: Record<string, string>): HotView {
     lessons: lessons.sort(),
     badges: badges.sort(),
     courses,
+    coursePasses,
+    quizzes,
+    quizCounters: { qt: Number(h.qt ?? 0), qpc: Number(h.qpc ?? 0), qbs: Number(h.qbs ?? 0), qbn: Number(h.qbn ?? 0) },
   };
 }
 
@@ -111,6 +132,38 @@ function durableProblems(p: DurableAudit): string[] {
   if (p.lessonsCompleted !== p.lessons.length) problems.push(`Postgres lessons completed ${p.lessonsCompleted} vs ${p.lessons.length} progress rows`);
   for (const [course, c] of p.courses) {
     if (c.xpEarned !== c.ledgerXp) problems.push(`Postgres course ${course} XP ${c.xpEarned} vs ledger ${c.ledgerXp}`);
+    if (c.quizzesPassed !== c.passedQuizzes) problems.push(`Postgres course ${course} quizzes passed ${c.quizzesPassed} vs ${c.passedQuizzes} in the attempts`);
+  }
+  for (const [quiz, q] of p.quizzes) {
+    if (q.rows !== q.attempts) problems.push(`Postgres quiz ${quiz}: ${q.rows} attempt rows for ${q.attempts} attempts`);
+  }
+  return problems;
+}
+
+/** Redis's quiz fields against the attempt rows. Pure. */
+function quizProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  const want = { qt: 0, qpc: 0, qbs: 0, qbn: p.quizzes.size };
+  for (const q of p.quizzes.values()) {
+    want.qt += q.attempts;
+    want.qbs += q.best;
+    if (q.passed) want.qpc += 1;
+  }
+  for (const name of ['qt', 'qpc', 'qbs', 'qbn'] as const) {
+    if (r.quizCounters[name] !== want[name]) problems.push(`Redis ${name} ${r.quizCounters[name]} vs ${want[name]} from the quiz attempts`);
+  }
+  const ids = [...new Set([...r.quizzes.keys(), ...p.quizzes.keys()])].sort();
+  for (const quiz of ids) {
+    const a = r.quizzes.get(quiz);
+    const b = p.quizzes.get(quiz);
+    const show = (q: { attempts: number; best: number; passed: boolean } | undefined) => (q ? `${q.attempts} attempts, best ${q.best}${q.passed ? ', passed' : ''}` : 'nothing');
+    if (!a || !b || a.attempts !== b.attempts || a.best !== b.best || a.passed !== b.passed) {
+      problems.push(`quiz ${quiz}: Redis ${show(a)}, Postgres ${show(b)}`);
+    }
+  }
+  for (const [course, passes] of r.coursePasses) {
+    const d = p.courses.get(course);
+    if (d && passes !== d.passedQuizzes) problems.push(`Redis course ${course} quizzes passed ${passes} vs ${d.passedQuizzes} in the attempts`);
   }
   return problems;
 }
@@ -141,6 +194,7 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
     const d = p.courses.get(course);
     if (d && xp !== d.ledgerXp) problems.push(`Redis course ${course} XP ${xp} vs ledger ${d.ledgerXp}`);
   }
+  problems.push(...quizProblems(r, p));
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 

@@ -63,6 +63,7 @@ export class Catalog {
   private readonly quizById = new Map<string, Quiz>();
   private readonly badgeById: Map<string, Badge>;
   private readonly candidatesByCourse = new Map<string, BadgeCandidates>();
+  private quizBadges: BadgeCandidates | undefined;
 
   constructor(
     readonly courses: readonly Course[],
@@ -106,6 +107,15 @@ export class Catalog {
       this.candidatesByCourse.set(courseId, c);
     }
     return c;
+  }
+
+  /**
+   * The badges a quiz attempt may unlock: those reading total XP or quizzes passed (the first
+   * pass pays XP and counts). Compiled once per snapshot.
+   */
+  quizCandidates(): BadgeCandidates {
+    this.quizBadges ??= candidatesFor(this.badges, this.levels, new Set(['xp', 'qpc']));
+    return this.quizBadges;
   }
 
   static empty(): Catalog {

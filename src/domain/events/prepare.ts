@@ -6,12 +6,23 @@ import type { LearningEvent } from './types';
 /** An event with what the catalog says about it, ready for its script. */
 export type PreparedEvent =
   | { event: LearningEvent<'ENROLLED'>; courseId: string }
-  | { event: LearningEvent<'LESSON_COMPLETED'>; lessonId: string; courseId: string; xp: number; badges: BadgeCandidates };
+  | { event: LearningEvent<'LESSON_COMPLETED'>; lessonId: string; courseId: string; xp: number; badges: BadgeCandidates }
+  | {
+      event: LearningEvent<'QUIZ_ATTEMPTED'>;
+      quizId: string;
+      courseId: string;
+      score: number;
+      /** The lowest passing score, from the catalog. */
+      passScore: number;
+      /** XP the first pass pays, from the catalog. */
+      xp: number;
+      badges: BadgeCandidates;
+    };
 
 /**
  * Resolve an event against the catalog snapshot: XP comes from the catalog, never from the
  * caller, and the badges it may unlock are picked here. Pure.
- * @throws NotFound for an unknown course or lesson
+ * @throws NotFound for an unknown course, lesson or quiz
  */
 export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEvent {
   switch (event.kind) {
@@ -30,6 +41,20 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         courseId: lesson.courseId,
         xp: lesson.xpReward,
         badges: catalog.lessonCandidates(lesson.courseId),
+      };
+    }
+    case 'QUIZ_ATTEMPTED': {
+      const { quizId, score } = (event as LearningEvent<'QUIZ_ATTEMPTED'>).payload;
+      const quiz = catalog.quiz(quizId);
+      if (!quiz) throw new NotFound('quiz', quizId);
+      return {
+        event: event as LearningEvent<'QUIZ_ATTEMPTED'>,
+        quizId,
+        courseId: quiz.courseId,
+        score,
+        passScore: quiz.passScore,
+        xp: quiz.xpReward,
+        badges: catalog.quizCandidates(),
       };
     }
   }

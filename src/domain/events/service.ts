@@ -24,7 +24,7 @@ export const LEARNING_EVENT_TYPES = [
 ] as const;
 export type LearningEventType = (typeof LEARNING_EVENT_TYPES)[number];
 
-const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = { LESSON_COMPLETED: 'LESSON_COMPLETED' };
+const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = { LESSON_COMPLETED: 'LESSON_COMPLETED', QUIZ_ATTEMPTED: 'QUIZ_ATTEMPTED' };
 
 /** One event as `recordEvents` receives it (LearningEventInput). */
 export interface LearningEventInput {
@@ -160,6 +160,13 @@ export class EventService {
         if (!input.lessonId) throw new BadInput(`Invalid ${field('lessonId')}: a LESSON_COMPLETED event names its lesson.`, field('lessonId'));
         payload = parseInput(eventPayloads.LESSON_COMPLETED, { lessonId: input.lessonId }, `events.${index}`);
         break;
+      case 'QUIZ_ATTEMPTED':
+        if (!input.quizId) throw new BadInput(`Invalid ${field('quizId')}: a QUIZ_ATTEMPTED event names its quiz.`, field('quizId'));
+        if (input.score === null || input.score === undefined) {
+          throw new BadInput(`Invalid ${field('score')}: a QUIZ_ATTEMPTED event carries its score (0 to 100).`, field('score'));
+        }
+        payload = parseInput(eventPayloads.QUIZ_ATTEMPTED, { quizId: input.quizId, score: input.score }, `events.${index}`);
+        break;
       default:
         throw new UnsupportedEventType(String(input.type));
     }
@@ -196,7 +203,7 @@ export class EventService {
 /** Whether a repeat's first result was for the same action (a retry), not an id reused for another. */
 function sameAction(p: PreparedEvent, e: EventEffects): boolean {
   if (e.kind !== p.event.kind) return false;
-  return e.target === ('lessonId' in p ? p.lessonId : p.courseId);
+  return e.target === ('lessonId' in p ? p.lessonId : 'quizId' in p ? p.quizId : p.courseId);
 }
 
 /** The caller's id as a rejection may echo it: whole when valid, a short prefix otherwise. */

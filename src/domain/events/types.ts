@@ -9,13 +9,21 @@ import { printableId } from '../validation';
  * them to one apply path (`EventService`); each kind has one Lua script that applies it in
  * one atomic step and appends its outbox entry.
  */
-export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED';
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED';
 
 /** What each kind carries besides the common fields. */
 export interface EventPayloads {
   ENROLLED: { courseId: string };
   LESSON_COMPLETED: { lessonId: string };
+  QUIZ_ATTEMPTED: { quizId: string; score: number };
 }
+
+/** A quiz score: a whole number from 0 to 100. */
+export const quizScore = z
+  .number({ error: 'A score is a whole number from 0 to 100.' })
+  .int('A score is a whole number from 0 to 100.')
+  .min(0, 'A score is a whole number from 0 to 100.')
+  .max(100, 'A score is a whole number from 0 to 100.');
 
 /** The payload schema of each kind. */
 export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = {
@@ -26,6 +34,12 @@ export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = 
   LESSON_COMPLETED: z.object({
     /** The lesson completed. */
     lessonId: catalogId,
+  }),
+  QUIZ_ATTEMPTED: z.object({
+    /** The quiz attempted. */
+    quizId: catalogId,
+    /** The attempt's score, 0..100. */
+    score: quizScore,
   }),
 };
 
@@ -71,6 +85,21 @@ export interface EventEffects {
   target: string;
   /** The enrollment the event touched, after it; null when answering a repeat (read it fresh). */
   enrollment: EnrollmentState | null;
+  /** A quiz attempt: the attempt as recorded (a repeat answers the first one's). */
+  attempt?: QuizAttemptRecord;
+}
+
+/** One quiz attempt as the learner sees it. */
+export interface QuizAttemptRecord {
+  /** The attempt's id: the QUIZ_ATTEMPTED event's key. */
+  id: string;
+  quizId: string;
+  score: number;
+  /** 1 for a learner's first attempt at the quiz, then 2, 3, ... */
+  attemptNumber: number;
+  passed: boolean;
+  /** ms since epoch (the event's time) */
+  attemptedAt: number;
 }
 
 /** The learner's total before the event: the total after, minus what the event and its badges paid. */

@@ -4,13 +4,25 @@ export interface EnrollmentState {
   courseId: string;
   /** ms since epoch */
   enrolledAt: number;
-  /** XP earned in this course (lessons, later quizzes). */
+  /** XP earned in this course (lessons and quizzes). */
   xpEarned: number;
   /** When `xpEarned` was reached (ties on the course board); null before any XP. */
   xpAt: number | null;
   /** Lessons completed in this course (counted when completed, as the course was then). */
   lessonsCompleted: number;
+  /** Distinct quizzes of this course passed (counted when first passed). */
+  quizzesPassed: number;
   completedAt: number | null;
+}
+
+/** A learner's record of one quiz. */
+export interface QuizState {
+  /** Attempts so far (the last attempt's number). */
+  attempts: number;
+  /** Best score of any attempt. */
+  bestScore: number;
+  /** When first passed (ms); null while never passed. */
+  passedAt: number | null;
 }
 
 /** A learner's counters: what most reads (level, board cards, totals) need, read in O(1). */
@@ -42,6 +54,8 @@ export interface LearnerState extends LearnerCounters {
   enrollments: ReadonlyMap<string, EnrollmentState>;
   /** badgeId -> awardedAt (ms) */
   badges: ReadonlyMap<string, number>;
+  /** quizId -> the learner's record of it (quizzes attempted at least once) */
+  quizzes: ReadonlyMap<string, QuizState>;
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
 }
@@ -57,6 +71,7 @@ export function emptyLearner(id: string): LearnerState {
     lessons: new Map(),
     enrollments: new Map(),
     badges: new Map(),
+    quizzes: new Map(),
     recentXp: [],
   };
 }

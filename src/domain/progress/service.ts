@@ -1,7 +1,8 @@
 import type { Badge } from '../catalog/types';
 import type { CatalogService } from '../catalog/service';
 import type { EventService } from '../events/service';
-import { totalBefore } from '../events/types';
+import { totalBefore, type EventEffects, type QuizAttemptRecord } from '../events/types';
+import type { Catalog } from '../catalog/types';
 import type { EnrollmentState } from '../learners/state';
 import { levelOf } from '../levels/rules';
 import type { LearnerReads } from '../ports';
@@ -22,6 +23,17 @@ export interface LessonCompletion {
   leveledUp: boolean;
   badgesUnlocked: BadgeAwarded[];
   enrollment: EnrollmentState;
+}
+
+/** What `submitQuizAttempt` answers (QuizResult). */
+export interface QuizResult {
+  learnerId: string;
+  attempt: QuizAttemptRecord;
+  /** The quiz's XP on the first pass; 0 otherwise (badge XP is in `badgesUnlocked`). */
+  xpAwarded: number;
+  totalXp: number;
+  level: number;
+  badgesUnlocked: BadgeAwarded[];
 }
 
 export interface ProgressDeps {
@@ -72,10 +84,45 @@ export class ProgressService {
       totalXp: done.effects.totalXp,
       level: after.level,
       leveledUp: after.level > before.level,
-      badgesUnlocked: done.effects.badges
-        .map((b) => ({ badge: catalog.badge(b.badgeId), awardedAt: b.awardedAt }))
-        .filter((b): b is BadgeAwarded => b.badge !== undefined),
+      badgesUnlocked: badgesOf(done.effects, catalog),
       enrollment,
     };
   }
+
+  /**
+   * Record a quiz attempt with its score: numbered per learner and quiz; the first passing
+   * attempt pays the quiz's XP and any badges that became due, in one atomic step; retakes are
+   * recorded and pay nothing. With `eventId`, a retry answers the first call's result.
+   * @throws NotFound, NotEnrolled, Unavailable, BadInput (score not a whole number 0..100)
+   */
+  async submitQuizAttempt(learnerId: string, quizId: string, score: number, eventId?: string | null): Promise<QuizResult> {
+    const { events, catalog: catalogService } = this.deps;
+    const done = await events.applyOne(events.build('QUIZ_ATTEMPTED', learnerId, { quizId, score }, eventId));
+    const attempt = done.effects.attempt;
+    if (!attempt) throw new Error(`Quiz attempt of ${learnerId} at ${quizId} came back without its attempt`);
+    const catalog = catalogService.get();
+    return {
+      learnerId,
+      attempt,
+      xpAwarded: done.effects.xpAwarded,
+      totalXp: done.effects.totalXp,
+      level: levelOf(done.effects.totalXp, catalog.levels).level,
+      badgesUnlocked: badgesOf(done.effects, catalog),
+    };
+  }
+
+  /**
+   * A learner's quiz attempts (of one quiz, or all), oldest first, including the ones not yet
+   * written behind.
+   */
+  quizAttempts(learnerId: string, quizId: string | null, first: number): Promise<QuizAttemptRecord[]> {
+    return this.deps.learners.quizAttempts(learnerId, quizId, first);
+  }
+}
+
+/** The badges an event unlocked, as the catalog knows them (badges removed since are left out). */
+function badgesOf(effects: EventEffects, catalog: Catalog): BadgeAwarded[] {
+  return effects.badges
+    .map((b) => ({ badge: catalog.badge(b.badgeId), awardedAt: b.awardedAt }))
+    .filter((b): b is BadgeAwarded => b.badge !== undefined);
 }

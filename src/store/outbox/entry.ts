@@ -33,6 +33,8 @@ const enrollmentSnapshot = z.object({
   cc: z.number().int().nonnegative(),
   /** completedAt ms; 0 while not completed */
   ec: z.number().int().nonnegative(),
+  /** distinct quizzes of the course passed; absent in entries written before quizzes */
+  cq: z.number().int().nonnegative().optional(),
 });
 
 /** A badge unlocked in the same step: [badgeId, xp paid, awardedAt ms]. */
@@ -75,6 +77,25 @@ export const outboxEntrySchema = z.discriminatedUnion('k', [
     ls: z.string().min(1),
     /** XP the lesson paid */
     x: z.number().int().nonnegative(),
+    ce: enrollmentSnapshot,
+  }),
+  z.object({
+    k: z.literal('quiz_attempted'),
+    ...common,
+    /** course id (the quiz's) */
+    c: z.string().min(1),
+    /** quiz id */
+    q: z.string().min(1),
+    /** the attempt's number: 1 for the learner's first attempt at the quiz */
+    n: z.number().int().positive(),
+    /** the attempt's score */
+    sc: z.number().int().min(0).max(100),
+    /** whether the attempt passed (score >= the quiz's pass score then) */
+    ps: z.boolean(),
+    /** XP the quiz paid: its reward on the first pass, else 0 */
+    x: z.number().int().nonnegative(),
+    /** the learner's best score at the quiz, after this attempt */
+    b: z.number().int().min(0).max(100),
     ce: enrollmentSnapshot,
   }),
 ]);
@@ -176,18 +197,18 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED' };
+const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED' };
 
 /** What an entry's event changed, as a request answers it. Pure. */
 export function effectsOfEntry(d: OutboxEntryData): EventEffects {
-  return {
+  const effects: EventEffects = {
     kind: KIND_OF[d.k],
     learnerId: d.l,
     version: d.v,
-    xpAwarded: d.k === 'lesson_completed' ? d.x : 0,
+    xpAwarded: d.k === 'enrolled' ? 0 : d.x,
     totalXp: d.s.xp,
     badges: (d.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
-    target: d.k === 'lesson_completed' ? d.ls : d.c,
+    target: d.k === 'lesson_completed' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
     enrollment: {
       id: d.ce.i,
       courseId: d.c,
@@ -195,7 +216,12 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
       xpEarned: d.ce.x,
       xpAt: d.ce.xat > 0 ? d.ce.xat : null,
       lessonsCompleted: d.ce.cc,
+      quizzesPassed: d.ce.cq ?? 0,
       completedAt: d.ce.ec > 0 ? d.ce.ec : null,
     },
   };
+  if (d.k === 'quiz_attempted') {
+    effects.attempt = { id: d.id, quizId: d.q, score: d.sc, attemptNumber: d.n, passed: d.ps, attemptedAt: d.oa };
+  }
+  return effects;
 }

@@ -1,5 +1,6 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
+import type { QuizAttemptRecord } from '../../domain/events/types';
 import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
 import { RECENT_XP_ROWS } from '../redis/learners';
 import type { Orm } from './orm';
@@ -20,7 +21,9 @@ select
             'c', e.course_id, 'i', e.id, 'eat', ${MS('e.enrolled_at')}, 'x', e.xp_earned, 'xat', ${MS('e.xp_reached_at')},
             'ec', ${MS('e.completed_at')}, 'v', e.version,
             'cc', (select count(*) from lesson_progress p
-                    where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null))
+                    where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null),
+            'cq', (select count(distinct a.quiz_id) from quiz_attempts a
+                    where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed))
           order by e.enrolled_at, e.course_id), '[]'::json)
      from enrollments e where e.learner_id = :id) as enrollments,
   (select coalesce(json_agg(json_build_array(lesson_id, ${MS('completed_at')})), '[]'::json)
@@ -28,8 +31,15 @@ select
   (select coalesce(json_agg(json_build_array(badge_id, ${MS('awarded_at')}) order by awarded_at, badge_id), '[]'::json)
      from badge_awards where learner_id = :id) as badges,
   (select coalesce(json_agg(json_build_array(id, amount, reason, source_id, ${MS('occurred_at')})), '[]'::json)
-     from (select * from xp_transactions where learner_id = :id order by occurred_at desc, id desc limit ${RECENT_XP_ROWS}) r) as recent
+     from (select * from xp_transactions where learner_id = :id order by occurred_at desc, id desc limit ${RECENT_XP_ROWS}) r) as recent,
+  (select coalesce(json_agg(json_build_array(quiz_id, attempts, best, ${MS('passed_at')})), '[]'::json)
+     from (select quiz_id, max(attempt) as attempts, max(score) as best,
+                  (array_agg(attempted_at order by attempt) filter (where passed))[1] as passed_at
+             from quiz_attempts where learner_id = :id group by quiz_id) q) as quizzes
 `;
+
+/** Ledger reasons that count in an enrollment's course XP. */
+const COURSE_REASONS = `('lesson_completed', 'quiz_passed')`;
 
 const AUDIT = `
 select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
@@ -39,8 +49,14 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
   (select coalesce(json_agg(badge_id order by badge_id), '[]'::json) from badge_awards b where b.learner_id = ids.id) as badges,
   (select coalesce(json_object_agg(e.course_id, json_build_array(e.xp_earned,
             (select coalesce(sum(amount), 0) from xp_transactions t
-              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed'))), '{}'::json)
-     from enrollments e where e.learner_id = ids.id) as courses
+              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
+            e.quizzes_passed,
+            (select count(distinct a.quiz_id) from quiz_attempts a
+              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed))), '{}'::json)
+     from enrollments e where e.learner_id = ids.id) as courses,
+  (select coalesce(json_object_agg(q.quiz_id, json_build_array(q.attempts, q.best, q.passed, q.rows)), '{}'::json)
+     from (select quiz_id, max(attempt) as attempts, max(score) as best, bool_or(passed) as passed, count(*) as rows
+             from quiz_attempts a where a.learner_id = ids.id group by quiz_id) q) as quizzes
 from unnest(?::text[]) as ids(id) left join learners l on l.id = ids.id`;
 
 interface AuditRow {
@@ -52,7 +68,8 @@ interface AuditRow {
   ledger_xp: string | number;
   lessons: string[];
   badges: string[];
-  courses: Record<string, [string | number, string | number]>;
+  courses: Record<string, [string | number, string | number, number, string | number]>;
+  quizzes: Record<string, [number, number, boolean, string | number]>;
 }
 
 /** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
@@ -67,16 +84,19 @@ export interface DurableAudit {
   lessons: string[];
   /** Badges held, sorted. */
   badges: string[];
-  /** Per enrolled course: the snapshot's course XP and the ledger's. */
-  courses: Map<string, { xpEarned: number; ledgerXp: number }>;
+  /** Per enrolled course: the snapshot's course XP and the ledger's, its quizzes passed and the attempts'. */
+  courses: Map<string, { xpEarned: number; ledgerXp: number; quizzesPassed: number; passedQuizzes: number }>;
+  /** Per quiz attempted, from the attempt rows: the last attempt's number, the best score, whether passed, and the row count. */
+  quizzes: Map<string, { attempts: number; best: number; passed: boolean; rows: number }>;
 }
 
 interface LoadRow {
   learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
-  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number }[];
+  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number; cq: number }[];
   lessons: [string, number][];
   badges: [string, number][];
   recent: [string, string | number, string, string | null, number][];
+  quizzes: [string, number, number, number | null][];
 }
 
 /** Learners' durable record: what hydration and rebuilds read back, and the ledger's pages. */
@@ -102,6 +122,7 @@ export class LearnerRepository {
           xpEarned: Number(e.x),
           xpAt: ms(e.xat),
           lessonsCompleted: Number(e.cc),
+          quizzesPassed: Number(e.cq),
           completedAt: ms(e.ec),
         },
       ]),
@@ -115,6 +136,7 @@ export class LearnerRepository {
       lessons: new Map(row.lessons.map(([id, at]) => [id, ms(at)!])),
       enrollments,
       badges: new Map(row.badges.map(([id, at]) => [id, ms(at)!])),
+      quizzes: new Map(row.quizzes.map(([id, attempts, best, passedAt]) => [id, { attempts: Number(attempts), bestScore: Number(best), passedAt: ms(passedAt) }])),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
   }
@@ -141,6 +163,36 @@ export class LearnerRepository {
     return rows.map((r) => ({ id: r.id, amount: Number(r.amount), reason: r.reason, sourceId: r.source_id, occurredAt: Math.round(Number(r.occurred_ms)) }));
   }
 
+  /**
+   * A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, and how
+   * many there are in all.
+   */
+  async quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<{ attempts: QuizAttemptRecord[]; total: number }> {
+    const k = this.knex();
+    const q = k('quiz_attempts')
+      .select('event_key', 'quiz_id', 'score', 'attempt', 'passed', k.raw(`${MS('attempted_at')} as attempted_ms`), k.raw('count(*) over () as total'))
+      .where('learner_id', learnerId)
+      .orderBy([
+        { column: 'attempted_at', order: 'asc' },
+        { column: 'quiz_id', order: 'asc' },
+        { column: 'attempt', order: 'asc' },
+      ])
+      .limit(Math.max(1, limit));
+    if (quizId !== null) q.andWhere('quiz_id', quizId);
+    const rows = (await q) as { event_key: string; quiz_id: string; score: number; attempt: number; passed: boolean; attempted_ms: number; total: string | number }[];
+    return {
+      attempts: rows.slice(0, limit).map((r) => ({
+        id: r.event_key,
+        quizId: r.quiz_id,
+        score: r.score,
+        attemptNumber: r.attempt,
+        passed: r.passed,
+        attemptedAt: Math.round(Number(r.attempted_ms)),
+      })),
+      total: Number(rows[0]?.total ?? 0),
+    };
+  }
+
   /** The outbox entries of a learner's events with these caller ids (the durable dedupe record). */
   async eventsByClientId(learnerId: string, clientIds: readonly string[]): Promise<Map<string, unknown>> {
     if (clientIds.length === 0) return new Map();
@@ -153,8 +205,9 @@ export class LearnerRepository {
 
   /**
    * Set a learner's snapshot (total XP, when it was reached, lessons completed) and each
-   * enrollment's course XP from the durable facts they summarise: the ledger and the progress
-   * rows. For a learner whose snapshots came from a Redis that was behind (LearnerRepair).
+   * enrollment's course XP and quizzes passed from the durable facts they summarise: the
+   * ledger, the progress rows and the quiz attempts. For a learner whose snapshots came from a
+   * Redis that was behind (LearnerRepair).
    * Epochs and versions are kept: the rebuilt hash starts a newer epoch anyway.
    */
   async recomputeFromLedger(learnerId: string): Promise<void> {
@@ -171,9 +224,11 @@ export class LearnerRepository {
       await trx.raw(
         `update enrollments e set
            xp_earned = coalesce((select sum(amount) from xp_transactions t
-                                  where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed'), 0),
+                                  where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}), 0),
            xp_reached_at = (select max(occurred_at) from xp_transactions t
-                             where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason = 'lesson_completed')
+                             where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
+           quizzes_passed = (select count(distinct a.quiz_id) from quiz_attempts a
+                              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed)
          where e.learner_id = :id`,
         { id: learnerId },
       );
@@ -198,7 +253,13 @@ export class LearnerRepository {
         ledgerXp: Number(r.ledger_xp),
         lessons: r.lessons,
         badges: r.badges,
-        courses: new Map(Object.entries(r.courses).map(([c, [xp, ledger]]) => [c, { xpEarned: Number(xp), ledgerXp: Number(ledger) }])),
+        courses: new Map(
+          Object.entries(r.courses).map(([c, [xp, ledger, qp, passed]]) => [
+            c,
+            { xpEarned: Number(xp), ledgerXp: Number(ledger), quizzesPassed: Number(qp), passedQuizzes: Number(passed) },
+          ]),
+        ),
+        quizzes: new Map(Object.entries(r.quizzes).map(([q, [attempts, best, passed, rows]]) => [q, { attempts: Number(attempts), best: Number(best), passed, rows: Number(rows) }])),
       });
     }
     return out;

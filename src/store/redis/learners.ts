@@ -1,7 +1,7 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
-import type { EnrollmentState, LearnerCounters, LearnerState, XpTransaction } from '../../domain/learners/state';
+import type { EnrollmentState, LearnerCounters, LearnerState, QuizState, XpTransaction } from '../../domain/learners/state';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
@@ -34,9 +34,15 @@ interface RecordReply {
   s: number;
   v: number;
   aw?: [string, number, number][];
+  /** Quiz attempts: the attempt's id (event key), number, score, whether it passed, and its time. */
+  id?: string;
+  n?: number;
+  sc?: number;
+  ps?: boolean;
+  at?: number;
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED' };
+const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED' };
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -65,13 +71,37 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   for (const [badge, at] of state.badges) out.push(`b:${badge}`, at);
   for (const [course, e] of state.enrollments) {
     out.push(`e:${course}`, e.enrolledAt, `ei:${course}`, e.id, `ex:${course}`, e.xpEarned, `cc:${course}`, e.lessonsCompleted);
+    if (e.quizzesPassed > 0) out.push(`cq:${course}`, e.quizzesPassed);
     if (e.xpAt !== null) out.push(`exat:${course}`, e.xpAt);
     if (e.completedAt !== null) out.push(`ec:${course}`, e.completedAt);
+  }
+  if (state.quizzes.size) out.push(...quizCounterFields(state.quizzes));
+  for (const [quiz, q] of state.quizzes) {
+    out.push(`qn:${quiz}`, q.attempts, `qb:${quiz}`, q.bestScore);
+    if (q.passedAt !== null) out.push(`qp:${quiz}`, q.passedAt);
   }
   return out;
 }
 
-const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`];
+/**
+ * The learner-wide quiz counters as lua/quizAttempt-3.lua keeps them, from the per-quiz record:
+ * `qt` attempts, `qpc` quizzes passed, `qbs`/`qbn` sum and count of best scores. Pure.
+ */
+export function quizCounterFields(quizzes: ReadonlyMap<string, QuizState>): (string | number)[] {
+  let qt = 0;
+  let qpc = 0;
+  let qbs = 0;
+  for (const q of quizzes.values()) {
+    qt += q.attempts;
+    qbs += q.bestScore;
+    if (q.passedAt !== null) qpc += 1;
+  }
+  return ['qt', qt, 'qpc', qpc, 'qbs', qbs, 'qbn', quizzes.size];
+}
+
+const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`];
+/** Values per enrollment in readLearner-1.lua's reply, after the course id. */
+const ENROLLMENT_WIDTH = 7;
 
 function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): EnrollmentState | null {
   if (!v[0]) return null;
@@ -83,6 +113,7 @@ function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): 
     xpAt: numOrNull(v[3]),
     lessonsCompleted: Number(v[4] ?? 0),
     completedAt: numOrNull(v[5]),
+    quizzesPassed: Number(v[6] ?? 0),
   };
 }
 
@@ -139,6 +170,11 @@ export class LearnerHotStore {
           code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null,
         );
       }
+      case 'QUIZ_ATTEMPTED': {
+        const q = p as Extract<PreparedEvent, { quizId: string }>;
+        reply = await this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.badges.json, ...q.badges.fields);
+        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(q.courseId) : null));
+      }
     }
   }
 
@@ -160,6 +196,9 @@ export class LearnerHotStore {
         target: r.t,
         enrollment: null,
       };
+      if (r.k === 'quiz_attempted') {
+        effects.attempt = { id: r.id!, quizId: r.t, score: r.sc!, attemptNumber: r.n!, passed: r.ps === true, attemptedAt: r.at! };
+      }
       return { status: 'duplicate', effects };
     }
     if (code === -100) return { status: 'not_loaded' };
@@ -212,8 +251,8 @@ export class LearnerHotStore {
     if (parts.includes('enrollments')) {
       const flat = reply[2];
       const list: EnrollmentState[] = [];
-      for (let i = 0; i + 6 < flat.length; i += 7) {
-        const e = enrollmentFromValues(flat[i]!, flat.slice(i + 1, i + 7).map((v) => (v === '' ? null : v)));
+      for (let i = 0; i + ENROLLMENT_WIDTH < flat.length; i += ENROLLMENT_WIDTH + 1) {
+        const e = enrollmentFromValues(flat[i]!, flat.slice(i + 1, i + 1 + ENROLLMENT_WIDTH).map((v) => (v === '' ? null : v)));
         if (e) list.push(e);
       }
       out.enrollments = list;
@@ -226,6 +265,15 @@ export class LearnerHotStore {
     }
     if (parts.includes('recentXp')) out.recentXp = decodeRecentXp(reply[4]);
     return out;
+  }
+
+  /**
+   * How many quiz attempts the learner's hash counts (`qn:<quiz>`, or `qt` for all quizzes);
+   * null when not in Redis.
+   */
+  async quizAttemptCount(learnerId: string, quizId: string | null): Promise<number | null> {
+    const [v, n] = await this.redis.hmget(this.keys.learner(learnerId), 'v', quizId === null ? 'qt' : `qn:${quizId}`);
+    return v === null ? null : Number(n ?? 0);
   }
 
   /** One enrollment (null when not enrolled or not in Redis). */

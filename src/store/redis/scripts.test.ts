@@ -37,6 +37,16 @@ const complete = (learnerId: string, lessonId: string, courseId: string, xp: num
   badges,
 });
 
+const attempt = (learnerId: string, quizId: string, courseId: string, score: number, over: Partial<LearningEvent> = {}, badges = NO_CANDIDATES): PreparedEvent => ({
+  event: event('QUIZ_ATTEMPTED', learnerId, { quizId, score }, over),
+  quizId,
+  courseId,
+  score,
+  passScore: 70,
+  xp: 40,
+  badges,
+});
+
 async function outbox(learnerId: string) {
   const raw = (await redis.xrange(keys.outboxOf(learnerId), '-', '+')) as [string, string[]][];
   return readEntries(keys.outboxOf(learnerId), keys.partitionOf(learnerId), raw).entries.filter((e) => e.data.l === learnerId);
@@ -188,7 +198,7 @@ describe('learner scripts', () => {
       ...emptyLearner(id),
       lessons: new Map(Array.from({ length: 5000 }, (_, i) => [`old-${i}`, now])),
       lessonsCompleted: 5000,
-      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, completedAt: null }])),
+      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, quizzesPassed: 0, completedAt: null }])),
     });
     await store.run(complete(id, 'old-4999', 'big-0', 5)).then((r) => expect(r).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } }));
     const read = await store.read(id, ['enrollments']);
@@ -266,6 +276,56 @@ describe('board scripts', () => {
     const lost = await boards.position(boardId, 'seed');
     expect(lost.seq).toBeGreaterThan(before.seq);
     expect(lost.rank).toBe(1);
+  });
+});
+
+describe('quiz attempts', () => {
+  it('number attempts, keep the best score and its running mean, and pay the first pass only', async () => {
+    const id = 'quizzer';
+    await store.hydrate(emptyLearner(id));
+    expect(await store.run(attempt(id, 'q1', 'c1', 90))).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+    expect(await outbox(id)).toHaveLength(0);
+    await store.run(enroll(id, 'c1'));
+    const results = [];
+    for (const [quiz, score] of [['q1', 50], ['q1', 60], ['q1', 80], ['q1', 95], ['q2', 40], ['q1', 30]] as const) {
+      results.push(await store.run(attempt(id, quiz, 'c1', score)));
+    }
+    expect(results.map((r) => (r as { effects: { attempt: { attemptNumber: number; passed: boolean } } }).effects.attempt)).toMatchObject([
+      { attemptNumber: 1, passed: false },
+      { attemptNumber: 2, passed: false },
+      { attemptNumber: 3, passed: true },
+      { attemptNumber: 4, passed: true },
+      { attemptNumber: 1, passed: false },
+      { attemptNumber: 5, passed: false },
+    ]);
+    expect(results.map((r) => (r as { effects: { xpAwarded: number } }).effects.xpAwarded)).toEqual([0, 0, 40, 0, 0, 0]);
+    const h = await redis.hgetall(keys.learner(id));
+    expect(h).toMatchObject({ 'qn:q1': '5', 'qb:q1': '95', 'qn:q2': '1', 'qb:q2': '40', qt: '6', qpc: '1', qbs: '135', qbn: '2', 'cq:c1': '1', xp: '40', 'ex:c1': '40' });
+    expect(h['qp:q1']).toBe(String(now));
+    expect(h['qp:q2']).toBeUndefined();
+    const entries = (await outbox(id)).filter((e) => e.data.k === 'quiz_attempted');
+    expect(entries.map((e) => e.data)).toMatchObject([
+      { q: 'q1', n: 1, sc: 50, ps: false, x: 0, b: 50, ce: { cq: 0 } },
+      { q: 'q1', n: 2, sc: 60, ps: false, x: 0, b: 60 },
+      { q: 'q1', n: 3, sc: 80, ps: true, x: 40, b: 80, ce: { cq: 1, x: 40 } },
+      { q: 'q1', n: 4, sc: 95, ps: true, x: 0, b: 95 },
+      { q: 'q2', n: 1, sc: 40, ps: false, x: 0, b: 40 },
+      { q: 'q1', n: 5, sc: 30, ps: false, x: 0, b: 95 },
+    ]);
+    expect((await store.read(id, ['recentXp']))!.recentXp!.map((r) => [r.reason, r.sourceId, r.amount])).toEqual([['quiz_passed', 'q1', 40]]);
+    expect((await store.read(id, ['enrollments']))!.enrollments![0]).toMatchObject({ courseId: 'c1', quizzesPassed: 1, xpEarned: 40 });
+  });
+
+  it("answer a repeat of a caller's event id with the first attempt", async () => {
+    const id = 'quiz-retrier';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    const first = await store.run(attempt(id, 'q1', 'c1', 75, { id: 'try-1', idFromCaller: true, occurredAt: now + 5 }));
+    const again = await store.run(attempt(id, 'q1', 'c1', 75, { id: 'try-1', idFromCaller: true, occurredAt: now + 9 }));
+    const firstAttempt = (first as { effects: { attempt: unknown } }).effects.attempt;
+    expect(firstAttempt).toMatchObject({ quizId: 'q1', score: 75, attemptNumber: 1, passed: true, attemptedAt: now + 5 });
+    expect(again).toMatchObject({ status: 'duplicate', effects: { kind: 'QUIZ_ATTEMPTED', xpAwarded: 40, totalXp: 40, target: 'q1', attempt: firstAttempt } });
+    expect(await redis.hget(keys.learner(id), 'qn:q1')).toBe('1');
   });
 });
 

@@ -9,6 +9,7 @@ const LUA_DIR = fileURLToPath(new URL('./lua/', import.meta.url));
 export type ScriptName =
   | 'enroll'
   | 'completeLesson'
+  | 'quizAttempt'
   | 'hydrateLearner'
   | 'replaceLearner'
   | 'readLearner'

@@ -22,8 +22,20 @@ export interface EnrollmentRow {
   completed_at: Date | null;
   xp_earned: number;
   xp_reached_at: Date | null;
+  quizzes_passed: number;
   epoch: number;
   version: number;
+}
+
+export interface QuizAttemptRow {
+  learner_id: string;
+  quiz_id: string;
+  attempt: number;
+  course_id: string;
+  score: number;
+  passed: boolean;
+  attempted_at: Date;
+  event_key: string;
 }
 
 export interface LessonProgressRow {
@@ -67,6 +79,7 @@ export class RowSet {
   readonly learners = new Map<string, LearnerSnapshotRow>();
   readonly enrollments = new Map<string, EnrollmentRow>();
   readonly progress = new Map<string, LessonProgressRow>();
+  readonly attempts = new Map<string, QuizAttemptRow>();
   readonly ledger = new Map<string, LedgerRow>();
   readonly awards = new Map<string, BadgeAwardRow>();
   readonly events = new Map<string, EventRow>();
@@ -94,7 +107,13 @@ export class RowSet {
   }
 
   /** The enrollment's snapshot at the entry's epoch and version. */
-  enrollment(learnerId: string, courseId: string, epoch: number, version: number, ce: { i: string; eat: number; x: number; xat: number; ec: number }): void {
+  enrollment(
+    learnerId: string,
+    courseId: string,
+    epoch: number,
+    version: number,
+    ce: { i: string; eat: number; x: number; xat: number; ec: number; cq?: number | undefined },
+  ): void {
     const key = pair(learnerId, courseId);
     const prev = this.enrollments.get(key);
     if (prev && !newer({ epoch, version }, prev)) return;
@@ -106,9 +125,16 @@ export class RowSet {
       completed_at: dateOrNull(ce.ec),
       xp_earned: ce.x,
       xp_reached_at: dateOrNull(ce.xat),
+      // Entries written before quizzes existed carry no count: nobody had passed one then.
+      quizzes_passed: ce.cq ?? 0,
       epoch,
       version,
     });
+  }
+
+  /** A quiz attempt, once per (learner, quiz, attempt number). */
+  quizAttempt(row: QuizAttemptRow): void {
+    this.attempts.set(`${pair(row.learner_id, row.quiz_id)}\u0000${String(row.attempt).padStart(10, '0')}`, row);
   }
 
   lessonCompleted(row: LessonProgressRow): void {

@@ -2,12 +2,14 @@ import type { Knex } from '@mikro-orm/postgresql';
 import type { OutboxEntry, OutboxKind, EntryOf } from '../entry';
 import { enrolled } from './enrolled';
 import { lessonCompleted } from './lessonCompleted';
+import { quizAttempted } from './quizAttempted';
 import { RowSet } from './rows';
 
 /** What each entry kind writes besides the common rows (RowSet.common). One handler per kind. */
 const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void } = {
   enrolled,
   lesson_completed: lessonCompleted,
+  quiz_attempted: quizAttempted,
 };
 
 /** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
@@ -18,6 +20,7 @@ export interface WriteCounts {
   learners: number;
   enrollments: number;
   lessonProgress: number;
+  quizAttempts: number;
   xpTransactions: number;
   badgeAwards: number;
   events: number;
@@ -83,12 +86,12 @@ const LEARNERS = `
   returning id`;
 
 const ENROLLMENTS = `
-  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, epoch, version)
-  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, epoch, version
+  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, epoch, version)
+  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, epoch, version
   from jsonb_to_recordset(?::jsonb) as t(id uuid, learner_id text, course_id text, enrolled_at timestamptz,
-    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, epoch bigint, version int)
+    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, quizzes_passed int, epoch bigint, version int)
   on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
-    xp_reached_at = excluded.xp_reached_at, epoch = excluded.epoch, version = excluded.version
+    xp_reached_at = excluded.xp_reached_at, quizzes_passed = excluded.quizzes_passed, epoch = excluded.epoch, version = excluded.version
   where (enrollments.epoch, enrollments.version) < (excluded.epoch, excluded.version)`;
 
 const PROGRESS = `
@@ -96,6 +99,14 @@ const PROGRESS = `
   select learner_id, lesson_id, course_id, completed_at, updated_at
   from jsonb_to_recordset(?::jsonb) as t(learner_id text, lesson_id text, course_id text, completed_at timestamptz, updated_at timestamptz)
   on conflict (learner_id, lesson_id) do nothing`;
+
+// Attempts are facts, numbered by the script: a replay finds its row there.
+const QUIZ_ATTEMPTS = `
+  insert into quiz_attempts (learner_id, quiz_id, attempt, course_id, score, passed, attempted_at, event_key)
+  select learner_id, quiz_id, attempt, course_id, score, passed, attempted_at, event_key
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, quiz_id text, attempt int, course_id text, score int,
+    passed boolean, attempted_at timestamptz, event_key uuid)
+  on conflict (learner_id, quiz_id, attempt) do nothing`;
 
 const LEDGER = `
   insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
@@ -160,7 +171,7 @@ const VERSION_REUSED = `
  */
 export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteResult> {
   const rows = rowsOf(entries);
-  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, xpTransactions: 0, badgeAwards: 0, events: 0, behind: new Map() };
+  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, events: 0, behind: new Map() };
   if (entries.length === 0) return result;
   await knex.transaction(async (trx) => {
     const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
@@ -175,6 +186,7 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     result.learners = moved.size;
     result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
     result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
+    result.quizAttempts = await run(trx, QUIZ_ATTEMPTS, sorted(rows.attempts), clientMs);
     const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger), clientMs)).map((r) => r.id));
     result.xpTransactions = paid.size;
     result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards), clientMs);

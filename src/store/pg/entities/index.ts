@@ -1,7 +1,7 @@
 export * from './catalog';
 export * from './learner';
 import { BadgeEntity, CourseEntity, LessonEntity, LevelEntity, ModuleEntity, QuizEntity } from './catalog';
-import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity, XpTransactionEntity } from './learner';
+import { BadgeAwardEntity, EnrollmentEntity, LearnerEntity, LessonProgressEntity, QuizAttemptEntity, XpTransactionEntity } from './learner';
 
 export const entities = [
   CourseEntity,
@@ -15,4 +15,5 @@ export const entities = [
   LessonProgressEntity,
   XpTransactionEntity,
   BadgeAwardEntity,
+  QuizAttemptEntity,
 ];

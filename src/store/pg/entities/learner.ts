@@ -40,6 +40,8 @@ export interface EnrollmentRow {
   completedAt: Date | null;
   xpEarned: number;
   xpReachedAt: Date | null;
+  /** Distinct quizzes of the course passed, as of `version`. */
+  quizzesPassed: number;
   version: number;
 }
 
@@ -54,6 +56,7 @@ export const EnrollmentEntity = new EntitySchema<EnrollmentRow>({
     completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
     xpEarned: { type: xpColumn(), fieldName: 'xp_earned' },
     xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
+    quizzesPassed: { type: 'integer', fieldName: 'quizzes_passed' },
     version: { type: 'integer' },
   },
 });
@@ -118,5 +121,33 @@ export const BadgeAwardEntity = new EntitySchema<BadgeAwardRow>({
     learnerId: { type: 'text', fieldName: 'learner_id', primary: true },
     badgeId: { type: 'text', fieldName: 'badge_id', primary: true },
     awardedAt: { type: 'Date', fieldName: 'awarded_at' },
+  },
+});
+
+/** One quiz attempt, numbered per learner and quiz (append-only; written behind). */
+export interface QuizAttemptRow {
+  learnerId: string;
+  quizId: string;
+  attempt: number;
+  courseId: string;
+  score: number;
+  passed: boolean;
+  attemptedAt: Date;
+  /** The QUIZ_ATTEMPTED event's key: the attempt's id in the API. */
+  eventKey: string;
+}
+
+export const QuizAttemptEntity = new EntitySchema<QuizAttemptRow>({
+  name: 'QuizAttemptRow',
+  tableName: 'quiz_attempts',
+  properties: {
+    learnerId: { type: 'text', fieldName: 'learner_id', primary: true },
+    quizId: { type: 'text', fieldName: 'quiz_id', primary: true },
+    attempt: { type: 'integer', primary: true },
+    courseId: { type: 'text', fieldName: 'course_id' },
+    score: { type: 'integer' },
+    passed: { type: 'boolean' },
+    attemptedAt: { type: 'Date', fieldName: 'attempted_at' },
+    eventKey: { type: 'uuid', fieldName: 'event_key' },
   },
 });

@@ -21,7 +21,7 @@ if seen then return {0, seen} end
 
 local fields = {
   'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'l:' .. lesson,
-  'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course,
+  'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course, 'cq:' .. course,
 }
 for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
@@ -44,6 +44,7 @@ writeLearner(rec)
 local enrollment = {
   i = rec.cur['ei:' .. course], eat = num(rec, 'e:' .. course), x = num(rec, 'ex:' .. course),
   xat = num(rec, 'exat:' .. course), cc = num(rec, 'cc:' .. course), ec = num(rec, 'ec:' .. course),
+  cq = num(rec, 'cq:' .. course),
 }
 local aw = nil
 if #awarded > 0 then aw = awarded end

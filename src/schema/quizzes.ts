@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { actingFor } from '../domain/auth/viewer';
+import { catalogId } from '../domain/catalog/input';
+import type { QuizAttemptRecord } from '../domain/events/types';
+import type { QuizResult } from '../domain/progress/service';
+import { parseInput } from '../domain/validation';
+import { builder } from './builder';
+import { BadgeAwardRef, LearnerRef } from './learner';
+
+/** Most attempts `quizAttempts` answers at once. */
+const MAX_ATTEMPTS_PAGE = 1000;
+
+export const QuizAttemptRef = builder.objectRef<QuizAttemptRecord>('QuizAttempt').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    quizId: t.exposeID('quizId'),
+    score: t.exposeInt('score'),
+    attemptNumber: t.exposeInt('attemptNumber', { description: "1 for the learner's first attempt at the quiz, then 2, 3, ..." }),
+    passed: t.exposeBoolean('passed'),
+    attemptedAt: t.field({ type: 'DateTime', resolve: (a) => a.attemptedAt }),
+  }),
+});
+
+const QuizResultRef = builder.objectRef<QuizResult>('QuizResult').implement({
+  fields: (t) => ({
+    attempt: t.field({ type: QuizAttemptRef, resolve: (r) => r.attempt }),
+    xpAwarded: t.exposeInt('xpAwarded', { description: "The quiz's XP on the first pass; 0 for other attempts." }),
+    totalXp: t.exposeInt('totalXp'),
+    level: t.exposeInt('level'),
+    badgesUnlocked: t.field({
+      type: [BadgeAwardRef],
+      resolve: (r) => r.badgesUnlocked.map((a) => ({ badge: a.badge, learnerId: r.learnerId, awardedAt: a.awardedAt })),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  submitQuizAttempt: t.field({
+    type: QuizResultRef,
+    description: 'Record a quiz attempt with its score (0-100).',
+    authScopes: { learner: true },
+    args: {
+      quizId: t.arg.id({ required: true }),
+      score: t.arg.int({ required: true }),
+      learnerId: t.arg.id(),
+      eventId: t.arg.id({ description: 'Your id for this action (e.g. a UUID): a retry with the same id returns the first result instead of a second attempt.' }),
+    },
+    resolve: (_r, args, ctx) => ctx.services.progress.submitQuizAttempt(actingFor(ctx.viewer, args.learnerId), args.quizId, args.score, args.eventId),
+  }),
+}));
+
+builder.objectField(LearnerRef, 'quizAttempts', (t) =>
+  t.field({
+    type: [QuizAttemptRef],
+    description: 'Quiz attempts, oldest first (the score chart).',
+    args: { quizId: t.arg.id(), first: t.arg.int({ defaultValue: 100 }) },
+    resolve: (s, args, ctx) =>
+      ctx.services.progress.quizAttempts(
+        s.id,
+        args.quizId === null || args.quizId === undefined ? null : parseInput(catalogId, args.quizId, 'quizId'),
+        parseInput(
+          z.number().int().min(0, 'first cannot be negative.').max(MAX_ATTEMPTS_PAGE, `first is at most ${MAX_ATTEMPTS_PAGE}.`).default(100),
+          args.first ?? undefined,
+          'first',
+        ),
+      ),
+  }),
+);

@@ -1,0 +1,88 @@
+--[[
+  QUIZ_ATTEMPTED: record a quiz attempt (numbered per learner and quiz), keep the quiz's best
+  score, and on the first pass pay the quiz's XP once (the field qp:<quizId> is the semantic
+  key), count it in the course, award the badges that became due; append the outbox entry and
+  push it, in one atomic step. Retakes after the first pass are recorded and pay nothing.
+  Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
+          ARGV[1..9] the event header (includes/eventHeader.lua)
+          ARGV[10] quizId  ARGV[11] courseId  ARGV[12] score (0..100)  ARGV[13] passScore
+          ARGV[14] xp (from the catalog)  ARGV[15] candidate badges JSON
+          ARGV[16..] hash fields the candidates read
+  Fields: qn:<quiz> attempts  qb:<quiz> best score  qp:<quiz> first passed at
+          cq:<course> quizzes passed in the course  qt attempts  qpc quizzes passed
+          qbs / qbn sum and count of the quizzes' best scores (averageQuizScore = qbs / qbn)
+  Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
+          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the quiz's course
+]]
+--- @include "eventHeader"
+--- @include "learnerRecord"
+--- @include "payXp"
+--- @include "awardBadges"
+--- @include "appendOutbox"
+
+local quiz, course = ARGV[10], ARGV[11]
+local score, passScore, xp = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+
+local seen = seenEvent()
+if seen then return {0, seen} end
+
+local fields = {
+  'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'qt', 'qpc', 'qbs', 'qbn',
+  'qn:' .. quiz, 'qb:' .. quiz, 'qp:' .. quiz,
+  'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course, 'cq:' .. course,
+}
+for i = 16, #ARGV do fields[#fields + 1] = ARGV[i] end
+local rec = readLearner(fields)
+if not rec then return {-100} end
+if not rec.cur['e:' .. course] then return {-1} end
+
+local n = num(rec, 'qn:' .. quiz) + 1
+put(rec, 'qn:' .. quiz, n)
+put(rec, 'qt', num(rec, 'qt') + 1)
+
+-- The mean of best scores stays O(1): the sum moves by what the best rose, the count by new quizzes.
+local best = score
+if n == 1 then
+  put(rec, 'qbn', num(rec, 'qbn') + 1)
+  put(rec, 'qbs', num(rec, 'qbs') + score)
+  put(rec, 'qb:' .. quiz, score)
+else
+  local old = num(rec, 'qb:' .. quiz)
+  if score > old then
+    put(rec, 'qbs', num(rec, 'qbs') + score - old)
+    put(rec, 'qb:' .. quiz, score)
+  else
+    best = old
+  end
+end
+
+local passed = score >= passScore
+local paid = 0
+if passed and not rec.cur['qp:' .. quiz] then
+  put(rec, 'qp:' .. quiz, ev.at)
+  put(rec, 'qpc', num(rec, 'qpc') + 1)
+  put(rec, 'cq:' .. course, num(rec, 'cq:' .. course) + 1)
+  if xp > 0 then
+    paid = xp
+    payXp(rec, xp, ev.key, 'quiz_passed', quiz)
+    put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
+    if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
+  end
+end
+local awarded = awardBadges(rec, cjson.decode(ARGV[15]))
+put(rec, 'v', num(rec, 'v') + 1)
+writeLearner(rec)
+
+local enrollment = {
+  i = rec.cur['ei:' .. course], eat = num(rec, 'e:' .. course), x = num(rec, 'ex:' .. course),
+  xat = num(rec, 'exat:' .. course), cc = num(rec, 'cc:' .. course), ec = num(rec, 'ec:' .. course),
+  cq = num(rec, 'cq:' .. course),
+}
+local aw = nil
+if #awarded > 0 then aw = awarded end
+local json = appendOutbox('quiz_attempted', rec, { c = course, q = quiz, n = n, sc = score, ps = passed, x = paid, b = best, ce = enrollment, aw = aw })
+rememberEvent(cjson.encode({
+  k = 'quiz_attempted', t = quiz, x = paid, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw,
+  id = ev.key, n = n, sc = score, ps = passed, at = ev.at,
+}))
+return {1, json}
