@@ -6,7 +6,7 @@ import type { Badge, Catalog, Course } from './catalog/types';
 import type { PreparedEvent } from './events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from './events/types';
 import type { Level } from './levels/rules';
-import type { EnrollmentState, LearnerCounters, XpTransaction } from './learners/state';
+import type { EnrollmentState, LearnerCounters, LessonQuizFacts, XpTransaction } from './learners/state';
 import type { RankedEntry } from './boards/rules';
 
 /** The clock; injected so rules and tests are deterministic. */
@@ -49,6 +49,8 @@ export interface LearnerReads {
   badges(learnerId: string): Promise<Map<string, number>>;
   /** A page of XP awards, newest first, including awards not yet written behind. */
   xpHistory(learnerId: string, limit: number, after: LedgerCursor | null): Promise<XpTransaction[]>;
+  /** Which of `lessonIds` the learner completed and their best scores in `quizIds`, in one read. */
+  lessonQuizFacts(learnerId: string, lessonIds: readonly string[], quizIds: readonly string[]): Promise<LessonQuizFacts>;
   /** A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, including attempts not yet written behind. */
   quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<QuizAttemptRecord[]>;
 }

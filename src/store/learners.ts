@@ -1,6 +1,6 @@
 import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
-import { type EnrollmentState, type LearnerCounters, type LearnerState, type XpTransaction } from '../domain/learners/state';
+import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import { unavailableStore } from './faults';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
@@ -128,6 +128,11 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
   async badges(learnerId: string): Promise<Map<string, number>> {
     const read = (await this.hot.read(learnerId, ['badges'])) ?? (await this.readLoaded(learnerId, (id) => this.hot.read(id, ['badges'])));
     return read?.badges ?? new Map();
+  }
+
+  async lessonQuizFacts(learnerId: string, lessonIds: readonly string[], quizIds: readonly string[]): Promise<LessonQuizFacts> {
+    const read = (id: string) => this.hot.lessonQuizFacts(id, lessonIds, quizIds);
+    return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? { completedLessons: new Set(), bestScores: new Map() };
   }
 
   /**

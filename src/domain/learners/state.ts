@@ -36,6 +36,14 @@ export interface LearnerCounters {
   lessonsCompleted: number;
 }
 
+/** What a learner has done in some lessons and quizzes: the facts mastery is computed from. */
+export interface LessonQuizFacts {
+  /** The lessons (of those asked) the learner completed. */
+  completedLessons: ReadonlySet<string>;
+  /** quizId -> best score (0..100), for the quizzes (of those asked) the learner attempted. */
+  bestScores: ReadonlyMap<string, number>;
+}
+
 /** One XP award as `xpHistory` shows it. */
 export interface XpTransaction {
   id: string;

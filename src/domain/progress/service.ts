@@ -1,4 +1,6 @@
-import type { Badge } from '../catalog/types';
+import type { Badge, Course } from '../catalog/types';
+import { NotFound } from '../errors';
+import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
 import type { EventService } from '../events/service';
 import { totalBefore, type EventEffects, type QuizAttemptRecord } from '../events/types';
@@ -118,7 +120,36 @@ export class ProgressService {
   quizAttempts(learnerId: string, quizId: string | null, first: number): Promise<QuizAttemptRecord[]> {
     return this.deps.learners.quizAttempts(learnerId, quizId, first);
   }
+
+  /**
+   * Mastery per module (see `topicMastery` in rules.ts) of one course, or of every course the
+   * learner is enrolled in (in enrollment order), from one read of the learner's lessons and
+   * best scores. A course the learner is not enrolled in reads as nothing done yet.
+   * @throws NotFound for an unknown course
+   */
+  async topicMastery(learnerId: string, courseId: string | null): Promise<TopicMastery[]> {
+    const catalog = this.deps.catalog.get();
+    let courses: Course[];
+    if (courseId !== null) {
+      const course = catalog.course(courseId);
+      if (!course) throw new NotFound('course', courseId);
+      courses = [course];
+    } else {
+      const enrollments = await this.deps.learners.enrollments(learnerId);
+      courses = [...enrollments]
+        .sort((a, b) => a.enrolledAt - b.enrolledAt || a.courseId.localeCompare(b.courseId))
+        .flatMap((e) => catalog.course(e.courseId) ?? []);
+    }
+    const modules = courses.flatMap((c) => c.modules);
+    const lessonIds = modules.flatMap((m) => m.lessons.map((l) => l.id));
+    const quizIds = modules.flatMap((m) => m.quizzes.map((q) => q.id));
+    if (lessonIds.length === 0 && quizIds.length === 0) return courses.flatMap((c) => topicMastery(c, EMPTY_FACTS));
+    const facts = await this.deps.learners.lessonQuizFacts(learnerId, lessonIds, quizIds);
+    return courses.flatMap((c) => topicMastery(c, facts));
+  }
 }
+
+const EMPTY_FACTS = { completedLessons: new Set<string>(), bestScores: new Map<string, number>() };
 
 /** The badges an event unlocked, as the catalog knows them (badges removed since are left out). */
 function badgesOf(effects: EventEffects, catalog: Catalog): BadgeAwarded[] {

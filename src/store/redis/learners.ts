@@ -1,7 +1,7 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
-import type { EnrollmentState, LearnerCounters, LearnerState, QuizState, XpTransaction } from '../../domain/learners/state';
+import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, XpTransaction } from '../../domain/learners/state';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
@@ -274,6 +274,22 @@ export class LearnerHotStore {
   async quizAttemptCount(learnerId: string, quizId: string | null): Promise<number | null> {
     const [v, n] = await this.redis.hmget(this.keys.learner(learnerId), 'v', quizId === null ? 'qt' : `qn:${quizId}`);
     return v === null ? null : Number(n ?? 0);
+  }
+
+  /** Which of the lessons a learner completed and their best quiz scores (one HMGET); null when not in Redis. */
+  async lessonQuizFacts(learnerId: string, lessonIds: readonly string[], quizIds: readonly string[]): Promise<LessonQuizFacts | null> {
+    const values = await this.redis.hmget(this.keys.learner(learnerId), 'v', ...lessonIds.map((l) => `l:${l}`), ...quizIds.map((q) => `qb:${q}`));
+    if (values[0] === null) return null;
+    const completedLessons = new Set<string>();
+    lessonIds.forEach((l, i) => {
+      if (values[1 + i]) completedLessons.add(l);
+    });
+    const bestScores = new Map<string, number>();
+    quizIds.forEach((q, i) => {
+      const v = values[1 + lessonIds.length + i];
+      if (v !== null && v !== undefined) bestScores.set(q, Number(v));
+    });
+    return { completedLessons, bestScores };
   }
 
   /** One enrollment (null when not enrolled or not in Redis). */
