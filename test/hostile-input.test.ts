@@ -89,14 +89,15 @@ async function snapshot(): Promise<string> {
   const read = await t.gql(
     `{ courses { id title description lessonCount quizCount totalXp modules { id title lessons { id title kind durationSeconds xpReward } quizzes { id title passScore xpReward } } }
        badges { id name description imageUrl criteria xpReward } levels { level name minXp }
-       me { totalXp enrollments { course { id } progress { completedLessons } } badges { badge { id } } xpHistory(first: 100) { edges { node { id amount } } } }
+       me { totalXp enrollments { course { id } progress { completedLessons passedQuizzes } } quizAttempts { quizId score attemptNumber } badges { badge { id } } xpHistory(first: 100) { edges { node { id amount } } } }
        leaderboard(first: 100) { totalCount entries { learner { id } } } }`,
     { token: learner },
   );
   const knex = t.app.orm.em.getKnex();
   const rows = await knex.raw(
     `select (select count(*) from courses) c, (select count(*) from lessons) l, (select count(*) from badges) b, (select count(*) from level_table) lv,
-            (select count(*) from learners) lr, (select count(*) from enrollments) e, (select count(*) from xp_transactions) x, (select count(*) from learner_events) ev`,
+            (select count(*) from learners) lr, (select count(*) from enrollments) e, (select count(*) from xp_transactions) x, (select count(*) from learner_events) ev,
+            (select count(*) from quiz_attempts) qa`,
   );
   // Every change a script applies appends an outbox entry; trimming never moves the last id.
   const outbox = await Promise.all(
@@ -162,6 +163,7 @@ const RECORD = 'mutation($ev: [LearningEventInput!]!) { recordEvents(events: $ev
 const UPSERT_COURSE = 'mutation($i: CourseInput!) { upsertCourse(input: $i) { id } }';
 const UPSERT_BADGE = 'mutation($i: BadgeInput!) { upsertBadge(input: $i) { id } }';
 const SET_LEVELS = 'mutation($l: [LevelInput!]!) { setLevels(levels: $l) { level } }';
+const SUBMIT = 'mutation($q: ID!, $s: Int!, $l: ID, $e: ID) { submitQuizAttempt(quizId: $q, score: $s, learnerId: $l, eventId: $e) { xpAwarded attempt { attemptNumber } } }';
 
 describe('hostile arguments are refused cleanly and change nothing', () => {
   it('enroll: bad course ids, event ids and learner ids, as a learner and as a service', async () => {
@@ -184,6 +186,17 @@ describe('hostile arguments are refused cleanly and change nothing', () => {
   it('completeLesson: bad lesson ids and wrong types', async () => {
     const arb = fc.record({ lesson: fc.oneof(badId, wrongType), e: fc.option(fc.oneof(badId, fc.uuid()), { nil: undefined }) });
     await refusedUnchanged(arb, (v) => send(COMPLETE, v, learner));
+  });
+
+  it('submitQuizAttempt: bad quiz ids, scores out of 0..100 or of the wrong type, bad event and learner ids', async () => {
+    const badScore = fc.oneof(badRequiredInt, fc.integer({ min: 101, max: 2 ** 31 - 1 }), wrongType, fc.constant(null));
+    const arb = fc.oneof(
+      fc.record({ q: fc.oneof(badId, wrongType), s: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ q: fc.constant('hx-m1-q1'), s: badScore }),
+      fc.record({ q: fc.constant('hx-m1-q1'), s: fc.integer({ min: 0, max: 100 }), e: badId }),
+      fc.record({ q: fc.constant('hx-m1-q1'), s: fc.integer({ min: 0, max: 100 }), l: badId }),
+    );
+    await refusedUnchanged(arb, (v) => send(SUBMIT, v, 'l' in v ? service : learner));
   });
 
   it('recordEvents: batches of hostile events (and batches past 500) apply nothing', async () => {
@@ -311,9 +324,11 @@ describe('hostile arguments are refused cleanly and change nothing', () => {
       [UPSERT_COURSE, 'i'],
       [UPSERT_BADGE, 'i'],
       [SET_LEVELS, 'l'],
+      [SUBMIT, 'q'],
+      [SUBMIT, 's'],
     ] as const;
     const arb = fc.tuple(fc.constantFrom(...ops), fc.oneof(wrongType, fc.constant(null), badRequiredInt, fc.string({ unit: 'binary', maxLength: 30 })));
-    await refusedUnchanged(arb, ([[query, name], value]) => send(query, { [name]: value }, query === ENROLL || query === COMPLETE || query === RECORD ? learner : admin));
+    await refusedUnchanged(arb, ([[query, name], value]) => send(query, { [name]: value }, query === ENROLL || query === COMPLETE || query === RECORD || query === SUBMIT ? learner : admin));
   });
 });
 
