@@ -3,7 +3,10 @@
  * API and the client's own record of acknowledgements:
  *
  * - every acknowledged completion has exactly one ledger row (`xp_transactions`, reason
- *   `lesson_completed`, source the lesson), and no (learner, reason, source) has two;
+ *   `lesson_completed`, source the lesson; a quiz's first pass `quiz_passed`, source the quiz),
+ *   and no (learner, reason, source) has two;
+ * - every acknowledged quiz attempt (its own eventId) is exactly one `quiz_attempts` row: a
+ *   retry never records an attempt twice, a crash never loses one;
  * - no learner's acknowledged `totalXp` is above what the ledger holds for them (an
  *   acknowledged change was lost otherwise), and no lesson was acknowledged as paid under two
  *   different event ids;
@@ -45,8 +48,11 @@ export interface CheckResult {
   lost: number;
   /** (learner, reason, source) with more than one ledger row. */
   duplicateRows: number;
-  /** Lessons acknowledged with XP under two different event ids. */
+  /** Lessons (or quizzes) acknowledged with XP under two different event ids. */
   paidTwiceAcks: number;
+  /** Quiz attempt rows in Postgres, and learners whose rows differ from their acknowledged attempts. */
+  attemptRows: number;
+  attemptDrift: number;
   /** Learners whose acknowledged totalXp is above their ledger sum. */
   ackAboveLedger: number;
   /** Learners whose served totalXp differs from their ledger sum, and the XP between them. */
@@ -68,7 +74,7 @@ export interface CheckResult {
 
 /** Total drift: everything that must be 0. */
 export function driftOf(r: CheckResult): number {
-  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
+  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.attemptDrift + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
 }
 
 /** The outbox backlog (unread + unacknowledged) of every consumer group, over all partitions. */
@@ -175,7 +181,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     const dups = (await c.query<{ n: string }>(`select count(*) as n from (select 1 from xp_transactions group by learner_id, reason, source_id having count(*) > 1) t`)).rows[0]!;
     const progress = (await c.query<{ n: string }>(`select count(*) as n from lesson_progress where learner_id = any($1)`, [learners])).rows[0]!;
     const snapshots = (await c.query<{ id: string; total_xp: string }>(`select id, total_xp from learners where id = any($1)`, [learners])).rows;
-    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots };
+    const attempts = (await c.query<{ learner_id: string; n: string }>(`select learner_id, count(*) as n from quiz_attempts where learner_id = any($1) group by learner_id`, [learners])).rows;
+    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts };
   });
 
   const ledgerSum = new Map<string, number>();
@@ -184,7 +191,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   for (const row of pgState.ledger) {
     ledgerSum.set(row.learner_id, (ledgerSum.get(row.learner_id) ?? 0) + Number(row.amount));
     if (row.course_id === input.courseId) courseSum.set(row.learner_id, (courseSum.get(row.learner_id) ?? 0) + Number(row.amount));
-    if (row.reason === 'lesson_completed') paid.add(`${row.learner_id}\u0000${row.source_id}`);
+    paid.add(`${row.learner_id}\u0000${row.reason}\u0000${row.source_id}`);
   }
 
   // Acknowledgements against the ledger.
@@ -192,8 +199,13 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   let paidTwiceAcks = 0;
   const ackedUnder = new Map<string, string>();
   const ackTotal = new Map<string, number>();
+  const ackedAttempts = new Map<string, Set<string>>();
   for (const a of acks) {
-    const key = `${a.op.learner}\u0000${a.op.lesson}`;
+    if (a.op.quiz) {
+      const set = ackedAttempts.get(a.op.learner) ?? new Set<string>();
+      ackedAttempts.set(a.op.learner, set.add(a.op.eventId));
+    }
+    const key = `${a.op.learner}\u0000${a.op.quiz ? 'quiz_passed' : 'lesson_completed'}\u0000${a.op.lesson}`;
     ackTotal.set(a.op.learner, Math.max(ackTotal.get(a.op.learner) ?? 0, a.totalXp));
     if (a.xpAwarded <= 0) continue;
     if (!paid.has(key)) {
@@ -205,6 +217,17 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       paidTwiceAcks++;
       note(`paid twice: ${a.op.learner} ${a.op.lesson} acknowledged with XP under ${first} and ${a.op.eventId}`);
     } else ackedUnder.set(key, a.op.eventId);
+  }
+  // Quiz attempts: one row per acknowledged attempt.
+  const attemptRows = new Map(pgState.attempts.map((r) => [r.learner_id, Number(r.n)]));
+  let attemptDrift = 0;
+  for (const learner of learners) {
+    const rows = attemptRows.get(learner) ?? 0;
+    const acked = ackedAttempts.get(learner)?.size ?? 0;
+    if (rows !== acked) {
+      attemptDrift++;
+      note(`quiz attempts: ${learner} ${acked} acknowledged, ${rows} rows`);
+    }
   }
   let ackAboveLedger = 0;
   for (const [learner, total] of ackTotal) {
@@ -273,6 +296,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     lost,
     duplicateRows: pgState.duplicateRows,
     paidTwiceAcks,
+    attemptRows: [...attemptRows.values()].reduce((a, b) => a + b, 0),
+    attemptDrift,
     ackAboveLedger,
     servedDrift,
     servedDriftXp,

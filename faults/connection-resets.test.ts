@@ -18,7 +18,7 @@ afterAll(async () => {
 
 it('Redis CLIENT KILL and pg_terminate_backend every 400 ms for 10 s: nothing acknowledged lost, nothing paid twice', async () => {
   drill = await startDrill({ lessons: 6 });
-  const { load, learners } = loadFor(drill, { run: 'cr', learners: 600, stride: 40, ratePerSec: 120 });
+  const { load, learners } = loadFor(drill, { run: 'cr', learners: 600, stride: 40, ratePerSec: 120, quizzes: true });
   load.start();
   await load.waitForAcks(300);
   const firstAt = Date.now();

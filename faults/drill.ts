@@ -37,8 +37,19 @@ export async function startDrill(o: { redis?: RedisOptions; pgFsync?: boolean; s
 }
 
 /** A load of completions for `learners` learners x `lessons` lessons against `urls`. */
-export function loadFor(drill: Drill, o: { run: string; learners: number; lessons?: number; stride?: number; urls?: () => string[]; ratePerSec?: number; concurrency?: number; requestTimeoutMs?: number }): { load: Load; ops: Op[]; learners: string[] } {
-  const ops = completionOps({ run: o.run, learners: o.learners, lessonIds: drill.lessonIds, ...(o.lessons ? { lessons: o.lessons } : {}), ...(o.stride ? { stride: o.stride } : {}), courseId: drill.courseId });
+export function loadFor(
+  drill: Drill,
+  o: { run: string; learners: number; lessons?: number; stride?: number; urls?: () => string[]; ratePerSec?: number; concurrency?: number; requestTimeoutMs?: number; quizzes?: boolean },
+): { load: Load; ops: Op[]; learners: string[] } {
+  const ops = completionOps({
+    run: o.run,
+    learners: o.learners,
+    lessonIds: drill.lessonIds,
+    ...(o.lessons ? { lessons: o.lessons } : {}),
+    ...(o.stride ? { stride: o.stride } : {}),
+    courseId: drill.courseId,
+    ...(o.quizzes ? { quizId: `${drill.courseId}-q1` } : {}),
+  });
   const load = new Load({
     urls: o.urls ?? (() => [drill.server.url]),
     token: drill.tokens.service,
@@ -109,7 +120,7 @@ export function report(scenario: string, r: CheckResult, timing: FaultTiming | n
   const lines = [
     `[faults] ${scenario}`,
     `  acknowledged ${r.acked} (${r.retried} after a retry), ledger rows ${r.ledgerRows}, progress rows ${r.progressRows}, drift ${row.drift}` +
-      ` (lost ${r.lost}, duplicate rows ${r.duplicateRows}, paid twice ${r.paidTwiceAcks}, ack above ledger ${r.ackAboveLedger},` +
+      ` (lost ${r.lost}, duplicate rows ${r.duplicateRows}, paid twice ${r.paidTwiceAcks}, quiz attempts ${r.attemptDrift} of ${r.attemptRows} rows, ack above ledger ${r.ackAboveLedger},` +
       ` served ${r.servedDrift} learners/${r.servedDriftXp} XP, snapshot ${r.snapshotDrift}, board ${r.boardDrift}, verify ${r.verify})`,
     ...(timing
       ? [`  time to fail ${fmtMs(timing.timeToFailMs)}${row.hung ? ' (hung until the client timeout)' : ''} (${timing.failedAttempts} failed attempts ${JSON.stringify(timing.errors)}), longest gap without an ack ${fmtMs(timing.ackGapMs)}, recover ${fmtMs(timing.recoverMs)}`]

@@ -9,8 +9,11 @@ import { sleep } from './stores';
 
 export interface Op {
   learner: string;
+  /** The lesson completed; for a quiz attempt, the quiz (see `quiz`). */
   lesson: string;
   eventId: string;
+  /** A quiz attempt with this score instead of a lesson completion. */
+  quiz?: { score: number };
   /** Enroll first (with its own event id) in this course. */
   enroll?: { courseId: string; eventId: string };
 }
@@ -41,6 +44,9 @@ export interface GqlAnswer {
 
 export const COMPLETE = `mutation($lessonId: ID!, $learnerId: ID, $eventId: ID) {
   completeLesson(lessonId: $lessonId, learnerId: $learnerId, eventId: $eventId) { lessonId xpAwarded totalXp }
+}`;
+export const SUBMIT = `mutation($quizId: ID!, $score: Int!, $learnerId: ID, $eventId: ID) {
+  submitQuizAttempt(quizId: $quizId, score: $score, learnerId: $learnerId, eventId: $eventId) { xpAwarded totalXp attempt { attemptNumber } }
 }`;
 const ENROLL = `mutation($courseId: ID!, $learnerId: ID, $eventId: ID) { enroll(courseId: $courseId, learnerId: $learnerId, eventId: $eventId) { id } }`;
 
@@ -236,7 +242,9 @@ export class Load {
     const r =
       job.step === 'enroll'
         ? await this.attempt(ENROLL, { courseId: op.enroll!.courseId, learnerId: op.learner, eventId: op.enroll!.eventId })
-        : await this.attempt(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId });
+        : op.quiz
+          ? await this.attempt(SUBMIT, { quizId: op.lesson, score: op.quiz.score, learnerId: op.learner, eventId: op.eventId })
+          : await this.attempt(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId });
     if (r.kind === 'retry') {
       if (Date.now() - job.firstAt > this.giveUpMs) return this.end(job, { kind: 'gave-up', op, last: `${job.step}: ${r.why}` });
       job.notBefore = Date.now() + job.backoffMs;
@@ -253,7 +261,7 @@ export class Load {
       return this.step(job);
     }
     if (r.kind === 'final') return this.end(job, { kind: 'refused', op, code: r.code });
-    const c = r.data.completeLesson as { xpAwarded: number; totalXp: number };
+    const c = (op.quiz ? r.data.submitQuizAttempt : r.data.completeLesson) as { xpAwarded: number; totalXp: number };
     const ack: Ack = { op, xpAwarded: c.xpAwarded, totalXp: c.totalXp, at: Date.now(), attempts: job.attempts };
     this.acks.push(ack);
     this.end(job, { kind: 'ack', ack });
@@ -266,18 +274,22 @@ export class Load {
  * count) every learner does lesson 1, then every learner lesson 2, ...; a small stride keeps
  * new learners arriving while others go on with their course.
  */
-export function completionOps(o: { run: string; learners: number; lessonIds: string[]; lessons?: number; courseId: string; stride?: number }): Op[] {
+export function completionOps(o: { run: string; learners: number; lessonIds: string[]; lessons?: number; courseId: string; stride?: number; quizId?: string }): Op[] {
   const slots: [number, Op][] = [];
   const lessons = o.lessons ?? o.lessonIds.length;
   const stride = o.stride ?? o.learners;
+  // With a quiz: after their lessons, every learner fails it once (40) and then passes it (90).
+  const quizScores = o.quizId ? [40, 90] : [];
   for (let i = 0; i < o.learners; i++) {
-    for (let j = 0; j < lessons; j++) {
+    for (let j = 0; j < lessons + quizScores.length; j++) {
+      const quiz = j >= lessons ? { score: quizScores[j - lessons]! } : undefined;
       slots.push([
         i + j * stride,
         {
           learner: `${o.run}-u${i}`,
-          lesson: o.lessonIds[j]!,
-          eventId: `${o.run}-e-${i}-${j}`,
+          lesson: quiz ? o.quizId! : o.lessonIds[j]!,
+          eventId: quiz ? `${o.run}-q-${i}-${j - lessons}` : `${o.run}-e-${i}-${j}`,
+          ...(quiz ? { quiz } : {}),
           ...(j === 0 ? { enroll: { courseId: o.courseId, eventId: `${o.run}-enroll-${i}` } } : {}),
         },
       ]);

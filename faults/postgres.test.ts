@@ -20,7 +20,7 @@ afterAll(async () => {
 
 it('Postgres stopped 20 s, then frozen 20 s: nothing acknowledged lost, nothing paid twice', async () => {
   drill = await startDrill({ lessons: 8 });
-  const { load, learners } = loadFor(drill, { run: 'pg', learners: 1000, stride: 40, ratePerSec: 100 });
+  const { load, learners } = loadFor(drill, { run: 'pg', learners: 1000, stride: 40, ratePerSec: 100, quizzes: true });
   load.start();
   await load.waitForAcks(300);
 

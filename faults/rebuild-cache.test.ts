@@ -36,7 +36,7 @@ function rebuildCache(d: Deployment): Promise<{ code: number | null; output: str
 
 it('rebuild-cache under load (stop the server, rebuild, start): nothing acknowledged lost, Redis equals Postgres after', async () => {
   drill = await startDrill({ lessons: 6 });
-  const { load, learners } = loadFor(drill, { run: 'rc', learners: 600, stride: 40, ratePerSec: 120 });
+  const { load, learners } = loadFor(drill, { run: 'rc', learners: 600, stride: 40, ratePerSec: 120, quizzes: true });
   load.start();
   await load.waitForAcks(500);
 

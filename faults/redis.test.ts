@@ -33,7 +33,7 @@ afterEach(async () => {
 /** Kill Redis mid-load, restart it on its own files after `downMs`; returns the load's check and timing. */
 async function killMidLoad(args: string[], name: string, downMs = 2000, note: Record<string, unknown> = {}) {
   drill = await startDrill({ lessons: 6, redis: { args } });
-  const { load, learners } = loadFor(drill, { run: 'rk', learners: 600, stride: 40, ratePerSec: 120 });
+  const { load, learners } = loadFor(drill, { run: 'rk', learners: 600, stride: 40, ratePerSec: 120, quizzes: true });
   load.start();
   await load.waitForAcks(600);
   const killAt = Date.now();
@@ -55,7 +55,7 @@ it('3a Redis SIGKILL with appendfsync always, restarted on its AOF: nothing ackn
 
 it('3b Redis frozen 20 s: nothing acknowledged lost, nothing paid twice', async () => {
   drill = await startDrill({ lessons: 6 });
-  const { load, learners } = loadFor(drill, { run: 'rf', learners: 600, stride: 40, ratePerSec: 120 });
+  const { load, learners } = loadFor(drill, { run: 'rf', learners: 600, stride: 40, ratePerSec: 120, quizzes: true });
   load.start();
   await load.waitForAcks(400);
   const freezeAt = Date.now();
@@ -108,7 +108,7 @@ it('3e Redis SIGKILL without persistence: loses at most what was not yet written
 
 it('3f Postgres down, then Redis SIGKILL with appendfsync everysec: the outbox survives in the AOF and reaches Postgres', async () => {
   drill = await startDrill({ lessons: 6, redis: { args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] } });
-  const { load, learners } = loadFor(drill, { run: 'pr', learners: 600, stride: 40, ratePerSec: 120 });
+  const { load, learners } = loadFor(drill, { run: 'pr', learners: 600, stride: 40, ratePerSec: 120, quizzes: true });
   load.start();
   await load.waitForAcks(300);
   await drill.pg.stopImmediate();

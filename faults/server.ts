@@ -120,9 +120,13 @@ export function drillCourse(id: string, lessons: number, xp: number): { input: R
           id: `${id}-m1`,
           title: 'Module 1',
           lessons: lessonIds.map((lessonId, i) => ({ id: lessonId, title: `Lesson ${i + 1}`, kind: 'READING', durationSeconds: 60, xpReward: xp })),
-          quizzes: [],
+          // One quiz, attempted by the loads that ask for it (`loadFor(..., { quizzes: true })`).
+          quizzes: [{ id: `${id}-q1`, title: 'Quiz 1', passScore: 70, xpReward: QUIZ_XP }],
         },
       ],
     },
   };
 }
+
+/** XP of the drill course's quiz on the first pass. */
+export const QUIZ_XP = 15;

@@ -55,7 +55,7 @@ it('two servers, one SIGKILLed holding outbox entries: the other writes them wit
   const a = drill.server;
   const b = second;
   let urls = [a.url, b.url];
-  const { load, learners } = loadFor(drill, { run: 'two', learners: 600, stride: 40, ratePerSec: 120, urls: () => urls });
+  const { load, learners } = loadFor(drill, { run: 'two', learners: 600, stride: 40, ratePerSec: 120, urls: () => urls, quizzes: true });
   load.start();
   await load.waitForAcks(500);
   const keys = new Keys(drill.d.keyPrefix, drill.d.partitions);
