@@ -30,6 +30,24 @@
  *                      hold `leaderboardChanged(first: 100)` on the global board, opened after
  *                      seeding and kept for every round; also reports the server's RSS at the end
  *                      of each window and the board messages the subscribers received per second.
+ *   record-events-mix  like recordEvents, but each batch mixes the kinds the checkout accepts
+ *                      (probed with one event of each contract kind; UNSUPPORTED_EVENT_TYPE and the
+ *                      like are reported, never sent in the window), weighted as in EVENT_KINDS:
+ *                      today 67 LESSON_COMPLETED (fresh pairs) + 33 QUIZ_ATTEMPTED per 100, over
+ *                      BENCH_MIX_LEARNERS learners of a 20 x 100-lesson course with a quiz per module.
+ *                      n/a without recordEvents or without LESSON_COMPLETED and QUIZ_ATTEMPTED.
+ *   dashboard-light    the full dashboard `me` query (DASHBOARD_FIELDS: the issue 7 fields, plus each
+ *   dashboard-heavy    later one every checkout serves; probed field by field, a core field the schema
+ *                      lacks makes the scenario n/a) with the learner's own token at
+ *                      BENCH_DASHBOARD_CONNECTIONS connections. Catalog: 10 courses of 4 x 12 lessons
+ *                      with 1-2 quizzes (15 in all) and a few badges. dashboard-light: a learner with 1
+ *                      enrollment and nothing else. dashboard-heavy: 10 enrollments and 500 activities
+ *                      (400 LESSON_COMPLETED + 100 QUIZ_ATTEMPTED, 6-7 rising scores per quiz, over the
+ *                      last 60 days, through recordEvents in batches of BENCH_EVENT_BATCH), plus
+ *                      BENCH_DASHBOARD_OTHER_EVENTS events of other kinds when the checkout accepts any.
+ *                      With both run, heavy / light ratios (p50, p99, CPU per request) are printed
+ *                      against the 1.5x goal. They run last: their badges would tax the others.
+ * A scenario may ask every checkout whether it applies (prepare) before any is seeded.
  * Each window: BENCH_WARMUP s of the same load (not measured), then BENCH_DURATION s measured with
  * autocannon (in this process) at BENCH_CONNECTIONS connections.
  *
@@ -62,10 +80,14 @@
  * Flags: --checkout <label>=<dir>  (repeatable, at least one; the one labelled "old", else the
  *                                   first, is the baseline and runs first in each round)
  *        --scenario <name>         (repeatable; default all: completeLesson, leaderboard-top10,
- *                                   my-rank, recordEvents)
+ *                                   my-rank, recordEvents, board-subscribers, record-events-mix,
+ *                                   dashboard-light, dashboard-heavy)
  * Env:  BENCH_DURATION (s, 10)  BENCH_WARMUP (s, 2)  BENCH_ROUNDS (2)  BENCH_CONNECTIONS (32)
  *       BENCH_LEARNERS (200)  BENCH_RANK_LEARNERS (1000)  BENCH_EVENT_LEARNERS (1000)
- *       BENCH_EVENT_BATCH (100)  BENCH_BOARD_SUBSCRIBERS (200)
+ *       BENCH_EVENT_BATCH (100)  BENCH_BOARD_SUBSCRIBERS (200)  BENCH_MIX_LEARNERS (1000)
+ *       BENCH_DASHBOARD_CONNECTIONS (8)  BENCH_DASHBOARD_OTHER_EVENTS (100)
+ *       BENCH_DASHBOARD_FIELDS (comma-separated DASHBOARD_FIELDS names: only those, e.g. id,quizAttempts
+ *       to see what one field costs; default all)
  *       BENCH_QUIET_MS (shared Redis only: 1000; 0 = no probe, no correction)
  *       BENCH_SEED_CONCURRENCY (16)  BENCH_SEED_BATCH (20 aliased mutations per seeding request)
  *       BENCH_PG_URL, BENCH_REDIS_URL (server base URLs; defaults are the local ones)
@@ -118,6 +140,9 @@ const EVENT_BATCH = envInt('BENCH_EVENT_BATCH', 100);
 const BOARD_SUBSCRIBERS = envInt('BENCH_BOARD_SUBSCRIBERS', 200);
 const SEED_CONCURRENCY = envInt('BENCH_SEED_CONCURRENCY', 16);
 const SEED_BATCH = envInt('BENCH_SEED_BATCH', 20);
+const MIX_LEARNERS = envInt('BENCH_MIX_LEARNERS', 1000);
+const DASH_CONNECTIONS = envInt('BENCH_DASHBOARD_CONNECTIONS', 8);
+const DASH_OTHER_EVENTS = envInt('BENCH_DASHBOARD_OTHER_EVENTS', 100, 0);
 const PRIVATE_REDIS = (process.env.BENCH_PRIVATE_REDIS ?? (process.env.BENCH_REDIS_URL ? '0' : '1')) !== '0';
 /** Nobody else uses a private Redis: no probes then. */
 const QUIET_MS = PRIVATE_REDIS ? 0 : envInt('BENCH_QUIET_MS', 1000, 0);
@@ -134,7 +159,8 @@ const RECORD = `mutation Record($events: [LearningEventInput!]!) {
 }`;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-const SCENARIOS = ['completeLesson', 'leaderboard-top10', 'my-rank', 'recordEvents', 'board-subscribers'] as const;
+// The dashboard scenarios come last: their badges and courses would change what the others measure.
+const SCENARIOS = ['completeLesson', 'leaderboard-top10', 'my-rank', 'recordEvents', 'board-subscribers', 'record-events-mix', 'dashboard-light', 'dashboard-heavy'] as const;
 const BOARD_SUBSCRIPTION = 'subscription { leaderboardChanged(first: 100) { totalCount entries { rank score learner { id } } } }';
 type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -157,6 +183,18 @@ interface Target {
   boardWatch?: { clients: { dispose(): Promise<void> }[]; messages: number; errors: string[] };
   rankTokens?: string[];
   events?: { pairs: PairSource; learnerIds: string[]; lessonIds: string[]; seq: number };
+  /** record-events-mix: where events go, what the checkout accepts, one batch's kinds in order. */
+  mix?: { targets: EventTargets; support: KindSupport; kinds: (typeof EVENT_KINDS)[number][]; seq: number; k: number };
+  /** dashboard-*: which fields the checkout serves, the event kinds it accepts, the catalog, response sizes. */
+  dash?: {
+    applicable: boolean;
+    reason: string | null;
+    fields: Record<string, string>;
+    support: KindSupport;
+    courses: ReturnType<typeof quizCourse>[];
+    heavyEvents?: string;
+    bytes?: Record<string, number>;
+  };
   shutdown?: ServerExit;
 }
 
@@ -375,6 +413,8 @@ interface LoadSpec {
   setupClient?: (client: autocannon.Client) => void;
   /** Units in a successful response (default 1); may count rejections into the outcome. */
   unitsOf?: (body: string, out: LoadOutcome) => number;
+  /** Connections (default BENCH_CONNECTIONS). */
+  connections?: number;
 }
 
 function runLoad(url: string, seconds: number, spec: LoadSpec): Promise<LoadOutcome> {
@@ -415,7 +455,7 @@ function runLoad(url: string, seconds: number, spec: LoadSpec): Promise<LoadOutc
       {
         url,
         method: 'POST',
-        connections: CONNECTIONS,
+        connections: spec.connections ?? CONNECTIONS,
         duration: seconds,
         timeout: 10,
         headers: { ...JSON_HEADERS, ...spec.headers },
@@ -435,8 +475,14 @@ interface Scenario {
   /** What the per-unit figures are per. */
   unit: 'request' | 'event';
   query: string;
+  /** Connections of its load (default BENCH_CONNECTIONS). */
+  connections?: number;
   /** Why the scenario does not apply to a checkout, or null. */
   notApplicable(t: Target): string | null;
+  /** Asks the server (before any checkout is seeded) whether the scenario applies: why not, or null. */
+  prepare?(t: Target): Promise<string | null>;
+  /** Lines printed under the table (what was measured). */
+  notes?(targets: Target[]): string[];
   seed(t: Target): Promise<void>;
   /** One request outside the measured windows that must succeed. @throws when the checkout cannot run the scenario */
   check(t: Target): Promise<void>;
@@ -601,29 +647,7 @@ const recordEvents: Scenario = {
     const reply = (await res.json()) as GqlResponse<{ recordEvents: { accepted: number } }>;
     if (reply.data?.recordEvents?.accepted !== EVENT_BATCH) throw new Error(`recordEvents answered ${JSON.stringify(reply).slice(0, 300)}`);
   },
-  load(t, seconds) {
-    return runLoad(t.url, seconds, {
-      okMarker: '"recordEvents"',
-      headers: { authorization: `Bearer ${t.service}` },
-      setupRequest: (req, exhaust) => {
-        const body = nextEventBatch(t);
-        if (!body) {
-          exhaust();
-          req.body = FILLER;
-          return req;
-        }
-        req.body = body;
-        return req;
-      },
-      unitsOf: (body, out) => {
-        const r = (JSON.parse(body) as GqlResponse<{ recordEvents: { accepted: number; duplicates: number; rejected: { code: string }[] } }>).data?.recordEvents;
-        if (!r) return 0;
-        out.rejectedEvents += r.rejected.length;
-        for (const { code } of r.rejected) out.errorCodes[`rejected:${code}`] = (out.errorCodes[`rejected:${code}`] ?? 0) + 1;
-        return r.accepted + r.duplicates + r.rejected.length;
-      },
-    });
-  },
+  load: (t, seconds) => loadEventBatches(t, seconds, () => nextEventBatch(t)),
 };
 
 /** The next batch of EVENT_BATCH LESSON_COMPLETED events on fresh pairs (lesson-major: one batch spans many learners), or null. */
@@ -639,12 +663,515 @@ function nextEventBatch(t: Target): string | null {
   return JSON.stringify({ query: RECORD, variables: { events } });
 }
 
+// --- Event kinds (record-events-mix, the dashboard's heavy learner) ---------------------------
+
+/** Validation errors: the schema does not have the field (or a sub-field, argument or input field of the operation). */
+const SCHEMA_LACKS = /Cannot query field|Unknown argument|Unknown type|must have a selection|must not have a selection|is not defined by type|Field "[^"]+" of required type/;
+
+/** gql, retried (up to 4 times, 1 s apart) while the server answers 503 (a busy shared machine can time out its Redis commands). */
+async function gqlRetry<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await gql<T>(url, token, query, variables);
+    } catch (err) {
+      if (attempt >= 4 || !/\(503\)|UNAVAILABLE/.test((err as Error).message)) throw err;
+      log(`503 from the server while seeding; retrying in 1 s (${attempt}/3)`);
+      await sleep(1000);
+    }
+  }
+}
+
+/** POST one operation and parse the reply, retried like gqlRetry while the server answers 503. */
+async function postRetry<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: GqlResponse<T> }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+    const body = (await res.json().catch(() => ({}))) as GqlResponse<T>;
+    if (res.status !== 503 || attempt >= 4) return { status: res.status, body };
+    log(`503 from the server while probing; retrying in 1 s (${attempt}/3)`);
+    await sleep(1000);
+  }
+}
+
+/** A course the schema cannot take (an old CourseInput without quizzes): the reason; any other failure throws. */
+async function courseNotAccepted(create: () => Promise<void>): Promise<string | null> {
+  try {
+    await create();
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    if (SCHEMA_LACKS.test(message)) return `cannot create a course with quizzes: ${message.slice(0, 200)}`;
+    throw err;
+  }
+}
+
+/** Where an event of a kind takes its payload from. */
+interface EventTargets {
+  learnerIds: string[];
+  lessonIds: string[];
+  quizIds: string[];
+  /** Fresh (learner, lesson) pairs for kinds that complete a lesson once. */
+  pairs: PairSource;
+}
+
+/**
+ * The contract's event kinds (LearningEventType), each with a mix weight and a payload builder.
+ * `fresh`: the kind completes a lesson, so it takes a fresh (learner, lesson) pair (null when none is left);
+ * others take learner `k` and a lesson or quiz by rotation. A kind is used only when the checkout
+ * accepts it (probeEventKinds); add a kind here when the server learns one.
+ */
+const EVENT_KINDS: { type: string; weight: number; build: (s: EventTargets, k: number) => Record<string, unknown> | null }[] = [
+  { type: 'LESSON_COMPLETED', weight: 40, build: (s) => freshLesson(s) },
+  { type: 'QUIZ_ATTEMPTED', weight: 20, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length], quizId: s.quizIds[(k * 7) % s.quizIds.length], score: 30 + ((k * 37) % 71) }) },
+  { type: 'VIDEO_PROGRESS', weight: 15, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length], lessonId: s.lessonIds[(k * 13) % s.lessonIds.length], watchedSeconds: 60 }) },
+  { type: 'LESSON_ACCESSED', weight: 10, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length], lessonId: s.lessonIds[(k * 11) % s.lessonIds.length] }) },
+  { type: 'VIDEO_STARTED', weight: 5, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length], lessonId: s.lessonIds[(k * 17) % s.lessonIds.length] }) },
+  { type: 'VIDEO_COMPLETED', weight: 5, build: (s) => freshLesson(s) },
+  { type: 'DAILY_LOGIN', weight: 3, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length] }) },
+  { type: 'GOAL_SET', weight: 2, build: (s, k) => ({ learnerId: s.learnerIds[k % s.learnerIds.length], goalKind: 'LESSONS', target: 1 + (k % 5) }) },
+];
+
+function freshLesson(s: EventTargets): Record<string, unknown> | null {
+  const pair = s.pairs.take();
+  return pair ? { learnerId: s.learnerIds[pair.learner], lessonId: s.lessonIds[pair.lesson] } : null;
+}
+
+/** What a checkout does with one event of each kind: 'accepted', or why not (UNSUPPORTED_EVENT_TYPE, another rejection code, a GraphQL error). */
+type KindSupport = Record<string, string>;
+
+/**
+ * Send one event of each kind of EVENT_KINDS (one request each, so an enum value an old schema
+ * lacks spoils only its own probe) for `learnerId`, enrolled where `s` points; lessons from the
+ * end of `s.lessonIds`, so the measured pairs stay fresh.
+ */
+async function probeEventKinds(t: Target, learnerId: string, s: EventTargets): Promise<KindSupport> {
+  const probe: EventTargets = { learnerIds: [learnerId], lessonIds: s.lessonIds.slice(-EVENT_KINDS.length), quizIds: s.quizIds, pairs: new PairSource(1, EVENT_KINDS.length) };
+  const out: KindSupport = {};
+  for (const [i, kind] of EVENT_KINDS.entries()) {
+    const payload = kind.build(probe, i)!;
+    const event = { id: `bench-probe-${learnerId}-${kind.type}`, type: kind.type, occurredAt: new Date().toISOString(), ...payload, learnerId };
+    const { status, body } = await postRetry<{ recordEvents: { accepted: number; duplicates: number; rejected: { code: string }[] } }>(t.url, t.service, RECORD, { events: [event] });
+    const r = body.data?.recordEvents;
+    if (r && r.accepted + r.duplicates === 1) out[kind.type] = 'accepted';
+    else if (r?.rejected.length) out[kind.type] = r.rejected[0]!.code;
+    else out[kind.type] = `error: ${(body.errors ?? []).map((e) => e.extensions?.code ?? e.message).join('; ').slice(0, 120) || `HTTP ${status}`}`;
+  }
+  return out;
+}
+
+const supportedKinds = (support: KindSupport) => EVENT_KINDS.filter((k) => support[k.type] === 'accepted');
+const describeSupport = (support: KindSupport) =>
+  Object.entries(support)
+    .filter(([, v]) => v !== 'accepted')
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+
+/** `n` events of `kinds` in proportion to their weights (largest remainder), interleaved (smooth weighted round robin). */
+function kindSequence(kinds: typeof EVENT_KINDS, n: number): (typeof EVENT_KINDS)[number][] {
+  const total = kinds.reduce((a, k) => a + k.weight, 0);
+  const current = kinds.map(() => 0);
+  const seq: (typeof EVENT_KINDS)[number][] = [];
+  for (let i = 0; i < n; i += 1) {
+    let best = 0;
+    kinds.forEach((k, j) => {
+      current[j]! += k.weight;
+      if (current[j]! > current[best]!) best = j;
+    });
+    current[best]! -= total;
+    seq.push(kinds[best]!);
+  }
+  return seq;
+}
+
+/** A course of `modules` x `lessonsPerModule` lessons (XP 10) with quizzes in the modules `quizModules` lists (pass 70, XP 50). */
+function quizCourse(id: string, modules: number, lessonsPerModule: number, quizModules: number[]) {
+  const lessonIds: string[] = [];
+  const quizIds: string[][] = [];
+  const input = {
+    id,
+    title: `Benchmark course ${id}`,
+    description: null,
+    modules: Array.from({ length: modules }, (_, m) => {
+      const lessons = Array.from({ length: lessonsPerModule }, () => {
+        const n = lessonIds.length + 1;
+        lessonIds.push(`${id}-l${n}`);
+        return { id: `${id}-l${n}`, title: `Lesson ${n}`, kind: (['VIDEO', 'READING', 'CHALLENGE'] as const)[n % 3]!, durationSeconds: 300, xpReward: XP };
+      });
+      const quizzes = quizModules.includes(m) ? [{ id: `${id}-m${m + 1}-q1`, title: `Quiz ${m + 1}`, passScore: 70, xpReward: 50 }] : [];
+      quizIds.push(quizzes.map((q) => q.id));
+      return { id: `${id}-m${m + 1}`, title: `Module ${m + 1}`, lessons, quizzes };
+    }),
+  };
+  return { input, lessonIds, quizIds };
+}
+
+async function upsertQuizCourse(t: Target, c: ReturnType<typeof quizCourse>): Promise<void> {
+  const data = await gqlRetry<{ upsertCourse: { lessonCount: number; quizCount: number } }>(
+    t.url,
+    t.admin,
+    'mutation($input: CourseInput!) { upsertCourse(input: $input) { id lessonCount quizCount } }',
+    { input: c.input },
+  );
+  const quizzes = c.quizIds.flat().length;
+  if (data.upsertCourse.lessonCount !== c.lessonIds.length || data.upsertCourse.quizCount !== quizzes) {
+    throw new Error(`course ${c.input.id} has ${data.upsertCourse.lessonCount} lessons and ${data.upsertCourse.quizCount} quizzes, expected ${c.lessonIds.length} and ${quizzes}`);
+  }
+}
+
+/** Send events in batches of `batch` (in order, one request at a time) as the service. @throws unless every event is accepted */
+async function recordAll(t: Target, events: Record<string, unknown>[], batch: number): Promise<void> {
+  for (let i = 0; i < events.length; i += batch) {
+    // A retry after a 503 sends the same event ids: idempotent.
+    const data = await gqlRetry<{ recordEvents: { accepted: number; duplicates: number; rejected: { index: number; code: string }[] } }>(t.url, t.service, RECORD, { events: events.slice(i, i + batch) });
+    const r = data.recordEvents;
+    if (r.rejected.length || r.accepted + r.duplicates !== Math.min(batch, events.length - i)) throw new Error(`recordEvents refused seeding events: ${JSON.stringify(r).slice(0, 300)}`);
+  }
+}
+
+// --- record-events-mix -----------------------------------------------------------------------
+
+const MIX_COURSE = 'bench-mix';
+
+const recordEventsMix: Scenario = {
+  name: 'record-events-mix',
+  unit: 'event',
+  query: RECORD,
+  notApplicable: (t) => (t.recordEvents?.present ? null : `no Mutation.recordEvents (${t.recordEvents?.how ?? 'not detected'})`),
+  async prepare(t) {
+    // 20 modules x 100 lessons, a quiz in every module.
+    const course = quizCourse(MIX_COURSE, 20, 100, Array.from({ length: 20 }, (_, m) => m));
+    const refused = await courseNotAccepted(() => upsertQuizCourse(t, course));
+    if (refused) return refused;
+    const learnerIds = Array.from({ length: MIX_LEARNERS }, (_, i) => `bench-mix-${i}`);
+    const s: EventTargets = { learnerIds, lessonIds: course.lessonIds, quizIds: course.quizIds.flat(), pairs: new PairSource(MIX_LEARNERS, course.lessonIds.length - EVENT_KINDS.length) };
+    await mutateMany(t, t.service, [enrollField(MIX_COURSE, 'bench-mix-probe')]);
+    const support = await probeEventKinds(t, 'bench-mix-probe', s);
+    const kinds = supportedKinds(support);
+    t.mix = { targets: s, support, kinds: kindSequence(kinds, EVENT_BATCH), seq: 0, k: 0 };
+    log(`${t.label}: record-events-mix kinds: ${kinds.map((k) => k.type).join(', ') || 'none'}; not used: ${describeSupport(support) || 'none'}`);
+    const missing = ['LESSON_COMPLETED', 'QUIZ_ATTEMPTED'].filter((k) => support[k] !== 'accepted');
+    return missing.length ? `needs LESSON_COMPLETED and QUIZ_ATTEMPTED: ${missing.map((k) => `${k} ${support[k]}`).join(', ')}` : null;
+  },
+  async seed(t) {
+    await mutateMany(t, t.service, t.mix!.targets.learnerIds.map((id) => enrollField(MIX_COURSE, id)));
+  },
+  async check(t) {
+    const body = nextMixBatch(t);
+    if (!body) throw new Error('no fresh (learner, lesson) pair left');
+    const res = await fetch(t.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${t.service}` }, body });
+    const reply = (await res.json()) as GqlResponse<{ recordEvents: { accepted: number } }>;
+    if (reply.data?.recordEvents?.accepted !== EVENT_BATCH) throw new Error(`recordEvents answered ${JSON.stringify(reply).slice(0, 300)}`);
+  },
+  load: (t, seconds) => loadEventBatches(t, seconds, () => nextMixBatch(t)),
+  notes(targets) {
+    return targets
+      .filter((t) => t.mix)
+      .map((t) => {
+        const counts = new Map<string, number>();
+        for (const k of t.mix!.kinds) counts.set(k.type, (counts.get(k.type) ?? 0) + 1);
+        return `${t.label}: each batch ${[...counts].map(([k, n]) => `${n} ${k}`).join(' + ')} across ${MIX_LEARNERS} learners; not used: ${describeSupport(t.mix!.support) || 'none'}`;
+      });
+  },
+};
+
+/** The next mixed batch of EVENT_BATCH events (fresh lesson pairs, quiz attempts and the other kinds over many learners), or null. */
+function nextMixBatch(t: Target): string | null {
+  const mix = t.mix!;
+  const occurredAt = new Date().toISOString();
+  const events: Record<string, unknown>[] = [];
+  for (const kind of mix.kinds) {
+    const payload = kind.build(mix.targets, (mix.k += 1));
+    if (!payload) return null;
+    mix.seq += 1;
+    events.push({ id: `bench-mix-${mix.seq}`, type: kind.type, occurredAt, ...payload });
+  }
+  return JSON.stringify({ query: RECORD, variables: { events } });
+}
+
+function loadEventBatches(t: Target, seconds: number, next: () => string | null): Promise<LoadOutcome> {
+  return runLoad(t.url, seconds, {
+    okMarker: '"recordEvents"',
+    headers: { authorization: `Bearer ${t.service}` },
+    setupRequest: (req, exhaust) => {
+      const body = next();
+      if (!body) {
+        exhaust();
+        req.body = FILLER;
+        return req;
+      }
+      req.body = body;
+      return req;
+    },
+    unitsOf: (body, out) => {
+      const r = (JSON.parse(body) as GqlResponse<{ recordEvents: { accepted: number; duplicates: number; rejected: { code: string }[] } }>).data?.recordEvents;
+      if (!r) return 0;
+      out.rejectedEvents += r.rejected.length;
+      for (const { code } of r.rejected) out.errorCodes[`rejected:${code}`] = (out.errorCodes[`rejected:${code}`] ?? 0) + 1;
+      return r.accepted + r.duplicates + r.rejected.length;
+    },
+  });
+}
+
+// --- dashboard-light / dashboard-heavy ------------------------------------------------------
+
+/**
+ * The dashboard `me` query, field by field. `core` fields are the dashboard (issue 7): a checkout
+ * whose schema lacks one is n/a. The others are later features: each is included when every
+ * checkout of the run serves it, so all checkouts answer the same query (BENCH_DASHBOARD_FIELDS
+ * picks fields by name). Add a field here when the server learns one.
+ */
+const today = new Date();
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+const DASHBOARD_FIELDS: { name: string; selection: string; core?: boolean }[] = [
+  { name: 'id', selection: 'id', core: true },
+  { name: 'totalXp', selection: 'totalXp', core: true },
+  { name: 'level', selection: 'level { level name minXp nextLevelXp progress }', core: true },
+  {
+    name: 'enrollments',
+    selection:
+      'enrollments { id enrolledAt completedAt xpEarned course { id title lessonCount quizCount } progress { percentage completionRate completedLessons totalLessons passedQuizzes totalQuizzes watchTimeSeconds } }',
+    core: true,
+  },
+  { name: 'badges', selection: 'badges { badge { id name } awardedAt }', core: true },
+  { name: 'quizAttempts', selection: 'quizAttempts { id quizId score attemptNumber passed attemptedAt }', core: true },
+  { name: 'topicMastery', selection: 'topicMastery { moduleId title lessonCompletionRate averageQuizScore mastery }', core: true },
+  { name: 'xpHistory', selection: 'xpHistory(first: 20) { edges { cursor node { id amount reason sourceId occurredAt } } pageInfo { hasNextPage endCursor } }', core: true },
+  { name: 'rank', selection: 'rank { rank score }', core: true },
+  // Later features.
+  { name: 'streak', selection: 'streak { current longest lastActiveDate activeToday freezesAvailable }' },
+  {
+    name: 'stats',
+    selection:
+      'stats { totalWatchTimeSeconds videosCompleted lessonsCompleted quizzesTaken quizzesPassed averageQuizScore activeDays sessions totalTimeSeconds coursesEnrolled coursesCompleted completionRate }',
+  },
+  { name: 'activityCalendar', selection: `activityCalendar(from: "${isoDay(new Date(today.getTime() - 89 * 86_400_000))}", to: "${isoDay(today)}") { date xp events timeSpentSeconds }` },
+  { name: 'recentActivity', selection: 'recentActivity(first: 20) { edges { cursor node { id type description occurredAt xp } } pageInfo { hasNextPage endCursor } }' },
+  { name: 'certificates', selection: 'certificates { id code issuedAt course { id title } }' },
+  { name: 'lessonProgress', selection: 'lessonProgress(first: 20) { totalCount edges { cursor node { lessonId courseId completed completedAt watchTimeSeconds updatedAt } } pageInfo { hasNextPage endCursor } }' },
+  { name: 'dailyGoals', selection: 'dailyGoals { kind date target current completed }' },
+  { name: 'badgeProgress', selection: 'badgeProgress(first: 5) { badge { id name } current target progress }' },
+];
+
+const DASHBOARD_PICK = (process.env.BENCH_DASHBOARD_FIELDS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+{
+  const unknown = DASHBOARD_PICK.filter((n) => !DASHBOARD_FIELDS.some((f) => f.name === n));
+  if (unknown.length) throw new Error(`BENCH_DASHBOARD_FIELDS: unknown field(s) ${unknown.join(', ')}; known: ${DASHBOARD_FIELDS.map((f) => f.name).join(', ')}`);
+}
+const dashboardCandidates = DASHBOARD_PICK.length ? DASHBOARD_FIELDS.filter((f) => DASHBOARD_PICK.includes(f.name)) : DASHBOARD_FIELDS;
+
+
+/** Which candidate fields a checkout serves: 'ok', 'absent: <why>' or 'error: <code>' (served, but answers an error). */
+async function probeDashboardFields(t: Target, token: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of dashboardCandidates) {
+    const { status, body } = await postRetry<unknown>(t.url, token, `{ me { ${f.selection} } }`);
+    const errors = body.errors ?? [];
+    if (!errors.length && body.data) out[f.name] = 'ok';
+    else if (errors.some((e) => SCHEMA_LACKS.test(e.message))) out[f.name] = `absent: ${errors.find((e) => SCHEMA_LACKS.test(e.message))!.message.slice(0, 150)}`;
+    else out[f.name] = `error: ${errors.map((e) => e.extensions?.code ?? e.message.slice(0, 80)).join('; ') || `HTTP ${status}`}`;
+  }
+  return out;
+}
+
+let dashboardQueryCache: { query: string; fields: string[]; left: string[] } | null = null;
+
+/** The one dashboard query of the run: the core fields and every later field that all applicable checkouts serve. */
+function dashboardQuery(): { query: string; fields: string[]; left: string[] } {
+  if (dashboardQueryCache) return dashboardQueryCache;
+  const probed = targets.filter((t) => t.dash?.applicable);
+  const fields = dashboardCandidates.filter((f) => f.core || (probed.length > 0 && probed.every((t) => t.dash!.fields[f.name] === 'ok')));
+  const left = dashboardCandidates
+    .filter((f) => !fields.includes(f))
+    .map((f) => `${f.name} (${probed.map((t) => `${t.label}: ${t.dash!.fields[f.name]!.replace(/^absent: .*/, 'absent')}`).join(', ') || 'not probed'})`);
+  const query = `query Dashboard {\n  me {\n${fields.map((f) => `    ${f.selection}`).join('\n')}\n  }\n}`;
+  dashboardQueryCache = { query, fields: fields.map((f) => f.name), left };
+  return dashboardQueryCache;
+}
+
+const DASH_COURSES = 10;
+const DASH_MODULES = 4;
+const DASH_LESSONS_PER_MODULE = 12;
+/** Lessons the heavy learner completes in each course (of 48): 400 in all. */
+const DASH_COMPLETED_PER_COURSE = 40;
+const DASH_ATTEMPTS = 100;
+/** Dashboard queries (light and heavy alternately) sent after seeding, before any window. */
+const DASH_WARM_REQUESTS = 400;
+const DASH_HEAVY = 'bench-dash-heavy';
+const DASH_LIGHT = 'bench-dash-light';
+/** A few badges the heavy learner earns (criteria the server does not know are skipped). */
+const DASH_BADGES = [
+  { id: 'bench-dash-xp', name: 'XP 1000', criteria: { type: 'xp_total', value: 1000 } },
+  { id: 'bench-dash-lessons', name: '100 lessons', criteria: { type: 'lessons_completed', value: 100 } },
+  { id: 'bench-dash-quizzes', name: '5 quizzes passed', criteria: { type: 'quizzes_passed', value: 5 } },
+  { id: 'bench-dash-ace', name: 'Score 90', criteria: { type: 'quiz_score', min_score: 90 } },
+];
+
+/** The catalog of 10 courses (4 x 12 lessons; a quiz in module 1, and in module 3 of every other course: 15 quizzes). */
+const dashCourses = () => Array.from({ length: DASH_COURSES }, (_, c) => quizCourse(`bench-dash-c${c}`, DASH_MODULES, DASH_LESSONS_PER_MODULE, c % 2 ? [0, 2] : [0]));
+
+/** Probe the fields (and event kinds) once per checkout, for both dashboard scenarios. */
+async function prepareDashboard(t: Target): Promise<string | null> {
+  if (!t.dash) {
+    const courses = dashCourses();
+    const courseError = await courseNotAccepted(async () => {
+      for (const c of courses) await upsertQuizCourse(t, c);
+    });
+    const probeId = 'bench-dash-probe';
+    const fields = await probeDashboardFields(t, signHs256(t.env.jwtSecret, probeId));
+    const missing = dashboardCandidates.filter((f) => f.core && fields[f.name]!.startsWith('absent'));
+    let support: KindSupport = {};
+    if (!courseError && t.recordEvents?.present) {
+      const c0 = courses[0]!;
+      await mutateMany(t, t.service, [enrollField(c0.input.id, probeId)]);
+      support = await probeEventKinds(t, probeId, { learnerIds: [probeId], lessonIds: c0.lessonIds, quizIds: c0.quizIds.flat(), pairs: new PairSource(1, 1) });
+    }
+    const reason = courseError ?? (missing.length ? `the schema lacks ${missing.map((f) => `me.${f.name} (${fields[f.name]!.slice(8)})`).join('; ')}` : null);
+    t.dash = { applicable: reason === null, reason, fields, support, courses };
+    log(`${t.label}: dashboard fields: ${Object.entries(fields).map(([k, v]) => `${k} ${v.split(':')[0]}`).join(', ')}`);
+  }
+  return t.dash.reason;
+}
+
+/** Catalog, badges, the light learner (1 enrollment) and the heavy one (10 enrollments, 400 lesson completions, 100 quiz attempts, other kinds the checkout accepts). */
+async function seedDashboard(t: Target): Promise<void> {
+  if (t.seeded.has('dashboard')) return;
+  const d = t.dash!;
+  for (const b of DASH_BADGES) {
+    try {
+      await gql(t.url, t.admin, 'mutation($i: BadgeInput!) { upsertBadge(input: $i) { id } }', { i: { ...b, description: null, imageUrl: null, xpReward: 0 } });
+    } catch (err) {
+      log(`${t.label}: badge ${b.id} skipped: ${(err as Error).message.slice(0, 150)}`);
+    }
+  }
+  await mutateMany(t, t.service, [enrollField(d.courses[0]!.input.id, DASH_LIGHT), ...d.courses.map((c) => enrollField(c.input.id, DASH_HEAVY))]);
+
+  // The heavy learner's history, course by course and module by module: its lessons, then attempts at its quiz.
+  const quizzes = d.courses.flatMap((c) => c.quizIds.flat());
+  const attemptsOf = (q: number) => Math.floor(DASH_ATTEMPTS / quizzes.length) + (q < DASH_ATTEMPTS % quizzes.length ? 1 : 0);
+  const history: { type: string; lessonId?: string; quizId?: string; score?: number }[] = [];
+  let q = 0;
+  for (const c of d.courses) {
+    for (let m = 0; m < DASH_MODULES; m += 1) {
+      for (let l = 0; l < DASH_LESSONS_PER_MODULE; l += 1) {
+        const n = m * DASH_LESSONS_PER_MODULE + l;
+        if (n < DASH_COMPLETED_PER_COURSE) history.push({ type: 'LESSON_COMPLETED', lessonId: c.lessonIds[n]! });
+      }
+      for (const quizId of c.quizIds[m]!) {
+        const n = attemptsOf(q++);
+        // Scores rise from 40 to 95 (pass 70): failures, then passes.
+        for (let a = 0; a < n; a += 1) history.push({ type: 'QUIZ_ATTEMPTED', quizId, score: 40 + Math.round((55 * a) / Math.max(1, n - 1)) });
+      }
+    }
+  }
+  // Other kinds the checkout accepts, on the lessons the learner did not complete (41-48 of each course).
+  const others = supportedKinds(d.support).filter((k) => k.type !== 'LESSON_COMPLETED' && k.type !== 'QUIZ_ATTEMPTED');
+  const spare = d.courses.flatMap((c) => c.lessonIds.slice(DASH_COMPLETED_PER_COURSE));
+  const extra: Record<string, unknown>[] = kindSequence(others, others.length ? DASH_OTHER_EVENTS : 0).map((kind, k) => ({
+    type: kind.type,
+    ...kind.build({ learnerIds: [DASH_HEAVY], lessonIds: spare, quizIds: quizzes, pairs: new PairSource(1, spare.length) }, k),
+  }));
+  // Spread over the last 60 days, oldest first; the extra kinds interleaved.
+  const all: Record<string, unknown>[] = [...history];
+  extra.forEach((e, i) => all.splice(Math.floor(((i + 1) * all.length) / (extra.length + 1)) + i, 0, e));
+  const start = Date.now() - 60 * 86_400_000;
+  const step = (60 * 86_400_000 - 3_600_000) / all.length;
+  const events: Record<string, unknown>[] = all.map((e, i) => ({ id: `bench-dash-${i}`, occurredAt: new Date(start + i * step).toISOString(), ...e, learnerId: DASH_HEAVY }));
+  if (t.recordEvents?.present) {
+    await recordAll(t, events, EVENT_BATCH);
+  } else {
+    // No recordEvents: one mutation per event, in order.
+    for (const e of events) {
+      const field =
+        e.type === 'LESSON_COMPLETED'
+          ? completeField(e.lessonId as string, DASH_HEAVY)
+          : `submitQuizAttempt(quizId: ${lit(e.quizId as string)}, score: ${e.score}, learnerId: ${lit(DASH_HEAVY)}) { xpAwarded }`;
+      await gql(t.url, t.service, `mutation { ${field} }`);
+    }
+  }
+  const kinds = new Map<string, number>();
+  for (const e of events) kinds.set(e.type as string, (kinds.get(e.type as string) ?? 0) + 1);
+  d.heavyEvents = [...kinds].map(([k, n]) => `${n} ${k}`).join(' + ');
+  log(`${t.label}: dashboard heavy learner: ${d.heavyEvents} over 60 days (${t.recordEvents?.present ? `recordEvents, batches of ${EVENT_BATCH}` : 'one mutation each'})`);
+  // Warm the dashboard path (JIT, pools) for both learners alike, so the first scenario's window does not pay for it alone.
+  const { query } = dashboardQuery();
+  const tokens = [DASH_LIGHT, DASH_HEAVY].map((id) => signHs256(t.env.jwtSecret, id));
+  await pool(DASH_WARM_REQUESTS, DASH_CONNECTIONS, async (i) => {
+    await fetch(t.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${tokens[i % 2]}` }, body: JSON.stringify({ query }) }).then((r) => r.text());
+  });
+  t.seeded.add('dashboard');
+}
+
+function dashboardScenario(name: 'dashboard-light' | 'dashboard-heavy', learnerId: string): Scenario {
+  const heavy = name === 'dashboard-heavy';
+  return {
+    name,
+    unit: 'request',
+    get query() {
+      return dashboardQueryCache?.query ?? '(dashboard query: not built)';
+    },
+    connections: DASH_CONNECTIONS,
+    notApplicable: () => null,
+    prepare: prepareDashboard,
+    seed: seedDashboard,
+    async check(t) {
+      const { query } = dashboardQuery();
+      const res = await fetch(t.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${signHs256(t.env.jwtSecret, learnerId)}` }, body: JSON.stringify({ query }) });
+      const text = await res.text();
+      const body = JSON.parse(text) as GqlResponse<{ me: { enrollments?: { progress: { completedLessons: number } }[]; quizAttempts?: unknown[] } }>;
+      if (body.errors?.length || !body.data) throw new Error(`the dashboard query answered ${text.slice(0, 400)}`);
+      // The seeded history, as far as the query shows it (BENCH_DASHBOARD_FIELDS may leave fields out).
+      const me = body.data.me;
+      const want: Record<string, number> = {};
+      const got: Record<string, number> = {};
+      if (me.enrollments) {
+        want.enrollments = heavy ? DASH_COURSES : 1;
+        want.lessons = heavy ? DASH_COURSES * DASH_COMPLETED_PER_COURSE : 0;
+        got.enrollments = me.enrollments.length;
+        got.lessons = me.enrollments.reduce((a, e) => a + e.progress.completedLessons, 0);
+      }
+      if (me.quizAttempts) {
+        want.attempts = heavy ? DASH_ATTEMPTS : 0;
+        got.attempts = me.quizAttempts.length;
+      }
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${learnerId}: the dashboard shows ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      t.dash!.bytes = { ...t.dash!.bytes, [name]: text.length };
+      log(`${t.label}: ${name}: ${learnerId} answers ${text.length} bytes`);
+    },
+    load(t, seconds) {
+      return runLoad(t.url, seconds, {
+        okMarker: '"me"',
+        body: JSON.stringify({ query: dashboardQuery().query }),
+        headers: { authorization: `Bearer ${signHs256(t.env.jwtSecret, learnerId)}` },
+        connections: DASH_CONNECTIONS,
+      });
+    },
+    notes(targets) {
+      if (!targets.length) return [];
+      const { fields, left } = dashboardQuery();
+      const lines = [`me fields: ${fields.join(', ')}`];
+      if (left.length) lines.push(`left out: ${left.join('; ')}`);
+      for (const t of targets.filter((x) => x.dash?.bytes?.[name])) {
+        lines.push(`${t.label}: ${learnerId}${heavy ? ` (${t.dash!.heavyEvents ?? '?'})` : ' (1 enrollment, no history)'}; response ${t.dash!.bytes![name]} bytes`);
+      }
+      return lines;
+    },
+  };
+}
+
+const dashboardLight = dashboardScenario('dashboard-light', DASH_LIGHT);
+const dashboardHeavy = dashboardScenario('dashboard-heavy', DASH_HEAVY);
+
 const SCENARIO_BY_NAME: Record<ScenarioName, Scenario> = {
   completeLesson,
   'leaderboard-top10': leaderboardTop10,
   'my-rank': myRank,
   recordEvents,
   'board-subscribers': boardSubscribers,
+  'record-events-mix': recordEventsMix,
+  'dashboard-light': dashboardLight,
+  'dashboard-heavy': dashboardHeavy,
 };
 
 // --- Measuring ------------------------------------------------------------------------------
@@ -898,12 +1425,41 @@ function printTable(sc: Scenario, targets: Target[], rows: Record<string, Checko
   const widths = head.map((h, i) => Math.max(h.length, ...lines.filter((l) => l.length === head.length).map((l) => (l[i] ?? '').length)));
   const render = (cells: string[]) =>
     cells.length === head.length ? cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') : `${cells[0]!.padEnd(widths[0]!)}  ${cells.slice(1).join('  ')}`;
-  const desc = `${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, ${ROUNDS} round(s)${ev ? `, batches of ${EVENT_BATCH} events` : ''}`;
+  const desc = `${sc.connections ?? CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, ${ROUNDS} round(s)${ev ? `, batches of ${EVENT_BATCH} events` : ''}`;
   console.log(`\n${sc.name} (${desc})`);
   console.log(render(head));
   for (const l of lines) console.log(render(l));
   for (const n of notes) console.log(n);
+  for (const n of sc.notes?.(targets.filter((t) => rows[t.label]?.status === 'ok')) ?? []) console.log(n);
   if (Object.values(rows).some((r) => r.windows.some((w) => w.exhausted))) console.log('* ran out of fresh (learner, lesson) pairs: the window stopped early');
+}
+
+/** With both dashboard scenarios run: heavy over light per checkout (medians of the rounds), printed and returned for the JSON. */
+function dashboardRatios(targets: Target[], results: Record<string, { checkouts: Record<string, CheckoutScenario> }>): Record<string, unknown> | null {
+  const light = results['dashboard-light'];
+  const heavy = results['dashboard-heavy'];
+  if (!light || !heavy) return null;
+  const out: Record<string, unknown> = {};
+  const lines: string[] = [];
+  for (const t of targets) {
+    const l = light.checkouts[t.label]?.median;
+    const h = heavy.checkouts[t.label]?.median;
+    if (!l || !h) {
+      lines.push(`${t.label}: -`);
+      continue;
+    }
+    const r = { p50: ratio(h.p50, l.p50), p99: ratio(h.p99, l.p99), cpuPerRequest: ratio(h.cpuUsPerUnit, l.cpuUsPerUnit), requestsPerSecond: ratio(h.requestsPerSecond, l.requestsPerSecond), redisPerRequest: ratio(h.redisPerUnit, l.redisPerUnit) };
+    out[t.label] = r;
+    const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
+    const over = (['p50', 'p99', 'cpuPerRequest'] as const).filter((k) => r[k] !== null && r[k]! > 1.5);
+    lines.push(
+      `${t.label}: p50 ${x(r.p50)} (${h.p50} / ${l.p50} ms), p99 ${x(r.p99)} (${h.p99} / ${l.p99} ms), CPU/request ${x(r.cpuPerRequest)} (${h.cpuUsPerUnit} / ${l.cpuUsPerUnit} µs), ` +
+        `req/s ${x(r.requestsPerSecond)}, Redis cmd/request ${x(r.redisPerRequest)}: ${over.length ? `OVER the 1.5x goal (${over.join(', ')})` : 'within 1.5x'}`,
+    );
+  }
+  console.log('\ndashboard heavy / light (medians; goal: within 1.5x)');
+  for (const l of lines) console.log(l);
+  return out;
 }
 
 // --- Main -----------------------------------------------------------------------------------
@@ -975,13 +1531,29 @@ async function main(): Promise<void> {
   for (const name of cli.scenarios) {
     const sc = SCENARIO_BY_NAME[name];
     const rows: Record<string, CheckoutScenario> = {};
+    // Every checkout says whether the scenario applies before any is seeded (the dashboard query is the fields all serve).
     for (const t of targets) {
-      const na = sc.notApplicable(t);
-      if (na) {
-        rows[t.label] = { status: 'n/a', reason: na, windows: [] };
-        log(`${name} / ${t.label}: n/a: ${na}`);
-        continue;
+      try {
+        checkAbort();
+        let na = sc.notApplicable(t);
+        if (!na && sc.prepare) {
+          if (!t.server?.running) throw new Error('the server is not running');
+          focus(targets, t);
+          await waitIdle(t); // the previous scenario's write-behind may still be draining
+          na = await sc.prepare(t);
+        }
+        if (na) {
+          rows[t.label] = { status: 'n/a', reason: na, windows: [] };
+          log(`${name} / ${t.label}: n/a: ${na}`);
+        }
+      } catch (err) {
+        if (aborting) throw err;
+        rows[t.label] = { status: 'failed', reason: (err as Error).message, windows: [] };
+        log(`${name} / ${t.label}: FAILED before measuring: ${(err as Error).message}`);
       }
+    }
+    for (const t of targets) {
+      if (rows[t.label]) continue;
       try {
         checkAbort();
         if (!t.server?.running) throw new Error('the server is not running');
@@ -1044,6 +1616,7 @@ async function main(): Promise<void> {
     results[name] = { unit: sc.unit, query: sc.query, checkouts: rows, ratios };
     printTable(sc, targets, rows);
   }
+  const heavyVsLight = dashboardRatios(targets, results);
 
   focus(targets, null);
   for (const t of targets) await Promise.all((t.boardWatch?.clients ?? []).map((c) => c.dispose().catch(() => undefined)));
@@ -1079,6 +1652,7 @@ async function main(): Promise<void> {
     baseline: targets[0]!.label,
     checkouts: targets.map((t) => ({ label: t.label, dir: t.dir, git: t.git, recordEvents: t.recordEvents, shutdown: t.shutdown ?? null })),
     scenarios: results,
+    dashboardHeavyVsLight: heavyVsLight,
   };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
