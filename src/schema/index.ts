@@ -5,6 +5,7 @@ import './catalog';
 import './learner';
 import './progress';
 import './quizzes';
+import './lessonProgress';
 import './events';
 import './leaderboard';
 import './achievements';

@@ -2,6 +2,7 @@ import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, QuizState, XpTransaction } from '../../domain/learners/state';
+import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
@@ -129,14 +130,6 @@ function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): 
 function countersFromValues(id: string, v: readonly (string | null)[]): LearnerCounters | null {
   if (v[0] === null || v[0] === undefined) return null;
   return { id, version: Number(v[0]), totalXp: Number(v[1] ?? 0), xpAt: numOrNull(v[2]), lessonsCompleted: Number(v[3] ?? 0) };
-}
-
-/** What a learner's hash holds of one lesson. */
-export interface LessonStateValues {
-  completedAt: number | null;
-  watchSeconds: number;
-  /** The last watch (ms); null when never watched. */
-  watchedAt: number | null;
 }
 
 export interface LearnerHotStoreOptions {
@@ -315,12 +308,12 @@ export class LearnerHotStore {
    * Per lesson: completed at (`l:`), watched seconds (`w:`), last watched at (`wu:`), read
    * with one HMGET; null when not in Redis.
    */
-  async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonStateValues> | null> {
+  async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState> | null> {
     const fields = ['v'];
     for (const l of lessonIds) fields.push(`l:${l}`, `w:${l}`, `wu:${l}`);
     const values = await this.redis.hmget(this.keys.learner(learnerId), ...fields);
     if (values[0] === null) return null;
-    const out = new Map<string, LessonStateValues>();
+    const out = new Map<string, LessonState>();
     lessonIds.forEach((id, i) => {
       const [done, w, wu] = values.slice(1 + i * 3, 4 + i * 3);
       out.set(id, { completedAt: numOrNull(done), watchSeconds: Number(w ?? 0), watchedAt: numOrNull(wu) });
