@@ -179,7 +179,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       [learners],
     )).rows;
     const dups = (await c.query<{ n: string }>(`select count(*) as n from (select 1 from xp_transactions group by learner_id, reason, source_id having count(*) > 1) t`)).rows[0]!;
-    const progress = (await c.query<{ n: string }>(`select count(*) as n from lesson_progress where learner_id = any($1)`, [learners])).rows[0]!;
+    const progress = (await c.query<{ n: string }>(`select count(*) as n from lesson_progress where learner_id = any($1) and completed_at is not null`, [learners])).rows[0]!;
     const snapshots = (await c.query<{ id: string; total_xp: string }>(`select id, total_xp from learners where id = any($1)`, [learners])).rows;
     const attempts = (await c.query<{ learner_id: string; n: string }>(`select learner_id, count(*) as n from quiz_attempts where learner_id = any($1) group by learner_id`, [learners])).rows;
     return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts };

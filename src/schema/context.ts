@@ -6,6 +6,7 @@ import type { EventService } from '../domain/events/service';
 import type { LearnerService } from '../domain/learners/service';
 import type { EnrollmentState, LearnerCounters } from '../domain/learners/state';
 import type { Clock } from '../domain/ports';
+import type { LessonState } from '../domain/progress/lessons';
 import type { ProgressService } from '../domain/progress/service';
 import type { BoardFeeds, LearnerFeed } from '../subscriptions/feeds';
 
@@ -30,6 +31,14 @@ export interface Loaders {
   enrollments: DataLoader<string, EnrollmentState[]>;
   /** badgeId -> awardedAt */
   badges: DataLoader<string, Map<string, number>>;
+  /** Per learner and lessons asked: completion, watched seconds, last watch (one HMGET each). */
+  lessonStates: DataLoader<LessonStatesKey, Map<string, LessonState>, string>;
+}
+
+/** A learner and the lessons a read needs from their hash. */
+export interface LessonStatesKey {
+  learnerId: string;
+  lessonIds: readonly string[];
 }
 
 export interface Context {

@@ -6,6 +6,7 @@ import './learner';
 import './progress';
 import './quizzes';
 import './mastery';
+import './lessonProgress';
 import './events';
 import './leaderboard';
 import './achievements';

@@ -70,8 +70,7 @@ export const EnrollmentRef = builder.objectRef<EnrollmentView>('Enrollment').imp
         if (!course) {
           return { totalLessons: 0, completedLessons: 0, totalQuizzes: 0, passedQuizzes: 0, watchTimeSeconds: 0, percentage: 0, completionRate: 0 };
         }
-        // Watch time arrives with WATCHED (a later step).
-        return courseProgress(course, e.enrollment, { passedQuizzes: e.enrollment.quizzesPassed, watchTimeSeconds: 0 });
+        return courseProgress(course, e.enrollment, { passedQuizzes: e.enrollment.quizzesPassed, watchTimeSeconds: e.enrollment.watchSeconds });
       },
     }),
   }),

@@ -11,6 +11,7 @@ export function createLoaders(reads: LearnerReads, cache: boolean): Loaders {
   let counters: Loaders['counters'] | undefined;
   let enrollments: Loaders['enrollments'] | undefined;
   let badges: Loaders['badges'] | undefined;
+  let lessonStates: Loaders['lessonStates'] | undefined;
   return {
     get counters() {
       return (counters ??= new DataLoader((ids) => reads.counters(ids), { cache, maxBatchSize: MAX_BATCH }));
@@ -20,6 +21,13 @@ export function createLoaders(reads: LearnerReads, cache: boolean): Loaders {
     },
     get badges() {
       return (badges ??= new DataLoader((ids) => Promise.all(ids.map((id) => reads.badges(id))), { cache, maxBatchSize: MAX_BATCH }));
+    },
+    get lessonStates() {
+      return (lessonStates ??= new DataLoader((ks) => Promise.all(ks.map((k) => reads.lessonStates(k.learnerId, k.lessonIds))), {
+        cache,
+        maxBatchSize: MAX_BATCH,
+        cacheKeyFn: (k) => `${k.learnerId}\u0000${k.lessonIds.join(',')}`,
+      }));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { actingFor } from '../domain/auth/viewer';
-import type { LessonCompletion } from '../domain/progress/service';
+import type { LessonCompletion, WatchProgress } from '../domain/progress/service';
 import { builder } from './builder';
 import { BadgeAwardRef, EnrollmentRef } from './learner';
 
@@ -15,6 +15,20 @@ const LessonCompletionRef = builder.objectRef<LessonCompletion>('LessonCompletio
       resolve: (c) => c.badgesUnlocked.map((a) => ({ badge: a.badge, learnerId: c.learnerId, awardedAt: a.awardedAt })),
     }),
     enrollment: t.field({ type: EnrollmentRef, resolve: (c) => ({ enrollment: c.enrollment, learnerId: c.learnerId }) }),
+  }),
+});
+
+const WatchProgressRef = builder.objectRef<WatchProgress>('WatchProgress').implement({
+  fields: (t) => ({
+    lessonId: t.exposeID('lessonId'),
+    watchTimeSeconds: t.exposeInt('watchTimeSeconds', { description: "The lesson's watched seconds in all, after this call." }),
+    completed: t.exposeBoolean('completed'),
+    completion: t.field({
+      type: LessonCompletionRef,
+      nullable: true,
+      description: 'Present when this call completed the lesson.',
+      resolve: (w) => w.completion,
+    }),
   }),
 });
 
@@ -34,5 +48,18 @@ builder.mutationFields((t) => ({
     authScopes: { learner: true },
     args: { lessonId: t.arg.id({ required: true }), learnerId: t.arg.id(), eventId: t.arg.id({ description: EVENT_ID }) },
     resolve: (_r, args, ctx) => ctx.services.progress.completeLesson(actingFor(ctx.viewer, args.learnerId), args.lessonId, args.eventId),
+  }),
+  recordWatchTime: t.field({
+    type: WatchProgressRef,
+    description: 'Add watched seconds to a lesson; a video lesson completes itself at 90% of its duration.',
+    authScopes: { learner: true },
+    args: {
+      lessonId: t.arg.id({ required: true }),
+      seconds: t.arg.int({ required: true }),
+      learnerId: t.arg.id(),
+      eventId: t.arg.id({ description: EVENT_ID }),
+    },
+    resolve: (_r, args, ctx) =>
+      ctx.services.progress.recordWatchTime(actingFor(ctx.viewer, args.learnerId), args.lessonId, args.seconds, args.eventId),
   }),
 }));

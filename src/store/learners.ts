@@ -2,6 +2,7 @@ import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
+import type { LessonState } from '../domain/progress/lessons';
 import { unavailableStore } from './faults';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
 import type { LearnerRepository } from './pg/learners';
@@ -177,6 +178,12 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       found = await this.repo.quizAttempts(learnerId, quizId, limit);
     }
     return found.attempts;
+  }
+
+  async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>> {
+    if (lessonIds.length === 0) return new Map();
+    const read = (id: string) => this.hot.lessonStates(id, lessonIds);
+    return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? new Map();
   }
 
   /**

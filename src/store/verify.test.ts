@@ -45,11 +45,13 @@ const durable = (): DurableAudit => ({
   ledgerXp: 30,
   lessons: [],
   badges: [],
-  courses: new Map([['c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 1, passedQuizzes: 1 }]]),
+  courses: new Map([['c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 1, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0 }]]),
   quizzes: new Map([
     ['q1', { attempts: 2, best: 90, passed: true, rows: 2 }],
     ['q2', { attempts: 1, best: 40, passed: false, rows: 1 }],
   ]),
+  watched: new Map(),
+  videosCompleted: 0,
 });
 
 const hot = (): Record<string, string> => ({
@@ -107,10 +109,52 @@ describe('compareLearner on quizzes', () => {
 
   it("finds a Postgres enrollment whose quizzes passed disagree with the attempts, and missing attempt rows", () => {
     const p = durable();
-    p.courses.set('c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 0, passedQuizzes: 1 });
+    p.courses.set('c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 0, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0 });
     p.quizzes.set('q1', { attempts: 2, best: 90, passed: true, rows: 1 });
     const verdict = compareLearner(null, p) as { state: string; problems: string[] };
     expect(verdict.state).toBe('drift');
     expect(verdict.problems).toEqual(['Postgres course c quizzes passed 0 vs 1 in the attempts', 'Postgres quiz q1: 1 attempt rows for 2 attempts']);
+  });
+});
+
+/** The learner above, who also watched two lessons of c (l1 for 100 s, l2 for 20 s) and completed l1, a video. */
+const watcher = (): { hot: Record<string, string>; durable: DurableAudit } => {
+  const d = durable();
+  d.lessons = ['l1'];
+  d.lessonsCompleted = 1;
+  d.watched = new Map([
+    ['l1', 100],
+    ['l2', 20],
+  ]);
+  d.videosCompleted = 1;
+  d.courses.set('c', { ...d.courses.get('c')!, watchSeconds: 120, watchedSeconds: 120 });
+  return { hot: { ...hot(), lc: '1', 'l:l1': '1000', 'w:l1': '100', 'w:l2': '20', 'wu:l1': '1000', 'wu:l2': '900', 'cw:c': '120', wt: '120', vc: '1' }, durable: d };
+};
+
+describe('compareLearner on watch time', () => {
+  it('agrees when Redis and the progress rows say the same', () => {
+    const { hot: h, durable: d } = watcher();
+    expect(compareLearner(h, d)).toEqual({ state: 'ok' });
+  });
+
+  it('finds each watch field that disagrees', () => {
+    for (const [field, value, problem] of [
+      ['wt', '121', /wt 121 vs 120/],
+      ['w:l2', '21', /lesson l2 watched: Redis 21 s, Postgres 20 s/],
+      ['w:l3', '5', /lesson l3 watched: Redis 5 s, Postgres 0 s/],
+      ['cw:c', '119', /course c watched 119 s vs 120 s/],
+      ['vc', '0', /vc 0 vs 1/],
+    ] as const) {
+      const { hot: h, durable: d } = watcher();
+      const verdict = compareLearner({ ...h, [field]: value }, d);
+      expect(verdict.state, field).toBe('drift');
+      expect((verdict as { problems: string[] }).problems.join('\n'), field).toMatch(problem);
+    }
+  });
+
+  it('finds a Postgres enrollment whose watched seconds disagree with the progress rows', () => {
+    const { durable: d } = watcher();
+    d.courses.set('c', { ...d.courses.get('c')!, watchSeconds: 100 });
+    expect(compareLearner(null, d)).toEqual({ state: 'drift', problems: ['Postgres course c watched 100 s vs 120 s in the progress rows'] });
   });
 });

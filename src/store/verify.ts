@@ -19,7 +19,10 @@ import type { LearnerRepair } from './repair';
  * - badges held = the badge awards;
  * - quizzes: per quiz, the attempts (`qn:`), best score (`qb:`) and whether passed (`qp:`) = the
  *   attempt rows; the counters `qt`, `qpc`, `qbs`, `qbn` = their sums over the rows; quizzes
- *   passed per course (`cq:` and the enrollment snapshot) = the distinct passed quizzes.
+ *   passed per course (`cq:` and the enrollment snapshot) = the distinct passed quizzes;
+ * - watch time: per lesson (`w:`) = the progress rows' seconds; `wt` = their sum; per course
+ *   (`cw:` and the enrollment snapshot) = the sum of its lessons' rows; `vc` = the completed
+ *   rows of VIDEO lessons.
  * Redis at an older epoch or version than Postgres is drift (Redis fell behind); Redis ahead is
  * an update on its way, checked again after a pause. A learner only in Postgres (not loaded)
  * has their snapshot checked against the facts.
@@ -83,6 +86,11 @@ interface HotView {
   quizzes: Map<string, { attempts: number; best: number; passed: boolean }>;
   /** The counters qt, qpc, qbs, qbn. */
   quizCounters: { qt: number; qpc: number; qbs: number; qbn: number };
+  /** Seconds watched per lesson (`w:`), per enrolled course (`cw:`), in all (`wt`); videos completed (`vc`). */
+  watched: Map<string, number>;
+  courseWatch: Map<string, number>;
+  wt: number;
+  vc: number;
 }
 
 function hotView(h: Record<string, string>): HotView {
@@ -91,6 +99,8 @@ function hotView(h: Record<string, string>): HotView {
   const courses = new Map<string, number>();
   const coursePasses = new Map<string, number>();
   const quizzes = new Map<string, { attempts: number; best: number; passed: boolean }>();
+  const watched = new Map<string, number>();
+  const courseWatch = new Map<string, number>();
   for (const field of Object.keys(h)) {
     if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
@@ -98,6 +108,9 @@ function hotView(h: Record<string, string>): HotView {
       const course = field.slice(2);
       courses.set(course, Number(h[`ex:${course}`] ?? 0));
       coursePasses.set(course, Number(h[`cq:${course}`] ?? 0));
+      courseWatch.set(course, Number(h[`cw:${course}`] ?? 0));
+    } else if (field.startsWith('w:')) {
+      watched.set(field.slice(2), Number(h[field]));
     } else if (field.startsWith('qn:')) {
       const quiz = field.slice(3);
       quizzes.set(quiz, { attempts: Number(h[field]), best: Number(h[`qb:${quiz}`] ?? 0), passed: h[`qp:${quiz}`] !== undefined });
@@ -114,6 +127,10 @@ function hotView(h: Record<string, string>): HotView {
     coursePasses,
     quizzes,
     quizCounters: { qt: Number(h.qt ?? 0), qpc: Number(h.qpc ?? 0), qbs: Number(h.qbs ?? 0), qbn: Number(h.qbn ?? 0) },
+    watched,
+    courseWatch,
+    wt: Number(h.wt ?? 0),
+    vc: Number(h.vc ?? 0),
   };
 }
 
@@ -133,6 +150,7 @@ function durableProblems(p: DurableAudit): string[] {
   for (const [course, c] of p.courses) {
     if (c.xpEarned !== c.ledgerXp) problems.push(`Postgres course ${course} XP ${c.xpEarned} vs ledger ${c.ledgerXp}`);
     if (c.quizzesPassed !== c.passedQuizzes) problems.push(`Postgres course ${course} quizzes passed ${c.quizzesPassed} vs ${c.passedQuizzes} in the attempts`);
+    if (c.watchSeconds !== c.watchedSeconds) problems.push(`Postgres course ${course} watched ${c.watchSeconds} s vs ${c.watchedSeconds} s in the progress rows`);
   }
   for (const [quiz, q] of p.quizzes) {
     if (q.rows !== q.attempts) problems.push(`Postgres quiz ${quiz}: ${q.rows} attempt rows for ${q.attempts} attempts`);
@@ -168,6 +186,26 @@ function quizProblems(r: HotView, p: DurableAudit): string[] {
   return problems;
 }
 
+/** Redis's watch fields against the progress rows. Pure. */
+function watchProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  let sum = 0;
+  for (const s of p.watched.values()) sum += s;
+  if (r.wt !== sum) problems.push(`Redis wt ${r.wt} vs ${sum} from the progress rows`);
+  if (r.vc !== p.videosCompleted) problems.push(`Redis vc ${r.vc} vs ${p.videosCompleted} completed video rows`);
+  const ids = [...new Set([...r.watched.keys(), ...p.watched.keys()])].sort();
+  for (const lesson of ids) {
+    const a = r.watched.get(lesson) ?? 0;
+    const b = p.watched.get(lesson) ?? 0;
+    if (a !== b) problems.push(`lesson ${lesson} watched: Redis ${a} s, Postgres ${b} s`);
+  }
+  for (const [course, seconds] of r.courseWatch) {
+    const d = p.courses.get(course);
+    if (d && seconds !== d.watchedSeconds) problems.push(`Redis course ${course} watched ${seconds} s vs ${d.watchedSeconds} s in the progress rows`);
+  }
+  return problems;
+}
+
 /** Compare one learner's Redis hash with their durable record. Pure. */
 export function compareLearner(hot: Record<string, string> | null, durable: DurableAudit | null): Verdict {
   if (!hot && !durable) return { state: 'ok' };
@@ -195,6 +233,7 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
     if (d && xp !== d.ledgerXp) problems.push(`Redis course ${course} XP ${xp} vs ledger ${d.ledgerXp}`);
   }
   problems.push(...quizProblems(r, p));
+  problems.push(...watchProblems(r, p));
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 

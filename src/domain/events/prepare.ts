@@ -1,12 +1,34 @@
 import type { BadgeCandidates } from '../badges/compile';
 import type { Catalog } from '../catalog/types';
-import { NotFound } from '../errors';
+import { BadInput, NotFound, quoted } from '../errors';
+import { maxWatchSeconds, watchThreshold } from '../progress/rules';
 import type { LearningEvent } from './types';
 
 /** An event with what the catalog says about it, ready for its script. */
 export type PreparedEvent =
   | { event: LearningEvent<'ENROLLED'>; courseId: string }
-  | { event: LearningEvent<'LESSON_COMPLETED'>; lessonId: string; courseId: string; xp: number; badges: BadgeCandidates }
+  | {
+      event: LearningEvent<'LESSON_COMPLETED'>;
+      lessonId: string;
+      courseId: string;
+      xp: number;
+      /** A VIDEO lesson (counted in `vc`, videos completed). */
+      video: boolean;
+      badges: BadgeCandidates;
+    }
+  | {
+      event: LearningEvent<'WATCHED'>;
+      lessonId: string;
+      courseId: string;
+      seconds: number;
+      /** Add only what is missing for the lesson's total to reach `seconds` (VIDEO_COMPLETED). */
+      toEnd: boolean;
+      /** Watch total at which the lesson completes: 90% of a VIDEO lesson's duration; 0 = never by watching. */
+      threshold: number;
+      xp: number;
+      video: boolean;
+      badges: BadgeCandidates;
+    }
   | {
       event: LearningEvent<'QUIZ_ATTEMPTED'>;
       quizId: string;
@@ -40,6 +62,27 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         lessonId,
         courseId: lesson.courseId,
         xp: lesson.xpReward,
+        video: lesson.kind === 'VIDEO',
+        badges: catalog.lessonCandidates(lesson.courseId),
+      };
+    }
+    case 'WATCHED': {
+      const { lessonId, seconds, toEnd } = (event as LearningEvent<'WATCHED'>).payload;
+      const lesson = catalog.lesson(lessonId);
+      if (!lesson) throw new NotFound('lesson', lessonId);
+      const max = maxWatchSeconds(lesson);
+      if (seconds > max) throw new BadInput(`Invalid seconds: at most ${max} for lesson "${quoted(lessonId)}" (its duration, or 4 hours without one).`, 'seconds');
+      const video = lesson.kind === 'VIDEO';
+      const d = lesson.durationSeconds;
+      return {
+        event: event as LearningEvent<'WATCHED'>,
+        lessonId,
+        courseId: lesson.courseId,
+        seconds,
+        toEnd: toEnd === true,
+        threshold: video && d !== null && d > 0 ? watchThreshold(d) : 0,
+        xp: lesson.xpReward,
+        video,
         badges: catalog.lessonCandidates(lesson.courseId),
       };
     }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { learnerId as learnerIdSchema, type Viewer } from '../auth/viewer';
 import type { CatalogService } from '../catalog/service';
-import { BadInput, DomainError, Forbidden, quoted, UnsupportedEventType } from '../errors';
+import type { Catalog } from '../catalog/types';
+import { BadInput, DomainError, Forbidden, NotFound, quoted, UnsupportedEventType } from '../errors';
+import { maxWatchSeconds } from '../progress/rules';
 import type { Clock, EventStore, WriteGate } from '../ports';
 import { parseInput } from '../validation';
 import { prepareEvent, type PreparedEvent } from './prepare';
 import { eventTimeProblem } from './rules';
-import { eventId as eventIdSchema, eventPayloads, type EventEffects, type EventKind, type LearningEvent, type Outcome } from './types';
+import { eventId as eventIdSchema, eventPayloads, watchSeconds, type EventEffects, type EventKind, type LearningEvent, type Outcome } from './types';
 
 /** Most events one `recordEvents` call takes. */
 export const MAX_EVENTS_PER_BATCH = 500;
@@ -24,7 +26,12 @@ export const LEARNING_EVENT_TYPES = [
 ] as const;
 export type LearningEventType = (typeof LEARNING_EVENT_TYPES)[number];
 
-const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = { LESSON_COMPLETED: 'LESSON_COMPLETED', QUIZ_ATTEMPTED: 'QUIZ_ATTEMPTED' };
+const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = {
+  LESSON_COMPLETED: 'LESSON_COMPLETED',
+  QUIZ_ATTEMPTED: 'QUIZ_ATTEMPTED',
+  VIDEO_PROGRESS: 'WATCHED',
+  VIDEO_COMPLETED: 'WATCHED',
+};
 
 /** One event as `recordEvents` receives it (LearningEventInput). */
 export interface LearningEventInput {
@@ -117,7 +124,7 @@ export class EventService {
     const valid: { index: number; prepared: PreparedEvent }[] = [];
     inputs.forEach((input, index) => {
       try {
-        valid.push({ index, prepared: prepareEvent(this.eventOf(input, index, viewer, mayActForOthers, now), catalog) });
+        valid.push({ index, prepared: prepareEvent(this.eventOf(input, index, viewer, mayActForOthers, now, catalog), catalog) });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         rejected.push({ index, id: shownId(input.id), code: err.code, message: err.message });
@@ -141,7 +148,7 @@ export class EventService {
   }
 
   /** One input as an event. @throws the reason it is refused */
-  private eventOf(input: LearningEventInput, index: number, viewer: Viewer, mayActForOthers: boolean, now: number): LearningEvent {
+  private eventOf(input: LearningEventInput, index: number, viewer: Viewer, mayActForOthers: boolean, now: number, catalog: Catalog): LearningEvent {
     const field = (name: string) => `events.${index}.${name}`;
     const named = input.learnerId ?? null;
     if (named !== null && named !== viewer.id && !mayActForOthers) {
@@ -166,6 +173,9 @@ export class EventService {
           throw new BadInput(`Invalid ${field('score')}: a QUIZ_ATTEMPTED event carries its score (0 to 100).`, field('score'));
         }
         payload = parseInput(eventPayloads.QUIZ_ATTEMPTED, { quizId: input.quizId, score: input.score }, `events.${index}`);
+        break;
+      case 'WATCHED':
+        payload = watchPayloadOf(input, index, catalog);
         break;
       default:
         throw new UnsupportedEventType(String(input.type));
@@ -198,6 +208,41 @@ export class EventService {
     );
     return outcomes;
   }
+}
+
+/**
+ * VIDEO_PROGRESS and VIDEO_COMPLETED as WATCHED payloads. VIDEO_PROGRESS adds its
+ * `watchedSeconds` (1 up to the lesson's duration, or 4 h without one). VIDEO_COMPLETED adds
+ * the seconds still missing to the lesson's full duration (none when already reached: the
+ * event is still accepted and may complete the video); a lesson without a duration has no
+ * "rest" to add, so it is refused (send LESSON_COMPLETED or VIDEO_PROGRESS instead).
+ * @throws BadInput naming `events.N.lessonId` / `events.N.watchedSeconds`, NotFound
+ */
+function watchPayloadOf(input: LearningEventInput, index: number, catalog: Catalog): LearningEvent<'WATCHED'>['payload'] {
+  const field = (name: string) => `events.${index}.${name}`;
+  if (!input.lessonId) throw new BadInput(`Invalid ${field('lessonId')}: a ${input.type} event names its lesson.`, field('lessonId'));
+  const { lessonId } = parseInput(eventPayloads.LESSON_COMPLETED, { lessonId: input.lessonId }, `events.${index}`);
+  const lesson = catalog.lesson(lessonId);
+  if (!lesson) throw new NotFound('lesson', lessonId);
+  if (input.type === 'VIDEO_COMPLETED') {
+    const d = lesson.durationSeconds;
+    if (d === null || d <= 0) {
+      throw new BadInput(
+        `Invalid ${field('lessonId')}: lesson "${quoted(lessonId)}" has no duration, so VIDEO_COMPLETED cannot tell what is left to watch; send LESSON_COMPLETED or VIDEO_PROGRESS.`,
+        field('lessonId'),
+      );
+    }
+    return { lessonId, seconds: d, toEnd: true };
+  }
+  if (input.watchedSeconds === null || input.watchedSeconds === undefined) {
+    throw new BadInput(`Invalid ${field('watchedSeconds')}: a VIDEO_PROGRESS event carries its watchedSeconds.`, field('watchedSeconds'));
+  }
+  const seconds = parseInput(watchSeconds, input.watchedSeconds, field('watchedSeconds'));
+  const max = maxWatchSeconds(lesson);
+  if (seconds > max) {
+    throw new BadInput(`Invalid ${field('watchedSeconds')}: at most ${max} for lesson "${quoted(lessonId)}" (its duration, or 4 hours without one).`, field('watchedSeconds'));
+  }
+  return { lessonId, seconds };
 }
 
 /** Whether a repeat's first result was for the same action (a retry), not an id reused for another. */

@@ -9,13 +9,18 @@ import { printableId } from '../validation';
  * them to one apply path (`EventService`); each kind has one Lua script that applies it in
  * one atomic step and appends its outbox entry.
  */
-export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED';
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED';
 
 /** What each kind carries besides the common fields. */
 export interface EventPayloads {
   ENROLLED: { courseId: string };
   LESSON_COMPLETED: { lessonId: string };
   QUIZ_ATTEMPTED: { quizId: string; score: number };
+  /**
+   * `seconds` watched; with `toEnd` (VIDEO_COMPLETED), `seconds` is the lesson's duration and
+   * the event adds only what is missing for the lesson's total to reach it.
+   */
+  WATCHED: { lessonId: string; seconds: number; toEnd?: boolean | undefined };
 }
 
 /** A quiz score: a whole number from 0 to 100. */
@@ -24,6 +29,11 @@ export const quizScore = z
   .int('A score is a whole number from 0 to 100.')
   .min(0, 'A score is a whole number from 0 to 100.')
   .max(100, 'A score is a whole number from 0 to 100.');
+
+const WATCH_SECONDS = 'Watched seconds are a whole number of at least 1.';
+
+/** Watched seconds of one call: a whole number from 1 (the bound above depends on the lesson). */
+export const watchSeconds = z.number({ error: WATCH_SECONDS }).int(WATCH_SECONDS).min(1, WATCH_SECONDS);
 
 /** The payload schema of each kind. */
 export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = {
@@ -40,6 +50,14 @@ export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = 
     quizId: catalogId,
     /** The attempt's score, 0..100. */
     score: quizScore,
+  }),
+  WATCHED: z.object({
+    /** The lesson watched. */
+    lessonId: catalogId,
+    /** Seconds watched (at most the lesson's duration, or 4 h without one: checked against the catalog). */
+    seconds: watchSeconds,
+    /** VIDEO_COMPLETED: add only what is missing for the lesson's total to reach `seconds`. */
+    toEnd: z.boolean().optional(),
   }),
 };
 
@@ -87,6 +105,18 @@ export interface EventEffects {
   enrollment: EnrollmentState | null;
   /** A quiz attempt: the attempt as recorded (a repeat answers the first one's). */
   attempt?: QuizAttemptRecord;
+  /** A watch: the lesson's watch total after it, and whether the lesson is (and just got) completed. */
+  watch?: WatchRecord;
+}
+
+/** What a WATCHED event left of its lesson. */
+export interface WatchRecord {
+  /** The lesson's watched seconds in all, after the event. */
+  seconds: number;
+  /** Whether the lesson is completed after the event (by this watch or before). */
+  completed: boolean;
+  /** Whether this event completed it (and paid its XP, in `xpAwarded`). */
+  completedNow: boolean;
 }
 
 /** One quiz attempt as the learner sees it. */

@@ -12,7 +12,17 @@ export interface EnrollmentState {
   lessonsCompleted: number;
   /** Distinct quizzes of this course passed (counted when first passed). */
   quizzesPassed: number;
+  /** Seconds watched in this course's lessons (`cw:<course>`). */
+  watchSeconds: number;
   completedAt: number | null;
+}
+
+/** A learner's watch time of one lesson. */
+export interface LessonWatch {
+  /** Seconds watched in all. */
+  seconds: number;
+  /** The latest of the last watch and the completion (ms), as `lessonProgress.updatedAt` shows it. */
+  at: number;
 }
 
 /** A learner's record of one quiz. */
@@ -64,6 +74,10 @@ export interface LearnerState extends LearnerCounters {
   badges: ReadonlyMap<string, number>;
   /** quizId -> the learner's record of it (quizzes attempted at least once) */
   quizzes: ReadonlyMap<string, QuizState>;
+  /** lessonId -> watch time (lessons watched at least once) */
+  watched: ReadonlyMap<string, LessonWatch>;
+  /** VIDEO lessons completed (`vc`; counted by the kind the lesson had when completed). */
+  videosCompleted: number;
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
 }
@@ -80,6 +94,8 @@ export function emptyLearner(id: string): LearnerState {
     enrollments: new Map(),
     badges: new Map(),
     quizzes: new Map(),
+    watched: new Map(),
+    videosCompleted: 0,
     recentXp: [],
   };
 }

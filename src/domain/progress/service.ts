@@ -2,6 +2,7 @@ import type { Badge, Course } from '../catalog/types';
 import { NotFound } from '../errors';
 import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
+import type { PreparedEvent } from '../events/prepare';
 import type { EventService } from '../events/service';
 import { totalBefore, type EventEffects, type QuizAttemptRecord } from '../events/types';
 import type { Catalog } from '../catalog/types';
@@ -25,6 +26,18 @@ export interface LessonCompletion {
   leveledUp: boolean;
   badgesUnlocked: BadgeAwarded[];
   enrollment: EnrollmentState;
+}
+
+/** What `recordWatchTime` answers (WatchProgress). */
+export interface WatchProgress {
+  learnerId: string;
+  lessonId: string;
+  /** The lesson's watched seconds in all, after the call. */
+  watchTimeSeconds: number;
+  /** Whether the lesson is completed (by this call or before). */
+  completed: boolean;
+  /** The completion, when this call completed the lesson (reached 90% of a video). */
+  completion: LessonCompletion | null;
 }
 
 /** What `submitQuizAttempt` answers (QuizResult). */
@@ -72,6 +85,33 @@ export class ProgressService {
   async completeLesson(learnerId: string, lessonId: string, eventId?: string | null): Promise<LessonCompletion> {
     const { events, learners, catalog: catalogService } = this.deps;
     const done = await events.applyOne(events.build('LESSON_COMPLETED', learnerId, { lessonId }, eventId));
+    return this.completionOf(learnerId, lessonId, done);
+  }
+
+  /**
+   * Add watched seconds to a lesson (1 up to its duration, or 4 h without one). A VIDEO lesson
+   * completes itself, once, when its total reaches 90% of its duration: the same completion as
+   * completeLesson's (one payment whichever comes first). With `eventId`, a retry answers the
+   * first call's result.
+   * @throws NotFound, NotEnrolled, Unavailable, BadInput (`seconds` out of bounds)
+   */
+  async recordWatchTime(learnerId: string, lessonId: string, seconds: number, eventId?: string | null): Promise<WatchProgress> {
+    const { events } = this.deps;
+    const done = await events.applyOne(events.build('WATCHED', learnerId, { lessonId, seconds }, eventId));
+    const watch = done.effects.watch;
+    if (!watch) throw new Error(`Watch of ${learnerId} at ${lessonId} came back without its totals`);
+    return {
+      learnerId,
+      lessonId,
+      watchTimeSeconds: watch.seconds,
+      completed: watch.completed,
+      completion: watch.completedNow ? await this.completionOf(learnerId, lessonId, done) : null,
+    };
+  }
+
+  /** A lesson's completion as completeLesson answers it, from the event that completed it. */
+  private async completionOf(learnerId: string, lessonId: string, done: { effects: EventEffects; prepared: PreparedEvent }): Promise<LessonCompletion> {
+    const { learners, catalog: catalogService } = this.deps;
     const courseId = (done.prepared as { courseId: string }).courseId;
     const catalog = catalogService.get();
     const before = levelOf(totalBefore(done.effects), catalog.levels);

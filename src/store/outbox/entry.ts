@@ -35,6 +35,8 @@ const enrollmentSnapshot = z.object({
   ec: z.number().int().nonnegative(),
   /** distinct quizzes of the course passed; absent in entries written before quizzes */
   cq: z.number().int().nonnegative().optional(),
+  /** seconds watched in the course's lessons; absent in entries written before watch time */
+  cw: z.number().int().nonnegative().optional(),
 });
 
 /** A badge unlocked in the same step: [badgeId, xp paid, awardedAt ms]. */
@@ -77,6 +79,34 @@ export const outboxEntrySchema = z.discriminatedUnion('k', [
     ls: z.string().min(1),
     /** XP the lesson paid */
     x: z.number().int().nonnegative(),
+    /** a VIDEO lesson (counted in videos completed); absent in entries written before watch time */
+    vd: z.boolean().optional(),
+    ce: enrollmentSnapshot,
+  }),
+  z.object({
+    k: z.literal('watched'),
+    ...common,
+    /** course id (the lesson's) */
+    c: z.string().min(1),
+    /** lesson id */
+    ls: z.string().min(1),
+    /** seconds this event added (0 for a VIDEO_COMPLETED with nothing left) */
+    sec: z.number().int().nonnegative(),
+    /** the lesson's watched seconds in all, after the event */
+    w: z.number().int().nonnegative(),
+    /** the learner's watched seconds in all, after the event */
+    wt: z.number().int().nonnegative(),
+    /** the lesson's last watch (ms, the latest event time) */
+    wu: z.number().int().nonnegative(),
+    /** whether this watch completed the lesson (reached its threshold) */
+    cd: z.boolean(),
+    /** whether the lesson is completed after the event (by this watch or before) */
+    dn: z.boolean(),
+    /** XP the completion paid: the lesson's reward when `cd`, else 0 */
+    x: z.number().int().nonnegative(),
+    /** a VIDEO lesson */
+    vd: z.boolean(),
+    /** the course's enrollment after the event (`cw` its watched seconds) */
     ce: enrollmentSnapshot,
   }),
   z.object({
@@ -197,7 +227,7 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED' };
+const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
 
 /** What an entry's event changed, as a request answers it. Pure. */
 export function effectsOfEntry(d: OutboxEntryData): EventEffects {
@@ -208,7 +238,7 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
     xpAwarded: d.k === 'enrolled' ? 0 : d.x,
     totalXp: d.s.xp,
     badges: (d.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
-    target: d.k === 'lesson_completed' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
+    target: d.k === 'lesson_completed' || d.k === 'watched' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
     enrollment: {
       id: d.ce.i,
       courseId: d.c,
@@ -217,11 +247,15 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
       xpAt: d.ce.xat > 0 ? d.ce.xat : null,
       lessonsCompleted: d.ce.cc,
       quizzesPassed: d.ce.cq ?? 0,
+      watchSeconds: d.ce.cw ?? 0,
       completedAt: d.ce.ec > 0 ? d.ce.ec : null,
     },
   };
   if (d.k === 'quiz_attempted') {
     effects.attempt = { id: d.id, quizId: d.q, score: d.sc, attemptNumber: d.n, passed: d.ps, attemptedAt: d.oa };
+  }
+  if (d.k === 'watched') {
+    effects.watch = { seconds: d.w, completed: d.dn, completedNow: d.cd };
   }
   return effects;
 }

@@ -23,7 +23,9 @@ select
             'cc', (select count(*) from lesson_progress p
                     where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null),
             'cq', (select count(distinct a.quiz_id) from quiz_attempts a
-                    where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed))
+                    where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+            'cw', (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
+                    where p.learner_id = e.learner_id and p.course_id = e.course_id))
           order by e.enrolled_at, e.course_id), '[]'::json)
      from enrollments e where e.learner_id = :id) as enrollments,
   (select coalesce(json_agg(json_build_array(lesson_id, ${MS('completed_at')})), '[]'::json)
@@ -35,7 +37,10 @@ select
   (select coalesce(json_agg(json_build_array(quiz_id, attempts, best, ${MS('passed_at')})), '[]'::json)
      from (select quiz_id, max(attempt) as attempts, max(score) as best,
                   (array_agg(attempted_at order by attempt) filter (where passed))[1] as passed_at
-             from quiz_attempts where learner_id = :id group by quiz_id) q) as quizzes
+             from quiz_attempts where learner_id = :id group by quiz_id) q) as quizzes,
+  (select coalesce(json_agg(json_build_array(lesson_id, watch_time_seconds, ${MS('updated_at')})), '[]'::json)
+     from lesson_progress where learner_id = :id and watch_time_seconds > 0) as watched,
+  (select count(*) from lesson_progress where learner_id = :id and completed_at is not null and video) as videos
 `;
 
 /** Ledger reasons that count in an enrollment's course XP. */
@@ -52,11 +57,17 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
               where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
             e.quizzes_passed,
             (select count(distinct a.quiz_id) from quiz_attempts a
-              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed))), '{}'::json)
+              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+            e.watch_seconds,
+            (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
+              where p.learner_id = e.learner_id and p.course_id = e.course_id))), '{}'::json)
      from enrollments e where e.learner_id = ids.id) as courses,
   (select coalesce(json_object_agg(q.quiz_id, json_build_array(q.attempts, q.best, q.passed, q.rows)), '{}'::json)
      from (select quiz_id, max(attempt) as attempts, max(score) as best, bool_or(passed) as passed, count(*) as rows
-             from quiz_attempts a where a.learner_id = ids.id group by quiz_id) q) as quizzes
+             from quiz_attempts a where a.learner_id = ids.id group by quiz_id) q) as quizzes,
+  (select coalesce(json_object_agg(p.lesson_id, p.watch_time_seconds), '{}'::json)
+     from lesson_progress p where p.learner_id = ids.id and p.watch_time_seconds > 0) as watched,
+  (select count(*) from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null and p.video) as videos
 from unnest(?::text[]) as ids(id) left join learners l on l.id = ids.id`;
 
 interface AuditRow {
@@ -68,8 +79,10 @@ interface AuditRow {
   ledger_xp: string | number;
   lessons: string[];
   badges: string[];
-  courses: Record<string, [string | number, string | number, number, string | number]>;
+  courses: Record<string, [string | number, string | number, number, string | number, number, string | number]>;
   quizzes: Record<string, [number, number, boolean, string | number]>;
+  watched: Record<string, number>;
+  videos: string | number;
 }
 
 /** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
@@ -84,19 +97,28 @@ export interface DurableAudit {
   lessons: string[];
   /** Badges held, sorted. */
   badges: string[];
-  /** Per enrolled course: the snapshot's course XP and the ledger's, its quizzes passed and the attempts'. */
-  courses: Map<string, { xpEarned: number; ledgerXp: number; quizzesPassed: number; passedQuizzes: number }>;
+  /**
+   * Per enrolled course: the snapshot's course XP and the ledger's, its quizzes passed and the
+   * attempts', its watched seconds and the progress rows' sum.
+   */
+  courses: Map<string, { xpEarned: number; ledgerXp: number; quizzesPassed: number; passedQuizzes: number; watchSeconds: number; watchedSeconds: number }>;
   /** Per quiz attempted, from the attempt rows: the last attempt's number, the best score, whether passed, and the row count. */
   quizzes: Map<string, { attempts: number; best: number; passed: boolean; rows: number }>;
+  /** Per lesson watched: its watched seconds (progress rows). */
+  watched: Map<string, number>;
+  /** Completed progress rows of VIDEO lessons. */
+  videosCompleted: number;
 }
 
 interface LoadRow {
   learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
-  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number; cq: number }[];
+  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number; cq: number; cw: string | number }[];
   lessons: [string, number][];
   badges: [string, number][];
   recent: [string, string | number, string, string | null, number][];
   quizzes: [string, number, number, number | null][];
+  watched: [string, number, number][];
+  videos: string | number;
 }
 
 /** Learners' durable record: what hydration and rebuilds read back, and the ledger's pages. */
@@ -123,6 +145,7 @@ export class LearnerRepository {
           xpAt: ms(e.xat),
           lessonsCompleted: Number(e.cc),
           quizzesPassed: Number(e.cq),
+          watchSeconds: Number(e.cw),
           completedAt: ms(e.ec),
         },
       ]),
@@ -137,6 +160,8 @@ export class LearnerRepository {
       enrollments,
       badges: new Map(row.badges.map(([id, at]) => [id, ms(at)!])),
       quizzes: new Map(row.quizzes.map(([id, attempts, best, passedAt]) => [id, { attempts: Number(attempts), bestScore: Number(best), passedAt: ms(passedAt) }])),
+      watched: new Map(row.watched.map(([id, seconds, at]) => [id, { seconds: Number(seconds), at: ms(at)! }])),
+      videosCompleted: Number(row.videos),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
   }
@@ -228,7 +253,9 @@ export class LearnerRepository {
            xp_reached_at = (select max(occurred_at) from xp_transactions t
                              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
            quizzes_passed = (select count(distinct a.quiz_id) from quiz_attempts a
-                              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed)
+                              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+           watch_seconds = (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
+                             where p.learner_id = e.learner_id and p.course_id = e.course_id)
          where e.learner_id = :id`,
         { id: learnerId },
       );
@@ -254,12 +281,21 @@ export class LearnerRepository {
         lessons: r.lessons,
         badges: r.badges,
         courses: new Map(
-          Object.entries(r.courses).map(([c, [xp, ledger, qp, passed]]) => [
+          Object.entries(r.courses).map(([c, [xp, ledger, qp, passed, cw, watched]]) => [
             c,
-            { xpEarned: Number(xp), ledgerXp: Number(ledger), quizzesPassed: Number(qp), passedQuizzes: Number(passed) },
+            {
+              xpEarned: Number(xp),
+              ledgerXp: Number(ledger),
+              quizzesPassed: Number(qp),
+              passedQuizzes: Number(passed),
+              watchSeconds: Number(cw),
+              watchedSeconds: Number(watched),
+            },
           ]),
         ),
         quizzes: new Map(Object.entries(r.quizzes).map(([q, [attempts, best, passed, rows]]) => [q, { attempts: Number(attempts), best: Number(best), passed, rows: Number(rows) }])),
+        watched: new Map(Object.entries(r.watched).map(([l, seconds]) => [l, Number(seconds)])),
+        videosCompleted: Number(r.videos),
       });
     }
     return out;

@@ -2,6 +2,7 @@ import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, XpTransaction } from '../../domain/learners/state';
+import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
@@ -40,9 +41,13 @@ interface RecordReply {
   sc?: number;
   ps?: boolean;
   at?: number;
+  /** Watches: the lesson's total after it, whether it completed the lesson, whether the lesson is completed. */
+  w?: number;
+  cd?: boolean;
+  c?: boolean;
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED' };
+const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -80,6 +85,10 @@ export function learnerFields(state: LearnerState): (string | number)[] {
     out.push(`qn:${quiz}`, q.attempts, `qb:${quiz}`, q.bestScore);
     if (q.passedAt !== null) out.push(`qp:${quiz}`, q.passedAt);
   }
+  if (state.videosCompleted > 0) out.push('vc', state.videosCompleted);
+  if (state.watched.size) out.push('wt', [...state.watched.values()].reduce((sum, w) => sum + w.seconds, 0));
+  for (const [lesson, w] of state.watched) out.push(`w:${lesson}`, w.seconds, `wu:${lesson}`, w.at);
+  for (const [course, e] of state.enrollments) if (e.watchSeconds > 0) out.push(`cw:${course}`, e.watchSeconds);
   return out;
 }
 
@@ -99,9 +108,9 @@ export function quizCounterFields(quizzes: ReadonlyMap<string, QuizState>): (str
   return ['qt', qt, 'qpc', qpc, 'qbs', qbs, 'qbn', quizzes.size];
 }
 
-const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`];
+const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`, `cw:${c}`];
 /** Values per enrollment in readLearner-1.lua's reply, after the course id. */
-const ENROLLMENT_WIDTH = 7;
+const ENROLLMENT_WIDTH = 8;
 
 function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): EnrollmentState | null {
   if (!v[0]) return null;
@@ -114,6 +123,7 @@ function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): 
     lessonsCompleted: Number(v[4] ?? 0),
     completedAt: numOrNull(v[5]),
     quizzesPassed: Number(v[6] ?? 0),
+    watchSeconds: Number(v[7] ?? 0),
   };
 }
 
@@ -164,8 +174,8 @@ export class LearnerHotStore {
         reply = await this.redis.enroll(...keys, ...header, p.courseId);
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new AlreadyEnrolled(p.courseId) : null));
       case 'LESSON_COMPLETED': {
-        const l = p as Extract<PreparedEvent, { lessonId: string }>;
-        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.badges.json, ...l.badges.fields);
+        const l = p as Extract<PreparedEvent, { event: { kind: 'LESSON_COMPLETED' } }>;
+        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.video ? 1 : 0, l.badges.json, ...l.badges.fields);
         return this.outcome(reply, e.learnerId, (code) =>
           code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null,
         );
@@ -174,6 +184,23 @@ export class LearnerHotStore {
         const q = p as Extract<PreparedEvent, { quizId: string }>;
         reply = await this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.badges.json, ...q.badges.fields);
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(q.courseId) : null));
+      }
+      case 'WATCHED': {
+        const w = p as Extract<PreparedEvent, { event: { kind: 'WATCHED' } }>;
+        reply = await this.redis.watchLesson(
+          ...keys,
+          ...header,
+          w.lessonId,
+          w.courseId,
+          w.seconds,
+          w.toEnd ? 1 : 0,
+          w.threshold,
+          w.xp,
+          w.video ? 1 : 0,
+          w.badges.json,
+          ...w.badges.fields,
+        );
+        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(w.courseId) : null));
       }
     }
   }
@@ -199,6 +226,7 @@ export class LearnerHotStore {
       if (r.k === 'quiz_attempted') {
         effects.attempt = { id: r.id!, quizId: r.t, score: r.sc!, attemptNumber: r.n!, passed: r.ps === true, attemptedAt: r.at! };
       }
+      if (r.k === 'watched') effects.watch = { seconds: r.w!, completed: r.c === true, completedNow: r.cd === true };
       return { status: 'duplicate', effects };
     }
     if (code === -100) return { status: 'not_loaded' };
@@ -290,6 +318,23 @@ export class LearnerHotStore {
       if (v !== null && v !== undefined) bestScores.set(q, Number(v));
     });
     return { completedLessons, bestScores };
+  }
+
+  /**
+   * Per lesson: completed at (`l:`), watched seconds (`w:`), last watched at (`wu:`), read
+   * with one HMGET; null when not in Redis.
+   */
+  async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState> | null> {
+    const fields = ['v'];
+    for (const l of lessonIds) fields.push(`l:${l}`, `w:${l}`, `wu:${l}`);
+    const values = await this.redis.hmget(this.keys.learner(learnerId), ...fields);
+    if (values[0] === null) return null;
+    const out = new Map<string, LessonState>();
+    lessonIds.forEach((id, i) => {
+      const [done, w, wu] = values.slice(1 + i * 3, 4 + i * 3);
+      out.set(id, { completedAt: numOrNull(done), watchSeconds: Number(w ?? 0), watchedAt: numOrNull(wu) });
+    });
+    return out;
   }
 
   /** One enrollment (null when not enrolled or not in Redis). */

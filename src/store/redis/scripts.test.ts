@@ -34,6 +34,7 @@ const complete = (learnerId: string, lessonId: string, courseId: string, xp: num
   lessonId,
   courseId,
   xp,
+  video: false,
   badges,
 });
 
@@ -44,6 +45,27 @@ const attempt = (learnerId: string, quizId: string, courseId: string, score: num
   score,
   passScore: 70,
   xp: 40,
+  badges,
+});
+
+/** A WATCHED event of a VIDEO lesson of 100 s (threshold 90 s) paying 30 XP, unless told otherwise. */
+const watch = (
+  learnerId: string,
+  lessonId: string,
+  courseId: string,
+  seconds: number,
+  over: Partial<LearningEvent> = {},
+  lesson: { threshold?: number; video?: boolean; xp?: number; toEnd?: boolean } = {},
+  badges = NO_CANDIDATES,
+): PreparedEvent => ({
+  event: event('WATCHED', learnerId, { lessonId, seconds, toEnd: lesson.toEnd }, over),
+  lessonId,
+  courseId,
+  seconds,
+  toEnd: lesson.toEnd === true,
+  threshold: lesson.threshold ?? 90,
+  xp: lesson.xp ?? 30,
+  video: lesson.video ?? true,
   badges,
 });
 
@@ -198,7 +220,7 @@ describe('learner scripts', () => {
       ...emptyLearner(id),
       lessons: new Map(Array.from({ length: 5000 }, (_, i) => [`old-${i}`, now])),
       lessonsCompleted: 5000,
-      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, quizzesPassed: 0, completedAt: null }])),
+      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, quizzesPassed: 0, watchSeconds: 0, completedAt: null }])),
     });
     await store.run(complete(id, 'old-4999', 'big-0', 5)).then((r) => expect(r).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } }));
     const read = await store.read(id, ['enrollments']);
@@ -326,6 +348,87 @@ describe('quiz attempts', () => {
     expect(firstAttempt).toMatchObject({ quizId: 'q1', score: 75, attemptNumber: 1, passed: true, attemptedAt: now + 5 });
     expect(again).toMatchObject({ status: 'duplicate', effects: { kind: 'QUIZ_ATTEMPTED', xpAwarded: 40, totalXp: 40, target: 'q1', attempt: firstAttempt } });
     expect(await redis.hget(keys.learner(id), 'qn:q1')).toBe('1');
+  });
+});
+
+describe('watch time', () => {
+  const effectsOf = (o: unknown) => (o as { effects: { xpAwarded: number; totalXp: number; watch: unknown } }).effects;
+
+  it('add seconds to the lesson, the course and the learner, and complete a video once at its threshold', async () => {
+    const id = 'watcher';
+    await store.hydrate(emptyLearner(id));
+    expect(await store.run(watch(id, 'v1', 'c1', 10))).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+    expect(await outbox(id)).toHaveLength(0);
+    await store.run(enroll(id, 'c1'));
+    const steps = [];
+    for (const [seconds, at] of [[50, now + 1], [39, now + 3], [1, now + 2], [100, now + 4]] as const) {
+      steps.push(effectsOf(await store.run(watch(id, 'v1', 'c1', seconds, { occurredAt: at }))));
+    }
+    expect(steps.map((e) => [e.xpAwarded, e.totalXp, e.watch])).toEqual([
+      [0, 0, { seconds: 50, completed: false, completedNow: false }],
+      [0, 0, { seconds: 89, completed: false, completedNow: false }],
+      [30, 30, { seconds: 90, completed: true, completedNow: true }],
+      [0, 30, { seconds: 190, completed: true, completedNow: false }],
+    ]);
+    await store.run(watch(id, 'r1', 'c1', 500, {}, { threshold: 0, video: false }));
+    const h = await redis.hgetall(keys.learner(id));
+    // The latest watch time stays the latest, whatever order events arrive in.
+    expect(h).toMatchObject({ 'w:v1': '190', 'wu:v1': String(now + 4), 'w:r1': '500', 'cw:c1': '690', wt: '690', vc: '1', lc: '1', 'cc:c1': '1', xp: '30', 'ex:c1': '30' });
+    expect(h['l:v1']).toBe(String(now + 2));
+    expect(h['l:r1']).toBeUndefined();
+    // completeLesson after the watch completed it: already completed, nothing paid.
+    expect(await store.run(complete(id, 'v1', 'c1', 30))).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } });
+    const entries = (await outbox(id)).filter((e) => e.data.k === 'watched');
+    expect(entries.map((e) => e.data)).toMatchObject([
+      { ls: 'v1', sec: 50, w: 50, wt: 50, cd: false, dn: false, x: 0, vd: true, ce: { cw: 50, cc: 0 } },
+      { ls: 'v1', sec: 39, w: 89, wt: 89, cd: false, x: 0 },
+      { ls: 'v1', sec: 1, w: 90, wt: 90, cd: true, dn: true, x: 30, ce: { cw: 90, cc: 1, x: 30 } },
+      { ls: 'v1', sec: 100, w: 190, wt: 190, cd: false, dn: true, x: 0 },
+      { ls: 'r1', sec: 500, w: 500, wt: 690, cd: false, dn: false, vd: false, ce: { cw: 690 } },
+    ]);
+    expect((await store.read(id, ['enrollments']))!.enrollments![0]).toMatchObject({ courseId: 'c1', watchSeconds: 690, lessonsCompleted: 1 });
+    expect(await store.lessonStates(id, ['v1', 'r1', 'x9'])).toEqual(
+      new Map([
+        ['v1', { completedAt: now + 2, watchSeconds: 190, watchedAt: now + 4 }],
+        ['r1', { completedAt: null, watchSeconds: 500, watchedAt: now }],
+        ['x9', { completedAt: null, watchSeconds: 0, watchedAt: null }],
+      ]),
+    );
+  });
+
+  it('share the completion with completeLesson: whichever comes first pays, and completeLesson counts a video in vc', async () => {
+    const id = 'watch-after-complete';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    expect(effectsOf(await store.run({ ...complete(id, 'v1', 'c1', 30), video: true } as PreparedEvent)).xpAwarded).toBe(30);
+    expect(effectsOf(await store.run(watch(id, 'v1', 'c1', 100))).watch).toEqual({ seconds: 100, completed: true, completedNow: false });
+    expect(await redis.hmget(keys.learner(id), 'xp', 'lc', 'vc', 'w:v1')).toEqual(['30', '1', '1', '100']);
+  });
+
+  it('add only what is missing to the duration with toEnd, and nothing once it is reached', async () => {
+    const id = 'to-the-end';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    await store.run(watch(id, 'v1', 'c1', 30));
+    const end = effectsOf(await store.run(watch(id, 'v1', 'c1', 100, {}, { toEnd: true })));
+    expect(end).toMatchObject({ xpAwarded: 30, watch: { seconds: 100, completedNow: true } });
+    const again = effectsOf(await store.run(watch(id, 'v1', 'c1', 100, {}, { toEnd: true })));
+    expect(again).toMatchObject({ xpAwarded: 0, watch: { seconds: 100, completed: true, completedNow: false } });
+    expect(await redis.hmget(keys.learner(id), 'w:v1', 'wt', 'cw:c1')).toEqual(['100', '100', '100']);
+    expect((await outbox(id)).filter((e) => e.data.k === 'watched').map((e) => (e.data as { sec: number }).sec)).toEqual([30, 70, 0]);
+  });
+
+  it("answer a repeat of a caller's event id with the first result", async () => {
+    const id = 'watch-retrier';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    const first = await store.run(watch(id, 'v1', 'c1', 95, { id: 'w-1', idFromCaller: true }));
+    const again = await store.run(watch(id, 'v1', 'c1', 95, { id: 'w-1', idFromCaller: true }));
+    expect(again).toMatchObject({
+      status: 'duplicate',
+      effects: { kind: 'WATCHED', xpAwarded: 30, totalXp: 30, target: 'v1', watch: effectsOf(first).watch },
+    });
+    expect(await redis.hget(keys.learner(id), 'w:v1')).toBe('95');
   });
 });
 

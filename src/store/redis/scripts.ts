@@ -10,6 +10,7 @@ export type ScriptName =
   | 'enroll'
   | 'completeLesson'
   | 'quizAttempt'
+  | 'watchLesson'
   | 'hydrateLearner'
   | 'replaceLearner'
   | 'readLearner'
@@ -57,7 +58,11 @@ for (const file of readdirSync(LUA_DIR)) {
   sources.set(match[1]!, { lua: withIncludes(readFileSync(LUA_DIR + file, 'utf8')), numberOfKeys: Number(match[2]) });
 }
 
-/** Define every script on a connection once; callers then use typed store methods, never KEYS/ARGV. */
+/**
+ * Define every script on a connection once; callers then use typed store methods, never KEYS/ARGV.
+ * A script may not take the name of a Redis command ioredis already has (`watch`, `get`, ...):
+ * that name would keep the command.
+ */
 export function defineScripts<C extends RedisClient>(redis: C): ScriptedRedis<C> {
   // Cluster routes a script by the slot of its first key and keeps EVALSHA/NOSCRIPT per node
   // connection, exactly as Redis does per connection.

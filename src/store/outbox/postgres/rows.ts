@@ -23,6 +23,7 @@ export interface EnrollmentRow {
   xp_earned: number;
   xp_reached_at: Date | null;
   quizzes_passed: number;
+  watch_seconds: number;
   epoch: number;
   version: number;
 }
@@ -38,11 +39,21 @@ export interface QuizAttemptRow {
   event_key: string;
 }
 
+/**
+ * A learner's row of one lesson: its completion (the first one counts) and its watch total
+ * (the newest by (watch_epoch, watch_version); 0 at (0, 0) when the batch only completed it).
+ */
 export interface LessonProgressRow {
   learner_id: string;
   lesson_id: string;
   course_id: string;
-  completed_at: Date;
+  completed_at: Date | null;
+  /** A VIDEO lesson when completed. */
+  video: boolean;
+  watch_time_seconds: number;
+  watch_epoch: number;
+  watch_version: number;
+  /** The latest of the completion and the last watch. */
   updated_at: Date;
 }
 
@@ -112,7 +123,7 @@ export class RowSet {
     courseId: string,
     epoch: number,
     version: number,
-    ce: { i: string; eat: number; x: number; xat: number; ec: number; cq?: number | undefined },
+    ce: { i: string; eat: number; x: number; xat: number; ec: number; cq?: number | undefined; cw?: number | undefined },
   ): void {
     const key = pair(learnerId, courseId);
     const prev = this.enrollments.get(key);
@@ -127,6 +138,8 @@ export class RowSet {
       xp_reached_at: dateOrNull(ce.xat),
       // Entries written before quizzes existed carry no count: nobody had passed one then.
       quizzes_passed: ce.cq ?? 0,
+      // Likewise for watch time.
+      watch_seconds: ce.cw ?? 0,
       epoch,
       version,
     });
@@ -137,8 +150,33 @@ export class RowSet {
     this.attempts.set(`${pair(row.learner_id, row.quiz_id)}\u0000${String(row.attempt).padStart(10, '0')}`, row);
   }
 
-  lessonCompleted(row: LessonProgressRow): void {
-    this.progress.set(pair(row.learner_id, row.lesson_id), row);
+  /** A lesson completed at `at`: the first completion of a (learner, lesson) in the batch counts. */
+  lessonCompleted(learnerId: string, lessonId: string, courseId: string, at: Date, video: boolean): void {
+    const row = this.progressRow(learnerId, lessonId, courseId, at);
+    if (row.completed_at === null || at < row.completed_at) {
+      row.completed_at = at;
+      row.video = video;
+    }
+  }
+
+  /** A lesson's watch total at the entry's (epoch, version), last watched at `at`: the newest counts. */
+  lessonWatched(learnerId: string, lessonId: string, courseId: string, seconds: number, epoch: number, version: number, at: Date): void {
+    const row = this.progressRow(learnerId, lessonId, courseId, at);
+    if (newer({ epoch, version }, { epoch: row.watch_epoch, version: row.watch_version })) {
+      row.watch_time_seconds = seconds;
+      row.watch_epoch = epoch;
+      row.watch_version = version;
+    }
+  }
+
+  private progressRow(learnerId: string, lessonId: string, courseId: string, at: Date): LessonProgressRow {
+    const key = pair(learnerId, lessonId);
+    let row = this.progress.get(key);
+    if (!row) {
+      row = { learner_id: learnerId, lesson_id: lessonId, course_id: courseId, completed_at: null, video: false, watch_time_seconds: 0, watch_epoch: 0, watch_version: 0, updated_at: at };
+      this.progress.set(key, row);
+    } else if (at > row.updated_at) row.updated_at = at;
+    return row;
   }
 
   pay(row: LedgerRow): void {

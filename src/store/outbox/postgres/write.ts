@@ -4,12 +4,14 @@ import { enrolled } from './enrolled';
 import { lessonCompleted } from './lessonCompleted';
 import { quizAttempted } from './quizAttempted';
 import { RowSet } from './rows';
+import { watched } from './watched';
 
 /** What each entry kind writes besides the common rows (RowSet.common). One handler per kind. */
 const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void } = {
   enrolled,
   lesson_completed: lessonCompleted,
   quiz_attempted: quizAttempted,
+  watched,
 };
 
 /** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
@@ -86,19 +88,33 @@ const LEARNERS = `
   returning id`;
 
 const ENROLLMENTS = `
-  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, epoch, version)
-  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, epoch, version
+  insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version)
+  select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version
   from jsonb_to_recordset(?::jsonb) as t(id uuid, learner_id text, course_id text, enrolled_at timestamptz,
-    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, quizzes_passed int, epoch bigint, version int)
+    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, quizzes_passed int, watch_seconds int, epoch bigint, version int)
   on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
-    xp_reached_at = excluded.xp_reached_at, quizzes_passed = excluded.quizzes_passed, epoch = excluded.epoch, version = excluded.version
+    xp_reached_at = excluded.xp_reached_at, quizzes_passed = excluded.quizzes_passed, watch_seconds = excluded.watch_seconds,
+    epoch = excluded.epoch, version = excluded.version
   where (enrollments.epoch, enrollments.version) < (excluded.epoch, excluded.version)`;
 
+// One row per learner and lesson: the first completion stays; the watch total moves only
+// forward, by its own (epoch, version); a row that only watched has no completion yet.
 const PROGRESS = `
-  insert into lesson_progress (learner_id, lesson_id, course_id, completed_at, updated_at)
-  select learner_id, lesson_id, course_id, completed_at, updated_at
-  from jsonb_to_recordset(?::jsonb) as t(learner_id text, lesson_id text, course_id text, completed_at timestamptz, updated_at timestamptz)
-  on conflict (learner_id, lesson_id) do nothing`;
+  insert into lesson_progress as p (learner_id, lesson_id, course_id, completed_at, video, watch_time_seconds, watch_epoch, watch_version, updated_at)
+  select learner_id, lesson_id, course_id, completed_at, video, watch_time_seconds, watch_epoch, watch_version, updated_at
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, lesson_id text, course_id text, completed_at timestamptz, video boolean,
+    watch_time_seconds int, watch_epoch bigint, watch_version int, updated_at timestamptz)
+  on conflict (learner_id, lesson_id) do update set
+    completed_at = coalesce(p.completed_at, excluded.completed_at),
+    video = case when p.completed_at is null then excluded.video else p.video end,
+    watch_time_seconds = case when (p.watch_epoch, p.watch_version) < (excluded.watch_epoch, excluded.watch_version)
+      then excluded.watch_time_seconds else p.watch_time_seconds end,
+    watch_epoch = greatest(p.watch_epoch, excluded.watch_epoch),
+    watch_version = case when (p.watch_epoch, p.watch_version) < (excluded.watch_epoch, excluded.watch_version)
+      then excluded.watch_version else p.watch_version end,
+    updated_at = greatest(p.updated_at, excluded.updated_at)
+  where (p.completed_at is null and excluded.completed_at is not null)
+    or (p.watch_epoch, p.watch_version) < (excluded.watch_epoch, excluded.watch_version)`;
 
 // Attempts are facts, numbered by the script: a replay finds its row there.
 const QUIZ_ATTEMPTS = `

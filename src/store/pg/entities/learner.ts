@@ -42,6 +42,8 @@ export interface EnrollmentRow {
   xpReachedAt: Date | null;
   /** Distinct quizzes of the course passed, as of `version`. */
   quizzesPassed: number;
+  /** Seconds watched in the course's lessons, as of `version`. */
+  watchSeconds: number;
   version: number;
 }
 
@@ -57,6 +59,7 @@ export const EnrollmentEntity = new EntitySchema<EnrollmentRow>({
     xpEarned: { type: xpColumn(), fieldName: 'xp_earned' },
     xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
     quizzesPassed: { type: 'integer', fieldName: 'quizzes_passed' },
+    watchSeconds: { type: 'integer', fieldName: 'watch_seconds' },
     version: { type: 'integer' },
   },
 });
@@ -66,7 +69,13 @@ export interface LessonProgressRow {
   lessonId: string;
   courseId: string;
   completedAt: Date | null;
+  /** A VIDEO lesson when completed (videos completed count these). */
+  video: boolean;
+  /** Seconds watched in all, as of (watchEpoch, watchVersion). */
   watchTimeSeconds: number;
+  watchEpoch: number;
+  watchVersion: number;
+  /** The latest of the completion and the last watch. */
   updatedAt: Date;
 }
 
@@ -78,7 +87,10 @@ export const LessonProgressEntity = new EntitySchema<LessonProgressRow>({
     lessonId: { type: 'text', fieldName: 'lesson_id', primary: true },
     courseId: { type: 'text', fieldName: 'course_id' },
     completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
+    video: { type: 'boolean' },
     watchTimeSeconds: { type: 'integer', fieldName: 'watch_time_seconds' },
+    watchEpoch: { type: new BigIntType('number'), fieldName: 'watch_epoch' },
+    watchVersion: { type: 'integer', fieldName: 'watch_version' },
     updatedAt: { type: 'Date', fieldName: 'updated_at' },
   },
 });

@@ -27,7 +27,7 @@ appendList(rec, 'cs', course)
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
-local enrollment = { i = ev.key, eat = ev.at, x = 0, xat = 0, cc = 0, ec = 0, cq = 0 }
+local enrollment = { i = ev.key, eat = ev.at, x = 0, xat = 0, cc = 0, ec = 0, cq = 0, cw = 0 }
 local json = appendOutbox('enrolled', rec, { c = course, ce = enrollment })
 rememberEvent(cjson.encode({ k = 'enrolled', t = course, x = 0, s = num(rec, 'xp'), v = num(rec, 'v') }))
 return {1, json}

@@ -19,6 +19,7 @@
 --- @include "payXp"
 --- @include "awardBadges"
 --- @include "appendOutbox"
+--- @include "enrollmentSnapshot"
 
 local quiz, course = ARGV[10], ARGV[11]
 local score, passScore, xp = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
@@ -29,8 +30,8 @@ if seen then return {0, seen} end
 local fields = {
   'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'qt', 'qpc', 'qbs', 'qbn',
   'qn:' .. quiz, 'qb:' .. quiz, 'qp:' .. quiz,
-  'e:' .. course, 'ei:' .. course, 'ex:' .. course, 'exat:' .. course, 'cc:' .. course, 'ec:' .. course, 'cq:' .. course,
 }
+for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for i = 16, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
@@ -73,11 +74,7 @@ local awarded = awardBadges(rec, cjson.decode(ARGV[15]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
-local enrollment = {
-  i = rec.cur['ei:' .. course], eat = num(rec, 'e:' .. course), x = num(rec, 'ex:' .. course),
-  xat = num(rec, 'exat:' .. course), cc = num(rec, 'cc:' .. course), ec = num(rec, 'ec:' .. course),
-  cq = num(rec, 'cq:' .. course),
-}
+local enrollment = enrollmentSnapshot(rec, course)
 local aw = nil
 if #awarded > 0 then aw = awarded end
 local json = appendOutbox('quiz_attempted', rec, { c = course, q = quiz, n = n, sc = score, ps = passed, x = paid, b = best, ce = enrollment, aw = aw })
