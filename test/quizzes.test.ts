@@ -152,6 +152,9 @@ describe('submitQuizAttempt', () => {
     expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '1', qt: '1', xp: '40' });
     // The same id for another action is refused.
     expect((await submit(id, Q2, 75, 'attempt-1')).errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'eventId' });
+    // So is the same id for the same quiz with another score: that is another attempt, not a retry.
+    expect((await submit(id, Q1, 10, 'attempt-1')).errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'eventId' });
+    expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '1', qt: '1', xp: '40' });
   });
 });
 
