@@ -243,6 +243,47 @@ describe('a learner Redis lost', () => {
   });
 });
 
+describe('a quiz an edit moved to another course', () => {
+  it('counts its pass in the course of the first pass, live, after hydration and in verify', async () => {
+    // "mv-a" has the quiz; an edit removes it and gives its id to "mv-b".
+    const quiz = 'mv-a-m1-q1';
+    const a = makeCourse({ id: 'mv-a', modules: 1, lessons: 1, quizzes: 1 });
+    await t.app.services.catalog.upsertCourse(a);
+    const id = 'qz-mover';
+    for (const c of ['mv-a']) {
+      const res = await t.gql('mutation($l: ID, $c: ID!) { enroll(courseId: $c, learnerId: $l) { id } }', { variables: { l: id, c }, token: service });
+      expect(res.errors).toBeUndefined();
+    }
+    expect((await submit(id, quiz, 80)).data!.submitQuizAttempt).toMatchObject({ xpAwarded: 40, attempt: { attemptNumber: 1, passed: true } });
+    await t.app.services.catalog.upsertCourse({ ...a, modules: a.modules.map((m) => ({ ...m, quizzes: [] })) });
+    const b = makeCourse({ id: 'mv-b', modules: 1, lessons: 1, quizzes: 0 });
+    await t.app.services.catalog.upsertCourse({ ...b, modules: b.modules.map((m) => ({ ...m, quizzes: [{ id: quiz, title: 'Moved', passScore: 50, xpReward: 40 }] })) });
+    const res = await t.gql('mutation($l: ID) { enroll(courseId: "mv-b", learnerId: $l) { id } }', { variables: { l: id }, token: service });
+    expect(res.errors).toBeUndefined();
+    // Passed once already: the retake in mv-b pays nothing and counts nowhere.
+    expect((await submit(id, quiz, 90)).data!.submitQuizAttempt).toMatchObject({ xpAwarded: 0, attempt: { attemptNumber: 2, passed: true } });
+    const live = await quizFields(id);
+    expect(live).toMatchObject({ 'cq:mv-a': '1', qpc: '1' });
+    expect(live['cq:mv-b']).toBeUndefined();
+
+    await t.app.settle();
+    const report = await verify();
+    expect(report.drift.filter((d) => d.learnerId === id)).toEqual([]);
+    // Loaded back from Postgres, the learner counts the pass where the script did.
+    await t.app.redis.del(t.app.keys.learner(id));
+    await t.app.hot.counters([id]);
+    await t.app.services.progress.topicMastery(id, 'mv-b');
+    const loaded = await quizFields(id);
+    expect(Number(loaded['cq:mv-b'] ?? 0)).toBe(0);
+    expect(loaded).toMatchObject({ 'cq:mv-a': '1', qpc: '1', 'qn:mv-a-m1-q1': '2' });
+    // Repair's recomputation agrees too.
+    await t.app.learnerRepo.recomputeFromLedger(id);
+    const audit = (await t.app.learnerRepo.audit([id])).get(id)!;
+    expect(audit.courses.get('mv-b')).toMatchObject({ quizzesPassed: 0, passedQuizzes: 0 });
+    expect(audit.courses.get('mv-a')).toMatchObject({ quizzesPassed: 1, passedQuizzes: 1 });
+  });
+});
+
 describe('verify', () => {
   it('finds no drift after the runs above, and finds a corrupted quiz counter', async () => {
     await t.app.settle();
