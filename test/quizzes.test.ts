@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStores } from '../src/store/verify';
-import { destroyTestEnv, makeCourse, newTestEnv, outboxEntries, startTestApp, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, outboxEntries, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -240,6 +240,30 @@ describe('a learner Redis lost', () => {
     expect(await quizFields(id)).toMatchObject({ qt: '5', qpc: '2', qbs: '169', qbn: '2', 'cq:qz': '2', 'qb:qz-m1-q1': '99' });
     await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(80);
+  });
+});
+
+describe('an attempt number Postgres already holds', () => {
+  it('is noticed by the writer, which has the learner rebuilt so numbering goes on from Postgres', async () => {
+    // A hash that counted fewer attempts than Postgres holds (deleted while entries were on
+    // their way, with no flush before hydration): the next attempt reuses a number.
+    const id = 'qz-taken';
+    await enroll(id);
+    for (const score of [20, 30]) expect((await submit(id, Q1, score)).errors).toBeUndefined();
+    await t.app.settle();
+    await t.app.redis.hset(t.app.keys.learner(id), `qn:${Q1}`, '1', 'qt', '1');
+    const detected = t.app.repair.stats.detected;
+    const reused = await submit(id, Q1, 40);
+    expect(reused.data!.submitQuizAttempt.attempt.attemptNumber).toBe(2);
+    await t.app.settle();
+    await eventually(() => t.app.repair.stats.detected > detected, 5000, 'detection');
+    await t.app.repair.idle();
+    // Rebuilt from Postgres: the next attempt takes the number after Postgres's last one.
+    const next = await submit(id, Q1, 50);
+    expect(next.data!.submitQuizAttempt.attempt.attemptNumber).toBe(3);
+    await t.app.settle();
+    const rows = await t.gql(ATTEMPTS, { token: await tokenFor(id), variables: { q: Q1 } });
+    expect(rows.data!.me.quizAttempts.map((a: { attemptNumber: number; score: number }) => [a.attemptNumber, a.score])).toEqual([[1, 20], [2, 30], [3, 50]]);
   });
 });
 
