@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStores } from '../src/store/verify';
-import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -153,6 +153,9 @@ describe('submitQuizAttempt', () => {
     expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '1', qt: '1', xp: '40' });
     // The same id for another action is refused.
     expect((await submit(id, Q2, 75, 'attempt-1')).errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'eventId' });
+    // So is the same id for the same quiz with another score: that is another attempt, not a retry.
+    expect((await submit(id, Q1, 10, 'attempt-1')).errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'eventId' });
+    expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '1', qt: '1', xp: '40' });
   });
 });
 
@@ -238,6 +241,71 @@ describe('a learner Redis lost', () => {
     expect(await quizFields(id)).toMatchObject({ qt: '5', qpc: '2', qbs: '169', qbn: '2', 'cq:qz': '2', 'qb:qz-m1-q1': '99' });
     await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(80);
+  });
+});
+
+describe('an attempt number Postgres already holds', () => {
+  it('is noticed by the writer, which has the learner rebuilt so numbering goes on from Postgres', async () => {
+    // A hash that counted fewer attempts than Postgres holds (deleted while entries were on
+    // their way, with no flush before hydration): the next attempt reuses a number.
+    const id = 'qz-taken';
+    await enroll(id);
+    for (const score of [20, 30]) expect((await submit(id, Q1, score)).errors).toBeUndefined();
+    await t.app.settle();
+    await t.app.redis.hset(t.app.keys.learner(id), `qn:${Q1}`, '1', 'qt', '1');
+    const detected = t.app.repair.stats.detected;
+    const reused = await submit(id, Q1, 40);
+    expect(reused.data!.submitQuizAttempt.attempt.attemptNumber).toBe(2);
+    await t.app.settle();
+    await eventually(() => t.app.repair.stats.detected > detected, 5000, 'detection');
+    await t.app.repair.idle();
+    // Rebuilt from Postgres: the next attempt takes the number after Postgres's last one.
+    const next = await submit(id, Q1, 50);
+    expect(next.data!.submitQuizAttempt.attempt.attemptNumber).toBe(3);
+    await t.app.settle();
+    const rows = await t.gql(ATTEMPTS, { token: await tokenFor(id), variables: { q: Q1 } });
+    expect(rows.data!.me.quizAttempts.map((a: { attemptNumber: number; score: number }) => [a.attemptNumber, a.score])).toEqual([[1, 20], [2, 30], [3, 50]]);
+  });
+});
+
+describe('a quiz an edit moved to another course', () => {
+  it('counts its pass in the course of the first pass, live, after hydration and in verify', async () => {
+    // "mv-a" has the quiz; an edit removes it and gives its id to "mv-b".
+    const quiz = 'mv-a-m1-q1';
+    const a = makeCourse({ id: 'mv-a', modules: 1, lessons: 1, quizzes: 1 });
+    await t.app.services.catalog.upsertCourse(a);
+    const id = 'qz-mover';
+    for (const c of ['mv-a']) {
+      const res = await t.gql('mutation($l: ID, $c: ID!) { enroll(courseId: $c, learnerId: $l) { id } }', { variables: { l: id, c }, token: service });
+      expect(res.errors).toBeUndefined();
+    }
+    expect((await submit(id, quiz, 80)).data!.submitQuizAttempt).toMatchObject({ xpAwarded: 40, attempt: { attemptNumber: 1, passed: true } });
+    await t.app.services.catalog.upsertCourse({ ...a, modules: a.modules.map((m) => ({ ...m, quizzes: [] })) });
+    const b = makeCourse({ id: 'mv-b', modules: 1, lessons: 1, quizzes: 0 });
+    await t.app.services.catalog.upsertCourse({ ...b, modules: b.modules.map((m) => ({ ...m, quizzes: [{ id: quiz, title: 'Moved', passScore: 50, xpReward: 40 }] })) });
+    const res = await t.gql('mutation($l: ID) { enroll(courseId: "mv-b", learnerId: $l) { id } }', { variables: { l: id }, token: service });
+    expect(res.errors).toBeUndefined();
+    // Passed once already: the retake in mv-b pays nothing and counts nowhere.
+    expect((await submit(id, quiz, 90)).data!.submitQuizAttempt).toMatchObject({ xpAwarded: 0, attempt: { attemptNumber: 2, passed: true } });
+    const live = await quizFields(id);
+    expect(live).toMatchObject({ 'cq:mv-a': '1', qpc: '1' });
+    expect(live['cq:mv-b']).toBeUndefined();
+
+    await t.app.settle();
+    const report = await verify();
+    expect(report.drift.filter((d) => d.learnerId === id)).toEqual([]);
+    // Loaded back from Postgres, the learner counts the pass where the script did.
+    await t.app.redis.del(t.app.keys.learner(id));
+    await t.app.hot.counters([id]);
+    await t.app.services.progress.topicMastery(id, 'mv-b');
+    const loaded = await quizFields(id);
+    expect(Number(loaded['cq:mv-b'] ?? 0)).toBe(0);
+    expect(loaded).toMatchObject({ 'cq:mv-a': '1', qpc: '1', 'qn:mv-a-m1-q1': '2' });
+    // Repair's recomputation agrees too.
+    await t.app.learnerRepo.recomputeFromLedger(id);
+    const audit = (await t.app.learnerRepo.audit([id])).get(id)!;
+    expect(audit.courses.get('mv-b')).toMatchObject({ quizzesPassed: 0, passedQuizzes: 0 });
+    expect(audit.courses.get('mv-a')).toMatchObject({ quizzesPassed: 1, passedQuizzes: 1 });
   });
 });
 

@@ -245,9 +245,11 @@ function watchPayloadOf(input: LearningEventInput, index: number, catalog: Catal
   return { lessonId, seconds };
 }
 
-/** Whether a repeat's first result was for the same action (a retry), not an id reused for another. */
+/** Whether a repeat's first result was for the same action (a retry), not an id reused for another (another lesson, quiz or score). */
 function sameAction(p: PreparedEvent, e: EventEffects): boolean {
   if (e.kind !== p.event.kind) return false;
+  // A quiz attempt is its quiz and its score: the same id with another score is another attempt.
+  if ('quizId' in p && e.attempt && e.attempt.score !== p.score) return false;
   return e.target === ('lessonId' in p ? p.lessonId : 'quizId' in p ? p.quizId : p.courseId);
 }
 

@@ -9,6 +9,17 @@ const ms = (v: string | number | null | undefined): number | null => (v === null
 const MS = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 
 /**
+ * Quizzes passed in enrollment `e`'s course, as lua/quizAttempt-3.lua counts `cq:<course>`: a
+ * quiz counts in the course of its first passing attempt (the one that set `qp:`), once. Not
+ * "any passing attempt in the course": a quiz id an edit removed from one course and gave to
+ * another is passed once for the learner, and the live counter, hydration, verify and repair
+ * must agree on where that pass counts.
+ */
+const PASSED_IN_COURSE = `(select count(*) from (select distinct on (a.quiz_id) a.course_id from quiz_attempts a
+     where a.learner_id = e.learner_id and a.passed order by a.quiz_id, a.attempt) f
+   where f.course_id = e.course_id)`;
+
+/**
  * A learner's whole record in one statement, so it reads one snapshot: a batch committing
  * meanwhile is either all in it or not at all (no lesson without its XP, no XP without its
  * lesson). A stranger costs this one round trip and nothing else.
@@ -22,8 +33,7 @@ select
             'ec', ${MS('e.completed_at')}, 'v', e.version,
             'cc', (select count(*) from lesson_progress p
                     where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null),
-            'cq', (select count(distinct a.quiz_id) from quiz_attempts a
-                    where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+            'cq', ${PASSED_IN_COURSE},
             'cw', (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
                     where p.learner_id = e.learner_id and p.course_id = e.course_id))
           order by e.enrolled_at, e.course_id), '[]'::json)
@@ -56,8 +66,7 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
             (select coalesce(sum(amount), 0) from xp_transactions t
               where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
             e.quizzes_passed,
-            (select count(distinct a.quiz_id) from quiz_attempts a
-              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+            ${PASSED_IN_COURSE},
             e.watch_seconds,
             (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
               where p.learner_id = e.learner_id and p.course_id = e.course_id))), '{}'::json)
@@ -252,8 +261,7 @@ export class LearnerRepository {
                                   where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}), 0),
            xp_reached_at = (select max(occurred_at) from xp_transactions t
                              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
-           quizzes_passed = (select count(distinct a.quiz_id) from quiz_attempts a
-                              where a.learner_id = e.learner_id and a.course_id = e.course_id and a.passed),
+           quizzes_passed = ${PASSED_IN_COURSE},
            watch_seconds = (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
                              where p.learner_id = e.learner_id and p.course_id = e.course_id)
          where e.learner_id = :id`,

@@ -34,10 +34,14 @@ export interface WriteCounts {
  * - `already-paid`: a new event paid for something the ledger already holds under another event
  *   (the hash did not know the lesson was completed);
  * - `version-reused`: a new event carries an (epoch, version) another event already had (the
- *   hash went back and counted those versions again).
- * Neither happens while Redis is ahead of Postgres, whatever the order batches arrive in.
+ *   hash went back and counted those versions again);
+ * - `attempt-taken`: a new quiz attempt carries a number another attempt of the quiz already
+ *   has (the hash counted attempts from a Postgres that had not received them all yet, e.g.
+ *   its hash was deleted while entries were on their way). The attempt is still in the event
+ *   log; its row is not written.
+ * None happens while Redis is ahead of Postgres, whatever the order batches arrive in.
  */
-export type BehindReason = 'already-paid' | 'version-reused';
+export type BehindReason = 'already-paid' | 'version-reused' | 'attempt-taken';
 
 /** What a batch wrote, and the learners it showed Redis to be behind for (repair them). */
 export interface WriteResult extends WriteCounts {
@@ -122,7 +126,8 @@ const QUIZ_ATTEMPTS = `
   select learner_id, quiz_id, attempt, course_id, score, passed, attempted_at, event_key
   from jsonb_to_recordset(?::jsonb) as t(learner_id text, quiz_id text, attempt int, course_id text, score int,
     passed boolean, attempted_at timestamptz, event_key uuid)
-  on conflict (learner_id, quiz_id, attempt) do nothing`;
+  on conflict (learner_id, quiz_id, attempt) do nothing
+  returning event_key`;
 
 const LEDGER = `
   insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
@@ -202,7 +207,8 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     result.learners = moved.size;
     result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
     result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
-    result.quizAttempts = await run(trx, QUIZ_ATTEMPTS, sorted(rows.attempts), clientMs);
+    const attempted = new Set((await returning<{ event_key: string }>(trx, QUIZ_ATTEMPTS, sorted(rows.attempts), clientMs)).map((r) => r.event_key));
+    result.quizAttempts = attempted.size;
     const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger), clientMs)).map((r) => r.id));
     result.xpTransactions = paid.size;
     result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards), clientMs);
@@ -213,6 +219,13 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     // A new event whose payment the ledger refused: it was paid already, under another event.
     for (const row of rows.ledger.values()) {
       if (!paid.has(row.id) && logged.has(eventKeyOfLedgerId(row.id))) result.behind.set(row.learner_id, 'already-paid');
+    }
+    // A new attempt whose row was not written: its number was taken by another attempt (in
+    // Postgres, or earlier in this batch). A replayed attempt's event is not new.
+    for (const e of entries) {
+      if (e.data.k === 'quiz_attempted' && logged.has(e.data.id) && !attempted.has(e.data.id) && !result.behind.has(e.data.l)) {
+        result.behind.set(e.data.l, 'attempt-taken');
+      }
     }
     // A new event whose learner's snapshot did not move: reordered, or a version counted twice.
     const suspects = entries.filter((e) => logged.has(e.data.id) && !moved.has(e.data.l) && !result.behind.has(e.data.l));
