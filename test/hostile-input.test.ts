@@ -89,7 +89,7 @@ async function snapshot(): Promise<string> {
   const read = await t.gql(
     `{ courses { id title description lessonCount quizCount totalXp modules { id title lessons { id title kind durationSeconds xpReward } quizzes { id title passScore xpReward } } }
        badges { id name description imageUrl criteria xpReward } levels { level name minXp }
-       me { totalXp enrollments { course { id } progress { completedLessons passedQuizzes } } quizAttempts { quizId score attemptNumber } badges { badge { id } } xpHistory(first: 100) { edges { node { id amount } } } }
+       me { totalXp enrollments { course { id } progress { completedLessons passedQuizzes watchTimeSeconds } } quizAttempts { quizId score attemptNumber } badges { badge { id } } xpHistory(first: 100) { edges { node { id amount } } } }
        leaderboard(first: 100) { totalCount entries { learner { id } } } }`,
     { token: learner },
   );
@@ -163,6 +163,7 @@ const RECORD = 'mutation($ev: [LearningEventInput!]!) { recordEvents(events: $ev
 const UPSERT_COURSE = 'mutation($i: CourseInput!) { upsertCourse(input: $i) { id } }';
 const UPSERT_BADGE = 'mutation($i: BadgeInput!) { upsertBadge(input: $i) { id } }';
 const SET_LEVELS = 'mutation($l: [LevelInput!]!) { setLevels(levels: $l) { level } }';
+const WATCH = 'mutation($x: ID!, $s: Int!, $l: ID, $e: ID) { recordWatchTime(lessonId: $x, seconds: $s, learnerId: $l, eventId: $e) { watchTimeSeconds completed } }';
 const SUBMIT = 'mutation($q: ID!, $s: Int!, $l: ID, $e: ID) { submitQuizAttempt(quizId: $q, score: $s, learnerId: $l, eventId: $e) { xpAwarded attempt { attemptNumber } } }';
 
 describe('hostile arguments are refused cleanly and change nothing', () => {
@@ -197,6 +198,17 @@ describe('hostile arguments are refused cleanly and change nothing', () => {
       fc.record({ q: fc.constant('hx-m1-q1'), s: fc.integer({ min: 0, max: 100 }), l: badId }),
     );
     await refusedUnchanged(arb, (v) => send(SUBMIT, v, 'l' in v ? service : learner));
+  });
+
+  it('recordWatchTime: bad lesson ids, seconds out of 1..duration or of the wrong type, bad event and learner ids', async () => {
+    const badSeconds = fc.oneof(badRequiredInt, fc.constant(0), fc.integer({ min: 301, max: 2 ** 31 - 1 }), wrongType, fc.constant(null));
+    const arb = fc.oneof(
+      fc.record({ x: fc.oneof(badId, wrongType), s: fc.integer({ min: 1, max: 300 }) }),
+      fc.record({ x: fc.constant('hx-l1'), s: badSeconds }),
+      fc.record({ x: fc.constant('hx-l1'), s: fc.integer({ min: 1, max: 300 }), e: badId }),
+      fc.record({ x: fc.constant('hx-l1'), s: fc.integer({ min: 1, max: 300 }), l: badId }),
+    );
+    await refusedUnchanged(arb, (v) => send(WATCH, v, 'l' in v ? service : learner));
   });
 
   it('recordEvents: batches of hostile events (and batches past 500) apply nothing', async () => {
@@ -326,9 +338,10 @@ describe('hostile arguments are refused cleanly and change nothing', () => {
       [SET_LEVELS, 'l'],
       [SUBMIT, 'q'],
       [SUBMIT, 's'],
+      [WATCH, 's'],
     ] as const;
     const arb = fc.tuple(fc.constantFrom(...ops), fc.oneof(wrongType, fc.constant(null), badRequiredInt, fc.string({ unit: 'binary', maxLength: 30 })));
-    await refusedUnchanged(arb, ([[query, name], value]) => send(query, { [name]: value }, query === ENROLL || query === COMPLETE || query === RECORD || query === SUBMIT ? learner : admin));
+    await refusedUnchanged(arb, ([[query, name], value]) => send(query, { [name]: value }, query === ENROLL || query === COMPLETE || query === RECORD || query === SUBMIT || query === WATCH ? learner : admin));
   });
 });
 
