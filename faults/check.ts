@@ -6,7 +6,8 @@
  *   `lesson_completed`, source the lesson; a quiz's first pass `quiz_passed`, source the quiz),
  *   and no (learner, reason, source) has two;
  * - every acknowledged quiz attempt (its own eventId) is exactly one `quiz_attempts` row: a
- *   retry never records an attempt twice, a crash never loses one;
+ *   retry never records an attempt twice, a crash never loses one; and each learner's watch
+ *   time in Postgres is the sum of their acknowledged `recordWatchTime` calls;
  * - no learner's acknowledged `totalXp` is above what the ledger holds for them (an
  *   acknowledged change was lost otherwise), and no lesson was acknowledged as paid under two
  *   different event ids;
@@ -53,6 +54,8 @@ export interface CheckResult {
   /** Quiz attempt rows in Postgres, and learners whose rows differ from their acknowledged attempts. */
   attemptRows: number;
   attemptDrift: number;
+  /** Learners whose watch time in Postgres differs from their acknowledged watch seconds. */
+  watchDrift: number;
   /** Learners whose acknowledged totalXp is above their ledger sum. */
   ackAboveLedger: number;
   /** Learners whose served totalXp differs from their ledger sum, and the XP between them. */
@@ -74,7 +77,7 @@ export interface CheckResult {
 
 /** Total drift: everything that must be 0. */
 export function driftOf(r: CheckResult): number {
-  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.attemptDrift + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
+  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.attemptDrift + r.watchDrift + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
 }
 
 /** The outbox backlog (unread + unacknowledged) of every consumer group, over all partitions. */
@@ -182,7 +185,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     const progress = (await c.query<{ n: string }>(`select count(*) as n from lesson_progress where learner_id = any($1) and completed_at is not null`, [learners])).rows[0]!;
     const snapshots = (await c.query<{ id: string; total_xp: string }>(`select id, total_xp from learners where id = any($1)`, [learners])).rows;
     const attempts = (await c.query<{ learner_id: string; n: string }>(`select learner_id, count(*) as n from quiz_attempts where learner_id = any($1) group by learner_id`, [learners])).rows;
-    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts };
+    const watched = (await c.query<{ learner_id: string; s: string }>(`select learner_id, sum(watch_time_seconds) as s from lesson_progress where learner_id = any($1) group by learner_id`, [learners])).rows;
+    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts, watched };
   });
 
   const ledgerSum = new Map<string, number>();
@@ -200,7 +204,13 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const ackedUnder = new Map<string, string>();
   const ackTotal = new Map<string, number>();
   const ackedAttempts = new Map<string, Set<string>>();
+  const ackedWatch = new Map<string, Map<string, number>>();
   for (const a of acks) {
+    if (a.op.watch) {
+      const m = ackedWatch.get(a.op.learner) ?? new Map<string, number>();
+      ackedWatch.set(a.op.learner, m.set(a.op.eventId, a.op.watch.seconds));
+      continue;
+    }
     if (a.op.quiz) {
       const set = ackedAttempts.get(a.op.learner) ?? new Set<string>();
       ackedAttempts.set(a.op.learner, set.add(a.op.eventId));
@@ -227,6 +237,16 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     if (rows !== acked) {
       attemptDrift++;
       note(`quiz attempts: ${learner} ${acked} acknowledged, ${rows} rows`);
+    }
+  }
+  const watchedRows = new Map(pgState.watched.map((r) => [r.learner_id, Number(r.s ?? 0)]));
+  let watchDrift = 0;
+  for (const learner of learners) {
+    const stored = watchedRows.get(learner) ?? 0;
+    const acked = [...(ackedWatch.get(learner)?.values() ?? [])].reduce((a, b) => a + b, 0);
+    if (stored !== acked) {
+      watchDrift++;
+      note(`watch time: ${learner} ${acked} s acknowledged, ${stored} s in Postgres`);
     }
   }
   let ackAboveLedger = 0;
@@ -298,6 +318,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     paidTwiceAcks,
     attemptRows: [...attemptRows.values()].reduce((a, b) => a + b, 0),
     attemptDrift,
+    watchDrift,
     ackAboveLedger,
     servedDrift,
     servedDriftXp,

@@ -14,6 +14,8 @@ export interface Op {
   eventId: string;
   /** A quiz attempt with this score instead of a lesson completion. */
   quiz?: { score: number };
+  /** Watch time on `lesson` (recordWatchTime) instead of a completion. */
+  watch?: { seconds: number };
   /** Enroll first (with its own event id) in this course. */
   enroll?: { courseId: string; eventId: string };
 }
@@ -47,6 +49,9 @@ export const COMPLETE = `mutation($lessonId: ID!, $learnerId: ID, $eventId: ID) 
 }`;
 export const SUBMIT = `mutation($quizId: ID!, $score: Int!, $learnerId: ID, $eventId: ID) {
   submitQuizAttempt(quizId: $quizId, score: $score, learnerId: $learnerId, eventId: $eventId) { xpAwarded totalXp attempt { attemptNumber } }
+}`;
+export const WATCH = `mutation($lessonId: ID!, $seconds: Int!, $learnerId: ID, $eventId: ID) {
+  recordWatchTime(lessonId: $lessonId, seconds: $seconds, learnerId: $learnerId, eventId: $eventId) { watchTimeSeconds completion { xpAwarded totalXp } }
 }`;
 const ENROLL = `mutation($courseId: ID!, $learnerId: ID, $eventId: ID) { enroll(courseId: $courseId, learnerId: $learnerId, eventId: $eventId) { id } }`;
 
@@ -244,7 +249,9 @@ export class Load {
         ? await this.attempt(ENROLL, { courseId: op.enroll!.courseId, learnerId: op.learner, eventId: op.enroll!.eventId })
         : op.quiz
           ? await this.attempt(SUBMIT, { quizId: op.lesson, score: op.quiz.score, learnerId: op.learner, eventId: op.eventId })
-          : await this.attempt(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId });
+          : op.watch
+            ? await this.attempt(WATCH, { lessonId: op.lesson, seconds: op.watch.seconds, learnerId: op.learner, eventId: op.eventId })
+            : await this.attempt(COMPLETE, { lessonId: op.lesson, learnerId: op.learner, eventId: op.eventId });
     if (r.kind === 'retry') {
       if (Date.now() - job.firstAt > this.giveUpMs) return this.end(job, { kind: 'gave-up', op, last: `${job.step}: ${r.why}` });
       job.notBefore = Date.now() + job.backoffMs;
@@ -261,7 +268,8 @@ export class Load {
       return this.step(job);
     }
     if (r.kind === 'final') return this.end(job, { kind: 'refused', op, code: r.code });
-    const c = (op.quiz ? r.data.submitQuizAttempt : r.data.completeLesson) as { xpAwarded: number; totalXp: number };
+    // A watch of a READING lesson pays nothing (its total only); it is acknowledged with no XP.
+    const c = (op.quiz ? r.data.submitQuizAttempt : op.watch ? (r.data.recordWatchTime.completion ?? { xpAwarded: 0, totalXp: 0 }) : r.data.completeLesson) as { xpAwarded: number; totalXp: number };
     const ack: Ack = { op, xpAwarded: c.xpAwarded, totalXp: c.totalXp, at: Date.now(), attempts: job.attempts };
     this.acks.push(ack);
     this.end(job, { kind: 'ack', ack });
@@ -278,18 +286,19 @@ export function completionOps(o: { run: string; learners: number; lessonIds: str
   const slots: [number, Op][] = [];
   const lessons = o.lessons ?? o.lessonIds.length;
   const stride = o.stride ?? o.learners;
-  // With a quiz: after their lessons, every learner fails it once (40) and then passes it (90).
-  const quizScores = o.quizId ? [40, 90] : [];
+  // With a quiz: after their lessons, every learner fails it once (40), watches 30 s of their
+  // first lesson (a READING one: time, never XP) and then passes the quiz (90).
+  const extra: ({ quiz: { score: number } } | { watch: { seconds: number } })[] = o.quizId ? [{ quiz: { score: 40 } }, { watch: { seconds: 30 } }, { quiz: { score: 90 } }] : [];
   for (let i = 0; i < o.learners; i++) {
-    for (let j = 0; j < lessons + quizScores.length; j++) {
-      const quiz = j >= lessons ? { score: quizScores[j - lessons]! } : undefined;
+    for (let j = 0; j < lessons + extra.length; j++) {
+      const x = j >= lessons ? extra[j - lessons]! : undefined;
       slots.push([
         i + j * stride,
         {
           learner: `${o.run}-u${i}`,
-          lesson: quiz ? o.quizId! : o.lessonIds[j]!,
-          eventId: quiz ? `${o.run}-q-${i}-${j - lessons}` : `${o.run}-e-${i}-${j}`,
-          ...(quiz ? { quiz } : {}),
+          lesson: x && 'quiz' in x ? o.quizId! : x ? o.lessonIds[0]! : o.lessonIds[j]!,
+          eventId: x ? `${o.run}-x-${i}-${j - lessons}` : `${o.run}-e-${i}-${j}`,
+          ...(x ?? {}),
           ...(j === 0 ? { enroll: { courseId: o.courseId, eventId: `${o.run}-enroll-${i}` } } : {}),
         },
       ]);
