@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from './logger';
+import { createLogger, LogThrottle, redactUrl } from './logger';
 import { describeTarget } from './store/redis/client';
 
 describe('logs', () => {
@@ -30,5 +30,18 @@ describe('logs', () => {
     expect(describeTarget('redis://:s3cret@cache:6379/0')).not.toContain('s3cret');
     expect(describeTarget('redis://:s3cret@cache:6379/0')).toContain('cache:6379');
     expect(describeTarget({ clusterNodes: ['a:7000', 'b:7001'] })).toBe('cluster(a:7000,b:7001)');
+  });
+});
+
+describe('LogThrottle', () => {
+  it('lets one line per key and interval through, counting the ones left out', () => {
+    const t = new LogThrottle(5000, 2);
+    expect(t.take('a', 0)).toBe(0);
+    expect(t.take('a', 1000)).toBeNull();
+    expect(t.take('a', 4999)).toBeNull();
+    expect(t.take('b', 4999)).toBe(0);
+    expect(t.take('a', 5000)).toBe(2);
+    t.clear();
+    expect(t.take('a', 5001)).toBe(0);
   });
 });

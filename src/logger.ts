@@ -39,3 +39,33 @@ export function redactUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/**
+ * Keeps a repeating log line to one per key and interval: `take(key)` answers how many times
+ * the key was left out since its last line when it may be logged now, or null while it must
+ * stay quiet. At most `maxKeys` keys are remembered (the oldest is forgotten first).
+ */
+export class LogThrottle {
+  private readonly last = new Map<string, { at: number; repeats: number }>();
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxKeys = 50,
+  ) {}
+
+  take(key: string, now = Date.now()): number | null {
+    const seen = this.last.get(key);
+    if (seen && now - seen.at < this.intervalMs) {
+      seen.repeats += 1;
+      return null;
+    }
+    this.last.set(key, { at: now, repeats: 0 });
+    if (this.last.size > this.maxKeys) this.last.delete(this.last.keys().next().value!);
+    return seen?.repeats ?? 0;
+  }
+
+  /** Forget every key (the condition ended: the next line is logged at once). */
+  clear(): void {
+    this.last.clear();
+  }
+}

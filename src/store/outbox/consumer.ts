@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger';
+import { LogThrottle, type Logger } from '../../logger';
 import { reasonOf, type Fault } from '../faults';
 import type { Keys } from '../redis/keys';
 import { Membership } from '../redis/membership';
@@ -78,9 +78,8 @@ export class OutboxConsumer {
   private stopping = false;
   private killed = false;
   private lastRound = 0;
-  /** Rate limit of the "outbox read failed" line (a store outage fails every round). */
-  private readFailureLoggedAt = 0;
-  private readFailuresUnlogged = 0;
+  /** A store outage fails every round: one "outbox read failed" line per 5 s. */
+  private readonly readFailures = new LogThrottle(5000);
   private sweeps = 0;
   /** While the store refuses everything, reading waits this long between tries (doubling). */
   private storeBackoff = 0;
@@ -275,13 +274,8 @@ export class OutboxConsumer {
         this.log.warn({ group: this.options.group }, 'outbox streams vanished (Redis flushed or restarted); recreating the group');
         await this.ensureGroups().catch(() => undefined);
       } else {
-        // A store outage fails every round: one line per 5 s, with how many were left out.
-        const now = Date.now();
-        if (now - this.readFailureLoggedAt >= 5000) {
-          this.log.warn({ err: reasonOf(err), group: this.options.group, repeatsLeftOut: this.readFailuresUnlogged }, 'outbox read failed; retrying');
-          this.readFailureLoggedAt = now;
-          this.readFailuresUnlogged = 0;
-        } else this.readFailuresUnlogged += 1;
+        const repeatsLeftOut = this.readFailures.take('read');
+        if (repeatsLeftOut !== null) this.log.warn({ err: reasonOf(err), group: this.options.group, repeatsLeftOut }, 'outbox read failed; retrying');
         // Back off before the next round.
         this.lastRound = Date.now() + 500;
       }

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger';
+import { LogThrottle, type Logger } from '../../logger';
 import type { RedisClient } from './client';
 
 /**
@@ -30,22 +30,15 @@ const watched = new WeakMap<object, { log: Logger; name: string; intervalMs: num
 export function watchConnection(conn: RedisClient, log: Logger, name: string, intervalMs = ERROR_LOG_INTERVAL_MS): void {
   if (watched.has(conn)) return;
   watched.set(conn, { log, name, intervalMs });
-  const last = new Map<string, { at: number; repeats: number }>();
+  // Old messages are forgotten so a connection failing in many ways cannot grow the throttle.
+  const throttle = new LogThrottle(intervalMs);
   let failing = false;
   const report = (err: Error, node?: string) => {
     failing = true;
     const message = String(err?.message ?? err).slice(0, 300);
-    const key = `${node ?? ''} ${message}`;
-    const now = Date.now();
-    const seen = last.get(key);
-    if (seen && now - seen.at < intervalMs) {
-      seen.repeats += 1;
-      return;
-    }
-    last.set(key, { at: now, repeats: 0 });
-    // Old messages are forgotten so a connection failing in many ways cannot grow the map.
-    if (last.size > 50) last.delete(last.keys().next().value!);
-    log.warn({ connection: name, ...(node ? { node } : {}), err: message, code: (err as { code?: string })?.code, repeatsLeftOut: seen?.repeats ?? 0 }, 'redis connection error');
+    const repeatsLeftOut = throttle.take(`${node ?? ''} ${message}`);
+    if (repeatsLeftOut === null) return;
+    log.warn({ connection: name, ...(node ? { node } : {}), err: message, code: (err as { code?: string })?.code, repeatsLeftOut }, 'redis connection error');
   };
   conn.on('error', (err: Error) => report(err));
   if (conn.isCluster) {
@@ -54,7 +47,7 @@ export function watchConnection(conn: RedisClient, log: Logger, name: string, in
   conn.on('ready', () => {
     if (!failing) return;
     failing = false;
-    last.clear();
+    throttle.clear();
     log.info({ connection: name }, 'redis connection ready again');
   });
 }
