@@ -44,7 +44,8 @@ import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
 import { Membership } from './store/redis/membership';
 import type { ScriptedClient } from './store/redis/scripts';
-import { BoardFeeds, LearnerFeed } from './subscriptions/feeds';
+import { BoardFeeds } from './subscriptions/feeds';
+import { LearnerFeed } from './subscriptions/learnerFeed';
 import { RedisPubSub } from './subscriptions/pubsub';
 import { useSharedSubscriptionResults } from './subscriptions/shared';
 

@@ -1,5 +1,5 @@
 import { requireViewer } from '../domain/auth/viewer';
-import type { LearnerUpdate } from '../subscriptions/feeds';
+import type { LearnerUpdate } from '../subscriptions/learnerFeed';
 import { builder } from './builder';
 import { BadgeAwardRef } from './learner';
 

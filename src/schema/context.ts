@@ -8,7 +8,8 @@ import type { EnrollmentState, LearnerCounters } from '../domain/learners/state'
 import type { Clock } from '../domain/ports';
 import type { LessonState } from '../domain/progress/lessons';
 import type { ProgressService } from '../domain/progress/service';
-import type { BoardFeeds, LearnerFeed } from '../subscriptions/feeds';
+import type { BoardFeeds } from '../subscriptions/feeds';
+import type { LearnerFeed } from '../subscriptions/learnerFeed';
 
 /** The domain services resolvers call. Built once per process in app.ts. */
 export interface Services {
