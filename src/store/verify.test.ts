@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DurableAudit } from './pg/learners';
 import { quizCounterFields } from './redis/learners';
-import { compareLearner, concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
+import { concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
+import { compareLearner } from './verifyLearner';
 
 const report = (over: Partial<VerifyReport> = {}): VerifyReport => ({ learners: 2, boards: 1, boardEntries: 1, drift: [], unsettled: [], repaired: [], driftAfterRepair: [], ...over });
 

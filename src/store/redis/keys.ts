@@ -90,6 +90,21 @@ export class Keys {
     return `${this.prefix}{p*}:learner:*`;
   }
 
+  /** The learner id in a learner hash key (`<prefix>{p17}:learner:<id>`); null for other keys. */
+  learnerOfKey(key: string): string | null {
+    if (!key.startsWith(`${this.prefix}{p`)) return null;
+    const at = key.indexOf('}:learner:', this.prefix.length);
+    return at < 0 ? null : key.slice(at + '}:learner:'.length);
+  }
+
+  /** The board id in a board's meta key (`<prefix>{b:<id>}:meta`); null for staging and other keys. */
+  boardOfMetaKey(key: string): string | null {
+    const head = `${this.prefix}{b:`;
+    if (!key.startsWith(head) || !key.endsWith('}:meta')) return null;
+    const id = key.slice(head.length, -'}:meta'.length);
+    return id.includes('}') ? null : id;
+  }
+
   /**
    * Sorted set of live members (member: instance name, score: expiry ms): `servers` for every
    * running server, and one per outbox consumer group for the instances running it.

@@ -1,0 +1,189 @@
+import { boardIdOf } from '../domain/boards/rules';
+import type { DurableAudit } from './pg/learners';
+
+/**
+ * One learner's Redis hash against their durable record in Postgres (the rules are listed in
+ * verify.ts's module comment), and the board scores they should have. Pure.
+ */
+
+export type Verdict = { state: 'ok' } | { state: 'ahead' } | { state: 'drift'; problems: string[] };
+
+/** What a learner's Redis hash says, parsed. */
+interface HotView {
+  epoch: number;
+  version: number;
+  xp: number;
+  lessonsCompleted: number;
+  lessons: string[];
+  badges: string[];
+  courses: Map<string, number>;
+  /** Quizzes passed per enrolled course (`cq:`). */
+  coursePasses: Map<string, number>;
+  /** Per quiz attempted: attempts, best score, whether passed. */
+  quizzes: Map<string, { attempts: number; best: number; passed: boolean }>;
+  /** The counters qt, qpc, qbs, qbn. */
+  quizCounters: { qt: number; qpc: number; qbs: number; qbn: number };
+  /** Seconds watched per lesson (`w:`), per enrolled course (`cw:`), in all (`wt`); videos completed (`vc`). */
+  watched: Map<string, number>;
+  courseWatch: Map<string, number>;
+  wt: number;
+  vc: number;
+}
+
+function hotView(h: Record<string, string>): HotView {
+  const lessons: string[] = [];
+  const badges: string[] = [];
+  const courses = new Map<string, number>();
+  const coursePasses = new Map<string, number>();
+  const quizzes = new Map<string, { attempts: number; best: number; passed: boolean }>();
+  const watched = new Map<string, number>();
+  const courseWatch = new Map<string, number>();
+  for (const field of Object.keys(h)) {
+    if (field.startsWith('l:')) lessons.push(field.slice(2));
+    else if (field.startsWith('b:')) badges.push(field.slice(2));
+    else if (field.startsWith('e:')) {
+      const course = field.slice(2);
+      courses.set(course, Number(h[`ex:${course}`] ?? 0));
+      coursePasses.set(course, Number(h[`cq:${course}`] ?? 0));
+      courseWatch.set(course, Number(h[`cw:${course}`] ?? 0));
+    } else if (field.startsWith('w:')) {
+      watched.set(field.slice(2), Number(h[field]));
+    } else if (field.startsWith('qn:')) {
+      const quiz = field.slice(3);
+      quizzes.set(quiz, { attempts: Number(h[field]), best: Number(h[`qb:${quiz}`] ?? 0), passed: h[`qp:${quiz}`] !== undefined });
+    }
+  }
+  return {
+    epoch: Number(h.ep ?? 0),
+    version: Number(h.v),
+    xp: Number(h.xp ?? 0),
+    lessonsCompleted: Number(h.lc ?? 0),
+    lessons: lessons.sort(),
+    badges: badges.sort(),
+    courses,
+    coursePasses,
+    quizzes,
+    quizCounters: { qt: Number(h.qt ?? 0), qpc: Number(h.qpc ?? 0), qbs: Number(h.qbs ?? 0), qbn: Number(h.qbn ?? 0) },
+    watched,
+    courseWatch,
+    wt: Number(h.wt ?? 0),
+    vc: Number(h.vc ?? 0),
+  };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const diffList = (a: readonly string[], b: readonly string[]) => {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  const only = (x: Set<string>, y: Set<string>) => [...x].filter((v) => !y.has(v)).slice(0, 5);
+  return `Redis only: [${only(sa, sb).join(', ')}], Postgres only: [${only(sb, sa).join(', ')}]`;
+};
+
+/** The durable record's own consistency: snapshot against facts. */
+function durableProblems(p: DurableAudit): string[] {
+  const problems: string[] = [];
+  if (p.totalXp !== p.ledgerXp) problems.push(`Postgres total ${p.totalXp} vs ledger sum ${p.ledgerXp}`);
+  if (p.lessonsCompleted !== p.lessons.length) problems.push(`Postgres lessons completed ${p.lessonsCompleted} vs ${p.lessons.length} progress rows`);
+  for (const [course, c] of p.courses) {
+    if (c.xpEarned !== c.ledgerXp) problems.push(`Postgres course ${course} XP ${c.xpEarned} vs ledger ${c.ledgerXp}`);
+    if (c.quizzesPassed !== c.passedQuizzes) problems.push(`Postgres course ${course} quizzes passed ${c.quizzesPassed} vs ${c.passedQuizzes} in the attempts`);
+    if (c.watchSeconds !== c.watchedSeconds) problems.push(`Postgres course ${course} watched ${c.watchSeconds} s vs ${c.watchedSeconds} s in the progress rows`);
+  }
+  for (const [quiz, q] of p.quizzes) {
+    if (q.rows !== q.attempts) problems.push(`Postgres quiz ${quiz}: ${q.rows} attempt rows for ${q.attempts} attempts`);
+  }
+  return problems;
+}
+
+/** Redis's quiz fields against the attempt rows. Pure. */
+function quizProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  const want = { qt: 0, qpc: 0, qbs: 0, qbn: p.quizzes.size };
+  for (const q of p.quizzes.values()) {
+    want.qt += q.attempts;
+    want.qbs += q.best;
+    if (q.passed) want.qpc += 1;
+  }
+  for (const name of ['qt', 'qpc', 'qbs', 'qbn'] as const) {
+    if (r.quizCounters[name] !== want[name]) problems.push(`Redis ${name} ${r.quizCounters[name]} vs ${want[name]} from the quiz attempts`);
+  }
+  const ids = [...new Set([...r.quizzes.keys(), ...p.quizzes.keys()])].sort();
+  for (const quiz of ids) {
+    const a = r.quizzes.get(quiz);
+    const b = p.quizzes.get(quiz);
+    const show = (q: { attempts: number; best: number; passed: boolean } | undefined) => (q ? `${q.attempts} attempts, best ${q.best}${q.passed ? ', passed' : ''}` : 'nothing');
+    if (!a || !b || a.attempts !== b.attempts || a.best !== b.best || a.passed !== b.passed) {
+      problems.push(`quiz ${quiz}: Redis ${show(a)}, Postgres ${show(b)}`);
+    }
+  }
+  for (const [course, passes] of r.coursePasses) {
+    const d = p.courses.get(course);
+    if (d && passes !== d.passedQuizzes) problems.push(`Redis course ${course} quizzes passed ${passes} vs ${d.passedQuizzes} in the attempts`);
+  }
+  return problems;
+}
+
+/** Redis's watch fields against the progress rows. Pure. */
+function watchProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  let sum = 0;
+  for (const s of p.watched.values()) sum += s;
+  if (r.wt !== sum) problems.push(`Redis wt ${r.wt} vs ${sum} from the progress rows`);
+  if (r.vc !== p.videosCompleted) problems.push(`Redis vc ${r.vc} vs ${p.videosCompleted} completed video rows`);
+  const ids = [...new Set([...r.watched.keys(), ...p.watched.keys()])].sort();
+  for (const lesson of ids) {
+    const a = r.watched.get(lesson) ?? 0;
+    const b = p.watched.get(lesson) ?? 0;
+    if (a !== b) problems.push(`lesson ${lesson} watched: Redis ${a} s, Postgres ${b} s`);
+  }
+  for (const [course, seconds] of r.courseWatch) {
+    const d = p.courses.get(course);
+    if (d && seconds !== d.watchedSeconds) problems.push(`Redis course ${course} watched ${seconds} s vs ${d.watchedSeconds} s in the progress rows`);
+  }
+  return problems;
+}
+
+/** Compare one learner's Redis hash with their durable record. Pure. */
+export function compareLearner(hot: Record<string, string> | null, durable: DurableAudit | null): Verdict {
+  if (!hot && !durable) return { state: 'ok' };
+  if (!hot) {
+    const problems = durableProblems(durable!);
+    return problems.length ? { state: 'drift', problems } : { state: 'ok' };
+  }
+  const r = hotView(hot);
+  // Not in Postgres yet: on its way (a new learner), unless it stays so.
+  if (!durable) return { state: 'ahead' };
+  const p = durable;
+  if (r.epoch < p.epoch) return { state: 'drift', problems: [`Redis at an older epoch than Postgres (${r.epoch}:${r.version} vs ${p.epoch}:${p.version}): Redis fell behind`] };
+  if (r.version > p.version) return { state: 'ahead' };
+  if (r.version < p.version) return { state: 'drift', problems: [`Redis at version ${r.version}, Postgres at ${p.version}: Redis fell behind`] };
+  const problems = durableProblems(p);
+  if (r.xp !== p.ledgerXp) problems.push(`Redis total ${r.xp} vs ledger sum ${p.ledgerXp}`);
+  if (r.lessonsCompleted !== p.lessons.length) problems.push(`Redis lessons completed ${r.lessonsCompleted} vs ${p.lessons.length} progress rows`);
+  if (!sameList(r.lessons, p.lessons)) problems.push(`completed lessons differ (${diffList(r.lessons, p.lessons)})`);
+  if (!sameList(r.badges, p.badges)) problems.push(`badges differ (${diffList(r.badges, p.badges)})`);
+  const rc = [...r.courses.keys()].sort();
+  const pc = [...p.courses.keys()].sort();
+  if (!sameList(rc, pc)) problems.push(`enrollments differ (${diffList(rc, pc)})`);
+  for (const [course, xp] of r.courses) {
+    const d = p.courses.get(course);
+    if (d && xp !== d.ledgerXp) problems.push(`Redis course ${course} XP ${xp} vs ledger ${d.ledgerXp}`);
+  }
+  problems.push(...quizProblems(r, p));
+  problems.push(...watchProblems(r, p));
+  return problems.length ? { state: 'drift', problems } : { state: 'ok' };
+}
+
+/** Scores a learner should have on each board (only those above 0), from Redis or else Postgres. */
+export function expectedScores(hot: Record<string, string> | null, durable: DurableAudit | null): Map<string, number> {
+  const out = new Map<string, number>();
+  if (hot) {
+    const r = hotView(hot);
+    if (r.xp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: null }), r.xp);
+    for (const [c, xp] of r.courses) if (xp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: c }), xp);
+  } else if (durable) {
+    if (durable.totalXp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: null }), durable.totalXp);
+    for (const [c, v] of durable.courses) if (v.xpEarned > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: c }), v.xpEarned);
+  }
+  return out;
+}
