@@ -297,7 +297,7 @@ describe('a quiz an edit moved to another course', () => {
     // Loaded back from Postgres, the learner counts the pass where the script did.
     await t.app.redis.del(t.app.keys.learner(id));
     await t.app.hot.counters([id]);
-    await t.app.services.progress.topicMastery(id, 'mv-b');
+    await t.app.services.progress.topicMastery(id, 'mv-b', () => t.app.learnerStore.enrollments(id));
     const loaded = await quizFields(id);
     expect(Number(loaded['cq:mv-b'] ?? 0)).toBe(0);
     expect(loaded).toMatchObject({ 'cq:mv-a': '1', qpc: '1', 'qn:mv-a-m1-q1': '2' });

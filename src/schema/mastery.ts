@@ -22,6 +22,10 @@ builder.objectField(LearnerRef, 'topicMastery', (t) =>
     description: 'Mastery per module of one course, or of every enrolled course (in enrollment order) without courseId.',
     args: { courseId: t.arg.id() },
     resolve: (s, args, ctx) =>
-      ctx.services.progress.topicMastery(s.id, args.courseId === null || args.courseId === undefined ? null : parseInput(catalogId, args.courseId, 'courseId')),
+      ctx.services.progress.topicMastery(
+        s.id,
+        args.courseId === null || args.courseId === undefined ? null : parseInput(catalogId, args.courseId, 'courseId'),
+        () => ctx.loaders.enrollments.load(s.id),
+      ),
   }),
 );

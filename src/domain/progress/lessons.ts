@@ -36,14 +36,18 @@ export interface LessonProgressPage {
 /** Most rows one `lessonProgress` page answers. */
 export const MAX_LESSON_PAGE = 100;
 
+/** Enrollments in the order they were made (ties by course id). Pure. */
+export function inEnrollmentOrder(enrollments: readonly EnrollmentState[]): EnrollmentState[] {
+  return [...enrollments].sort((a, b) => a.enrolledAt - b.enrolledAt || (a.courseId < b.courseId ? -1 : a.courseId > b.courseId ? 1 : 0));
+}
+
 /**
  * The learner's lessons to show: every lesson of the enrolled courses (or of `courseId` alone,
  * when enrolled in it), in enrollment order, then module and lesson order. Pure.
  */
 export function lessonsInScope(catalog: Catalog, enrollments: readonly EnrollmentState[], courseId: string | null): { lessonId: string; enrollment: EnrollmentState; position: LessonPosition }[] {
   const out: { lessonId: string; enrollment: EnrollmentState; position: LessonPosition }[] = [];
-  const ordered = [...enrollments].sort((a, b) => a.enrolledAt - b.enrolledAt || (a.courseId < b.courseId ? -1 : a.courseId > b.courseId ? 1 : 0));
-  for (const e of ordered) {
+  for (const e of inEnrollmentOrder(enrollments)) {
     if (courseId !== null && e.courseId !== courseId) continue;
     const course = catalog.course(e.courseId);
     if (!course) continue;

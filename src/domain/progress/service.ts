@@ -1,5 +1,6 @@
 import type { Badge, Course } from '../catalog/types';
 import { NotFound } from '../errors';
+import { inEnrollmentOrder } from './lessons';
 import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
 import type { PreparedEvent } from '../events/prepare';
@@ -165,9 +166,10 @@ export class ProgressService {
    * Mastery per module (see `topicMastery` in rules.ts) of one course, or of every course the
    * learner is enrolled in (in enrollment order), from one read of the learner's lessons and
    * best scores. A course the learner is not enrolled in reads as nothing done yet.
+   * `enrolled` reads the learner's enrollments (the request's loader, shared with other fields).
    * @throws NotFound for an unknown course
    */
-  async topicMastery(learnerId: string, courseId: string | null): Promise<TopicMastery[]> {
+  async topicMastery(learnerId: string, courseId: string | null, enrolled: () => Promise<readonly EnrollmentState[]>): Promise<TopicMastery[]> {
     const catalog = this.deps.catalog.get();
     let courses: Course[];
     if (courseId !== null) {
@@ -175,10 +177,7 @@ export class ProgressService {
       if (!course) throw new NotFound('course', courseId);
       courses = [course];
     } else {
-      const enrollments = await this.deps.learners.enrollments(learnerId);
-      courses = [...enrollments]
-        .sort((a, b) => a.enrolledAt - b.enrolledAt || a.courseId.localeCompare(b.courseId))
-        .flatMap((e) => catalog.course(e.courseId) ?? []);
+      courses = inEnrollmentOrder(await enrolled()).flatMap((e) => catalog.course(e.courseId) ?? []);
     }
     const modules = courses.flatMap((c) => c.modules);
     const lessonIds = modules.flatMap((m) => m.lessons.map((l) => l.id));
