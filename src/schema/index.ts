@@ -10,6 +10,7 @@ import './lessonProgress';
 import './events';
 import './leaderboard';
 import './achievements';
+import './certificates';
 
 let schema: GraphQLSchema | null = null;
 
