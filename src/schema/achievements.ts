@@ -1,9 +1,10 @@
 import { requireViewer } from '../domain/auth/viewer';
 import type { LearnerUpdate } from '../subscriptions/learnerFeed';
 import { builder } from './builder';
-import { BadgeAwardRef } from './learner';
+import type { Context } from './context';
+import { BadgeAwardRef, type BadgeAwardView } from './learner';
 
-interface Unlock {
+export interface Unlock {
   learnerId: string;
   badgeId: string;
   awardedAt: number;
@@ -20,18 +21,20 @@ async function* unlocks(updates: AsyncIterableIterator<LearnerUpdate>): AsyncGen
   }
 }
 
+/** The award a pushed unlock names, with its badge from the catalog (reloaded once when the badge is newer than this instance's snapshot). */
+export async function unlockedAward(unlock: Unlock, ctx: Context): Promise<BadgeAwardView> {
+  let badge = ctx.services.catalog.get().badge(unlock.badgeId);
+  if (!badge) badge = (await ctx.services.catalog.reload()).badge(unlock.badgeId);
+  if (!badge) throw new Error(`Badge ${unlock.badgeId} is not in the catalog`);
+  return { badge, learnerId: unlock.learnerId, awardedAt: unlock.awardedAt };
+}
+
 builder.subscriptionFields((t) => ({
   achievementUnlocked: t.field({
     type: BadgeAwardRef,
     description: 'Badges the signed-in learner unlocks, as they unlock.',
     authScopes: { learner: true },
     subscribe: (_r, _a, ctx) => unlocks(ctx.services.feeds.learner.updates(requireViewer(ctx.viewer).id)),
-    resolve: async (unlock: Unlock, _a, ctx) => {
-      let badge = ctx.services.catalog.get().badge(unlock.badgeId);
-      // The badge may be newer than this instance's catalog snapshot; catch up once.
-      if (!badge) badge = (await ctx.services.catalog.reload()).badge(unlock.badgeId);
-      if (!badge) throw new Error(`Badge ${unlock.badgeId} is not in the catalog`);
-      return { badge, learnerId: unlock.learnerId, awardedAt: unlock.awardedAt };
-    },
+    resolve: (unlock: Unlock, _a, ctx) => unlockedAward(unlock, ctx),
   }),
 }));

@@ -11,6 +11,7 @@ import './events';
 import './leaderboard';
 import './achievements';
 import './certificates';
+import './learnerEvents';
 
 let schema: GraphQLSchema | null = null;
 
