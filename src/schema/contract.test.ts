@@ -15,7 +15,6 @@ const PENDING = [
   'TYPE_REMOVED: ProfileInput was removed.',
   'TYPE_REMOVED: Streak was removed.',
   'TYPE_REMOVED: LearnerStats was removed.',
-  'TYPE_REMOVED: Certificate was removed.',
   'TYPE_REMOVED: DailyGoal was removed.',
   'TYPE_REMOVED: ActivityDay was removed.',
   'TYPE_REMOVED: Activity was removed.',
@@ -29,7 +28,6 @@ const PENDING = [
   'TYPE_REMOVED: GoalCompleted was removed.',
   'TYPE_REMOVED: CertificateIssued was removed.',
   'TYPE_REMOVED: LearnerEvent was removed.',
-  'FIELD_REMOVED: Query.certificate was removed.',
   'FIELD_REMOVED: Mutation.setDailyGoal was removed.',
   'FIELD_REMOVED: Mutation.updateProfile was removed.',
   'FIELD_REMOVED: Subscription.myEvents was removed.',
@@ -39,7 +37,6 @@ const PENDING = [
   'FIELD_REMOVED: Learner.dailyGoals was removed.',
   'FIELD_REMOVED: Learner.activityCalendar was removed.',
   'FIELD_REMOVED: Learner.recentActivity was removed.',
-  'FIELD_REMOVED: Learner.certificates was removed.',
   'FIELD_REMOVED: PublicLearner.streak was removed.',
   'FIELD_REMOVED: LessonCompletion.streak was removed.',
 ];
