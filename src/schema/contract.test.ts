@@ -19,7 +19,6 @@ const PENDING = [
   'TYPE_REMOVED: ActivityConnection was removed.',
   'TYPE_REMOVED: ActivityEdge was removed.',
   'TYPE_REMOVED: BadgeProgress was removed.',
-  'FIELD_REMOVED: Query.certificate was removed.',
   'FIELD_REMOVED: Mutation.setDailyGoal was removed.',
   'FIELD_REMOVED: Mutation.updateProfile was removed.',
   'FIELD_REMOVED: Learner.streak was removed.',
@@ -28,7 +27,6 @@ const PENDING = [
   'FIELD_REMOVED: Learner.dailyGoals was removed.',
   'FIELD_REMOVED: Learner.activityCalendar was removed.',
   'FIELD_REMOVED: Learner.recentActivity was removed.',
-  'FIELD_REMOVED: Learner.certificates was removed.',
   'FIELD_REMOVED: PublicLearner.streak was removed.',
   'FIELD_REMOVED: LessonCompletion.streak was removed.',
 ];

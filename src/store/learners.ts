@@ -2,6 +2,7 @@ import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
+import type { IssuedCertificate } from '../domain/progress/certificates';
 import type { LessonState } from '../domain/progress/lessons';
 import { unavailableStore } from './faults';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
@@ -178,6 +179,10 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       found = await this.repo.quizAttempts(learnerId, quizId, limit);
     }
     return found.attempts;
+  }
+
+  certificate(code: string): Promise<IssuedCertificate | null> {
+    return this.repo.certificate(code);
   }
 
   async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>> {

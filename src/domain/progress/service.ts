@@ -1,5 +1,6 @@
 import type { Badge, Course } from '../catalog/types';
 import { NotFound } from '../errors';
+import { normaliseCertificateCode, type IssuedCertificate } from './certificates';
 import { inEnrollmentOrder } from './lessons';
 import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
@@ -158,6 +159,17 @@ export class ProgressService {
    * A learner's quiz attempts (of one quiz, or all), oldest first, including the ones not yet
    * written behind.
    */
+  /**
+   * Public verification of a certificate code. Codes are read leniently (lower case, spaces,
+   * the look-alike letters; see normaliseCertificateCode); what cannot be a code is not found,
+   * without asking any store. A certificate is visible here once written behind (about 100 ms
+   * after the completing event); the learner's own `certificates` show it at once.
+   */
+  async certificate(code: string): Promise<IssuedCertificate | null> {
+    const canonical = normaliseCertificateCode(code);
+    return canonical === null ? null : this.deps.learners.certificate(canonical);
+  }
+
   quizAttempts(learnerId: string, quizId: string | null, first: number): Promise<QuizAttemptRecord[]> {
     return this.deps.learners.quizAttempts(learnerId, quizId, first);
   }
