@@ -50,6 +50,8 @@ beforeAll(async () => {
   service = await tokenFor('lms', ['service']);
   const catalog = t.app.services.catalog;
   await catalog.upsertCourse(makeCourse({ id: 'ev', modules: 1, lessons: 3, xp: 60, quizzes: 1 }));
+  // Course "evc": one lesson of 10 XP, no quiz: its lesson completes the course.
+  await catalog.upsertCourse(makeCourse({ id: 'evc', modules: 1, lessons: 1, xp: 10 }));
   await catalog.upsertBadge({ id: 'ev-first', name: 'First steps', criteria: { type: 'lessons_completed', value: 1 }, xpReward: 50 });
   await catalog.setLevels([
     { level: 1, name: 'Novice', minXp: 0 },
@@ -108,6 +110,27 @@ describe('myEvents', () => {
     await bob.close();
     const feeds = t.app.services.feeds;
     await eventually(() => !feeds.learner.listening('ev-amy') && !feeds.boards.tracking('g:all', 'ev-amy') && !feeds.learner.listening('ev-bob'), 5000, 'the feeds to let go');
+  });
+
+  it('tells the certificate of the event that completed a course, after its XP and badge', async () => {
+    const res = await t.gql('mutation($l: ID) { enroll(courseId: "evc", learnerId: $l) { id } }', { variables: { l: 'ev-cat' }, token: service });
+    expect(res.errors).toBeUndefined();
+    await t.app.settle();
+    const cat = await myEvents('ev-cat');
+    expect(await complete('ev-cat', 'evc-l1')).toBe(60);
+    await cat.waitFor(4);
+    const [lesson, badgeXp, badge, certificate] = events(cat);
+    expect([lesson, badgeXp]).toMatchObject([
+      { __typename: 'XpAwarded', amount: 10, totalXp: 10, reason: 'lesson_completed' },
+      { __typename: 'XpAwarded', amount: 50, totalXp: 60, reason: 'badge_unlocked' },
+    ]);
+    expect(badge).toMatchObject({ __typename: 'BadgeUnlocked', award: { badge: { id: 'ev-first' } } });
+    expect(certificate).toMatchObject({ __typename: 'CertificateIssued', certificate: { course: { id: 'evc' } } });
+    // The same certificate the learner reads, issued at the event's time.
+    const me = await t.gql('{ me { certificates { code issuedAt } } }', { token: await tokenFor('ev-cat') });
+    expect(me.data!.me.certificates).toEqual([{ code: certificate.certificate.code, issuedAt: certificate.certificate.issuedAt }]);
+    expect(certificate.certificate.issuedAt).toBe(lesson.occurredAt);
+    await cat.close();
   });
 
   it('refuses a caller without a token, and a service token (it names no learner)', async () => {

@@ -3,22 +3,8 @@ import { levelOf, type LevelTable } from '../domain/levels/rules';
 import type { RankMove } from './feeds';
 import { LEARNER_BUFFER, type LearnerUpdate } from './learnerFeed';
 
-/**
- * The certificate an entry issued (`crt`): present only on the entry of the event that
- * completed a course. Declared here too so the feed reads it whether or not the entry schema
- * has it yet (the feed parses entries as the script wrote them).
- */
-export interface EntryCertificate {
-  /** the certificate's code */
-  code: string;
-  /** course id */
-  c: string;
-  /** issuedAt ms */
-  at: number;
-}
-
-/** An outbox entry as the learner feed delivers it. */
-export type FeedEntry = LearnerUpdate & { crt?: EntryCertificate | null };
+/** An outbox entry as the learner feed delivers it (`crt` when its event completed a course). */
+export type FeedEntry = LearnerUpdate;
 
 /** Why XP was paid, as the ledger (`xpHistory`) names it. */
 export type XpReason = 'lesson_completed' | 'quiz_passed' | 'badge_unlocked';
@@ -89,7 +75,7 @@ export function learnerEventStream(
       }
     };
     Promise.all([
-      drain(updates, (u) => eventsOfEntry(u as FeedEntry, levels())),
+      drain(updates, (u) => eventsOfEntry(u, levels())),
       ranks ? drain(ranks, (move): LearnerEventData[] => [{ type: 'RankChange', move }]) : null,
     ]).then(
       () => stop(),
