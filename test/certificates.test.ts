@@ -169,7 +169,8 @@ describe('course completion and certificates', () => {
     await submit(id, 'ce-m1-q1', 90);
     await submit(id, 'ce-m1-q2', 90);
     // The edit drops q2 and adds q3: two quizzes still, two passed (cq:ce = 2), but q3 is not passed.
-    course.modules[0]!.quizzes = [course.modules[0]!.quizzes[0]!, { id: 'ce-m1-q3', title: 'Quiz 3', passScore: 70, xpReward: 40 }];
+    const m1 = course.modules[0]!;
+    m1.quizzes = [m1.quizzes![0]!, { id: 'ce-m1-q3', title: 'Quiz 3', passScore: 70, xpReward: 40 }];
     await t.app.services.catalog.upsertCourse(course);
     await complete(id, 'ce-l1');
     expect((await mine(id)).certificates).toEqual([]);
