@@ -10,8 +10,8 @@ let service: string;
 // Course "ct": one module, 2 lessons (l1 a 300 s VIDEO, l2 READING; 50 XP each) and 1 quiz
 // (pass at 70, 40 XP). Course "cn": 2 lessons, no quiz.
 const [L1, L2, Q1] = ['ct-l1', 'ct-l2', 'ct-m1-q1'];
-const COMPLETE = 'mutation($l: ID!, $who: ID, $id: ID) { completeLesson(lessonId: $l, learnerId: $who, eventId: $id) { xpAwarded enrollment { completedAt } } }';
-const SUBMIT = 'mutation($q: ID!, $s: Int!, $who: ID, $id: ID) { submitQuizAttempt(quizId: $q, score: $s, learnerId: $who, eventId: $id) { xpAwarded } }';
+const COMPLETE = 'mutation($l: ID!, $who: ID, $id: ID) { completeLesson(lessonId: $l, learnerId: $who, eventId: $id) { xpAwarded enrollment { completedAt } certificateIssued { code course { id } } } }';
+const SUBMIT = 'mutation($q: ID!, $s: Int!, $who: ID, $id: ID) { submitQuizAttempt(quizId: $q, score: $s, learnerId: $who, eventId: $id) { xpAwarded certificateIssued { code course { id } } } }';
 const WATCH = 'mutation($l: ID!, $s: Int!, $who: ID) { recordWatchTime(lessonId: $l, seconds: $s, learnerId: $who) { completed } }';
 const MINE = '{ me { certificates { id code learnerId issuedAt course { id title } } enrollments { course { id } completedAt } } }';
 const LOOKUP = 'query($c: String!) { certificate(code: $c) { id code learnerId issuedAt course { id title } } }';
@@ -71,7 +71,7 @@ describe('course completion and certificates', () => {
     expect((await submit(id, Q1, 50)).data!.submitQuizAttempt.xpAwarded).toBe(0);
     expect((await submit(id, Q1, 80)).data!.submitQuizAttempt.xpAwarded).toBe(40);
     expect((await mine(id)).certificates).toEqual([]);
-    const last = await complete(id, L2);
+    const last = await complete(id, L2, 'ana-last');
     expect(last.errors).toBeUndefined();
     const completedAt = last.data!.completeLesson.enrollment.completedAt as string;
     expect(completedAt).not.toBeNull();
@@ -83,6 +83,10 @@ describe('course completion and certificates', () => {
     expect(isCertificateCode(cert.code)).toBe(true);
     expect(cert).toMatchObject({ id: cert.code, learnerId: id, issuedAt: completedAt, course: { id: 'ct', title: 'Course ct' } });
     expect(m.enrollments.find((e) => e.course.id === 'ct')!.completedAt).toBe(completedAt);
+    // The call that completed the course says so; its retry answers the same.
+    expect(last.data!.completeLesson.certificateIssued).toEqual({ code: cert.code, course: { id: 'ct' } });
+    const again = await complete(id, L2, 'ana-last');
+    expect(again.data!.completeLesson).toEqual(last.data!.completeLesson);
 
     // A retake after completion changes nothing about it.
     await submit(id, Q1, 95);
@@ -102,9 +106,9 @@ describe('course completion and certificates', () => {
     await enroll(a);
     await complete(a, L1);
     await complete(a, L2);
-    await submit(a, Q1, 10);
+    expect((await submit(a, Q1, 10)).data!.submitQuizAttempt.certificateIssued).toBeNull();
     expect((await mine(a)).certificates).toEqual([]);
-    await submit(a, Q1, 70);
+    expect((await submit(a, Q1, 70)).data!.submitQuizAttempt.certificateIssued).toMatchObject({ course: { id: 'ct' } });
     expect((await mine(a)).certificates.map((c) => c.course.id)).toEqual(['ct']);
 
     const b = 'ct-cat';
@@ -137,6 +141,8 @@ describe('course completion and certificates', () => {
     const calls = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? complete(id, L2, `fin-l-${i}`) : submit(id, Q1, 90, `fin-q-${i}`))),
     );
+    const issued = calls.map((r) => r.data?.completeLesson?.certificateIssued ?? r.data?.submitQuizAttempt?.certificateIssued).filter(Boolean);
+    expect(issued).toHaveLength(1);
     const paidLesson = calls.filter((r) => r.data?.completeLesson?.xpAwarded === 50).length;
     expect(paidLesson).toBe(1);
     expect(calls.filter((r) => r.errors?.[0]?.extensions?.code === 'ALREADY_COMPLETED')).toHaveLength(9);
@@ -169,7 +175,8 @@ describe('course completion and certificates', () => {
     await submit(id, 'ce-m1-q1', 90);
     await submit(id, 'ce-m1-q2', 90);
     // The edit drops q2 and adds q3: two quizzes still, two passed (cq:ce = 2), but q3 is not passed.
-    course.modules[0]!.quizzes = [course.modules[0]!.quizzes[0]!, { id: 'ce-m1-q3', title: 'Quiz 3', passScore: 70, xpReward: 40 }];
+    const m1 = course.modules[0]!;
+    m1.quizzes = [m1.quizzes![0]!, { id: 'ce-m1-q3', title: 'Quiz 3', passScore: 70, xpReward: 40 }];
     await t.app.services.catalog.upsertCourse(course);
     await complete(id, 'ce-l1');
     expect((await mine(id)).certificates).toEqual([]);

@@ -1,4 +1,5 @@
 import type { Course } from '../domain/catalog/types';
+import type { IssuedCertificate } from '../domain/progress/certificates';
 import { builder } from './builder';
 import { CourseRef } from './catalog';
 import type { Context } from './context';
@@ -40,6 +41,11 @@ export const CertificateRef = builder.objectRef<CertificateView>('Certificate').
   }),
 });
 
+/** An issued certificate as the API shows it. */
+export function certificateView(c: IssuedCertificate): CertificateView {
+  return { id: c.code, code: c.code, learnerId: c.learnerId, courseId: c.courseId, issuedAt: new Date(c.issuedAt) };
+}
+
 /** The learner's certificates, oldest first, from the enrollments the request already reads. */
 async function certificatesOf(learnerId: string, ctx: Context): Promise<CertificateView[]> {
   const enrollments = await ctx.loaders.enrollments.load(learnerId);
@@ -67,7 +73,7 @@ builder.queryFields((t) => ({
       // Longer than any code (even with spaces around it): not found, and never sent anywhere.
       if (code.length > 64) return null;
       const c = await ctx.services.progress.certificate(code);
-      return c ? { id: c.code, code: c.code, learnerId: c.learnerId, courseId: c.courseId, issuedAt: new Date(c.issuedAt) } : null;
+      return c ? certificateView(c) : null;
     },
   }),
 }));

@@ -28,6 +28,8 @@ export interface LessonCompletion {
   leveledUp: boolean;
   badgesUnlocked: BadgeAwarded[];
   enrollment: EnrollmentState;
+  /** The certificate this completion issued by completing the course; null otherwise. */
+  certificate: IssuedCertificate | null;
 }
 
 /** What `recordWatchTime` answers (WatchProgress). */
@@ -51,6 +53,8 @@ export interface QuizResult {
   totalXp: number;
   level: number;
   badgesUnlocked: BadgeAwarded[];
+  /** The certificate this attempt issued by completing the course (the last quiz passed); null otherwise. */
+  certificate: IssuedCertificate | null;
 }
 
 export interface ProgressDeps {
@@ -130,6 +134,7 @@ export class ProgressService {
       leveledUp: after.level > before.level,
       badgesUnlocked: badgesOf(done.effects, catalog),
       enrollment,
+      certificate: certificateOf(learnerId, done.effects),
     };
   }
 
@@ -152,6 +157,7 @@ export class ProgressService {
       totalXp: done.effects.totalXp,
       level: levelOf(done.effects.totalXp, catalog.levels).level,
       badgesUnlocked: badgesOf(done.effects, catalog),
+      certificate: certificateOf(learnerId, done.effects),
     };
   }
 
@@ -207,4 +213,10 @@ function badgesOf(effects: EventEffects, catalog: Catalog): BadgeAwarded[] {
   return effects.badges
     .map((b) => ({ badge: catalog.badge(b.badgeId), awardedAt: b.awardedAt }))
     .filter((b): b is BadgeAwarded => b.badge !== undefined);
+}
+
+/** The certificate an event issued, if it completed a course. */
+function certificateOf(learnerId: string, effects: EventEffects): IssuedCertificate | null {
+  const c = effects.certificate;
+  return c ? { code: c.code, learnerId, courseId: c.courseId, issuedAt: c.issuedAt } : null;
 }

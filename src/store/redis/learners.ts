@@ -46,6 +46,8 @@ interface RecordReply {
   w?: number;
   cd?: boolean;
   c?: boolean;
+  /** The certificate the event issued. */
+  crt?: { code: string; c: string; at: number };
 }
 
 const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
@@ -234,6 +236,7 @@ export class LearnerHotStore {
       if (r.k === 'quiz_attempted') {
         effects.attempt = { id: r.id!, quizId: r.t, score: r.sc!, attemptNumber: r.n!, passed: r.ps === true, attemptedAt: r.at! };
       }
+      if (r.crt) effects.certificate = { code: r.crt.code, courseId: r.crt.c, issuedAt: r.crt.at };
       if (r.k === 'watched') effects.watch = { seconds: r.w!, completed: r.c === true, completedNow: r.cd === true };
       return { status: 'duplicate', effects };
     }
