@@ -1,5 +1,6 @@
 import { requireViewer } from '../domain/auth/viewer';
-import type { LearnerUpdate } from '../subscriptions/learnerFeed';
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import { LEARNER_BUFFER, type LearnerUpdate } from '../subscriptions/learnerFeed';
 import { builder } from './builder';
 import type { Context } from './context';
 import { BadgeAwardRef, type BadgeAwardView } from './learner';
@@ -10,15 +11,27 @@ export interface Unlock {
   awardedAt: number;
 }
 
-/** Each badge an update unlocked, one by one. */
-async function* unlocks(updates: AsyncIterableIterator<LearnerUpdate>): AsyncGenerator<Unlock> {
-  try {
-    for await (const u of updates) {
-      for (const [badgeId, , awardedAt] of u.aw ?? []) yield { learnerId: u.l, badgeId, awardedAt };
-    }
-  } finally {
+/**
+ * Each badge an update unlocked, one by one. A Repeater rather than an async generator: a
+ * generator suspended in `await updates.next()` cannot be returned until the learner's next
+ * message, so a client that left would keep its feed registered (possibly forever); the
+ * Repeater ends the learner feed the moment the client leaves.
+ */
+function unlocks(updates: AsyncIterableIterator<LearnerUpdate>): AsyncIterableIterator<Unlock> {
+  return new Repeater<Unlock>(async (push, stop) => {
+    void (async () => {
+      for (;;) {
+        const r = await updates.next();
+        if (r.done) return;
+        for (const [badgeId, , awardedAt] of r.value.aw ?? []) void push({ learnerId: r.value.l, badgeId, awardedAt });
+      }
+    })().then(
+      () => stop(),
+      (err: unknown) => stop(err as Error),
+    );
+    await stop;
     await updates.return?.();
-  }
+  }, new SlidingBuffer(LEARNER_BUFFER));
 }
 
 /** The award a pushed unlock names, with its badge from the catalog (reloaded once when the badge is newer than this instance's snapshot). */
