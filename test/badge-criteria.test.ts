@@ -16,6 +16,7 @@ let service: string;
 // Courses (makeCourse): lessons <id>-l<n> of 300 s (l1 VIDEO, l2 READING), quizzes
 // <id>-m<m>-q<n> paying 40 XP. "bq": quizzes pass at 70. "bs": quizzes pass at 100 only (no
 // pass, so no quizzes_passed, in the score tests). "bv": lessons to watch. "bk": one quiz.
+// "bz" (a lesson and a quiz) and "by" (a lesson): READING lessons, courses to complete.
 const BADGES: { id: string; criteria: BadgeCriteria; xpReward: number }[] = [
   { id: 'bc-passed2', criteria: { type: 'quizzes_passed', value: 2 }, xpReward: 10 },
   { id: 'bc-q1-90', criteria: { type: 'quiz_score', min_score: 90, quiz_id: 'bs-m1-q1' }, xpReward: 0 },
@@ -26,6 +27,8 @@ const BADGES: { id: string; criteria: BadgeCriteria; xpReward: number }[] = [
   { id: 'bc-video', criteria: { type: 'videos_completed', value: 1 }, xpReward: 0 },
   { id: 'bc-watch', criteria: { type: 'watch_time_seconds', value: 400 }, xpReward: 0 },
   { id: 'bc-conc', criteria: { type: 'quiz_score', min_score: 80, quiz_id: 'bk-m1-q1' }, xpReward: 25 },
+  { id: 'bc-course-bz', criteria: { type: 'courses_completed', value: 1, course_id: 'bz' }, xpReward: 0 },
+  { id: 'bc-courses2', criteria: { type: 'courses_completed', value: 2 }, xpReward: 5 },
 ];
 
 const SUBMIT = `mutation($q: ID!, $s: Int!, $l: ID) {
@@ -72,6 +75,10 @@ beforeAll(async () => {
   await catalog.upsertCourse(bs);
   await catalog.upsertCourse(makeCourse({ id: 'bv', modules: 1, lessons: 2 }));
   await catalog.upsertCourse(makeCourse({ id: 'bk', modules: 1, lessons: 1, quizzes: 1 }));
+  for (const c of [makeCourse({ id: 'bz', modules: 1, lessons: 1, quizzes: 1 }), makeCourse({ id: 'by', modules: 1, lessons: 1 })]) {
+    for (const m of c.modules) for (const l of m.lessons) l.kind = 'READING';
+    await catalog.upsertCourse(c);
+  }
   for (const b of BADGES) await catalog.upsertBadge({ ...b, name: b.id });
 });
 
@@ -191,6 +198,27 @@ describe('concurrent qualifying attempts', () => {
     expect(me).toMatchObject({ totalXp: 65, badges: [{ badge: { id: 'bc-conc' } }] });
     await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(65);
+  });
+});
+
+describe('courses_completed', () => {
+  it('unlocks on the event that completes the course: a quiz passed last, then a lesson completed last', async () => {
+    const id = 'bc-hal';
+    await enroll(id, 'bz');
+    await enroll(id, 'by');
+    // bz: the lesson alone does not complete it (its quiz is not passed).
+    const lesson = await t.gql(COMPLETE, { variables: { l: 'bz-l1', who: id }, token: service });
+    expect(lesson.data!.completeLesson).toEqual({ xpAwarded: 50, badgesUnlocked: [] });
+    expect(await submit(id, 'bz-m1-q1', 60)).toEqual([]);
+    // The first pass completes bz: the badge for that course, not yet the one for two courses.
+    expect(await submit(id, 'bz-m1-q1', 75)).toEqual(['bc-course-bz']);
+    expect(await submit(id, 'bz-m1-q1', 92)).toEqual([]);
+    // by's only lesson completes the second course.
+    const second = await t.gql(COMPLETE, { variables: { l: 'by-l1', who: id }, token: service });
+    expect(second.data!.completeLesson).toEqual({ xpAwarded: 50, badgesUnlocked: [{ badge: { id: 'bc-courses2' } }] });
+    expect(await badgesOf(id)).toEqual(['bc-course-bz', 'bc-courses2']);
+    const h = await t.app.redis.hgetall(t.app.keys.learner(id));
+    expect(h).toMatchObject({ crs: '2', xp: String(50 + 40 + 50 + 5) });
   });
 });
 
