@@ -29,7 +29,7 @@ async function submit(learnerId: string, quizId: string, score: number, eventId?
 /** The learner's quiz fields in Redis (qn:/qb:/qp:/cq: and the counters). */
 async function quizFields(learnerId: string): Promise<Record<string, string>> {
   const h = await t.app.redis.hgetall(t.app.keys.learner(learnerId));
-  return Object.fromEntries(Object.entries(h).filter(([k]) => /^(q[nbp]:|cq:|qt$|qpc$|qbs$|qbn$|xp$)/.test(k)));
+  return Object.fromEntries(Object.entries(h).filter(([k]) => /^(q[nbp]:|cq:|qt$|qpc$|qbs$|qbn$|qbm$|xp$)/.test(k)));
 }
 
 const verify = () => verifyStores({ redis: t.app.redis, keys: t.app.keys, hot: t.app.hot, repo: t.app.learnerRepo }, { recheckDelayMs: 200 });
@@ -68,7 +68,7 @@ describe('submitQuizAttempt', () => {
     expect(q2.data!.submitQuizAttempt.attempt).toMatchObject({ attemptNumber: 1, passed: false });
 
     // Best of q1 is 90, of q2 30: the mean of bests is 60 (qbs / qbn).
-    expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '4', 'qb:qz-m1-q1': '90', 'qn:qz-m1-q2': '1', 'qb:qz-m1-q2': '30', qt: '5', qpc: '1', qbs: '120', qbn: '2', 'cq:qz': '1', xp: '40' });
+    expect(await quizFields(id)).toMatchObject({ 'qn:qz-m1-q1': '4', 'qb:qz-m1-q1': '90', 'qn:qz-m1-q2': '1', 'qb:qz-m1-q2': '30', qt: '5', qpc: '1', qbs: '120', qbn: '2', qbm: '90', 'cq:qz': '1', xp: '40' });
 
     // Read before the write-behind: every attempt is there, oldest first.
     const token = await tokenFor(id);
@@ -139,7 +139,7 @@ describe('submitQuizAttempt', () => {
     expect(got.filter((r) => r.xpAwarded > 0).map((r) => r.xpAwarded)).toEqual([40]);
     await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(40);
-    expect(await quizFields(id)).toMatchObject({ qt: '10', qpc: '1', 'qb:qz-m1-q2': '79', qbs: '79', qbn: '1' });
+    expect(await quizFields(id)).toMatchObject({ qt: '10', qpc: '1', 'qb:qz-m1-q2': '79', qbs: '79', qbn: '1', qbm: '79' });
   });
 
   it('answers a repeat of the same eventId with the first result', async () => {
@@ -225,7 +225,7 @@ describe('a learner Redis lost', () => {
     for (const [quiz, score] of [[Q1, 30], [Q1, 95], [Q2, 65]] as const) expect((await submit(id, quiz, score)).errors).toBeUndefined();
     await t.app.settle();
     const before = await quizFields(id);
-    expect(before).toMatchObject({ qt: '3', qpc: '1', qbs: '160', qbn: '2', 'cq:qz': '1' });
+    expect(before).toMatchObject({ qt: '3', qpc: '1', qbs: '160', qbn: '2', qbm: '95', 'cq:qz': '1' });
 
     await t.app.redis.del(t.app.keys.learner(id));
     const token = await tokenFor(id);
@@ -238,7 +238,7 @@ describe('a learner Redis lost', () => {
     expect(next.data!.submitQuizAttempt).toMatchObject({ attempt: { attemptNumber: 3, passed: true }, xpAwarded: 0, totalXp: 40 });
     const pass2 = await submit(id, Q2, 70);
     expect(pass2.data!.submitQuizAttempt).toMatchObject({ attempt: { attemptNumber: 2, passed: true }, xpAwarded: 40, totalXp: 80 });
-    expect(await quizFields(id)).toMatchObject({ qt: '5', qpc: '2', qbs: '169', qbn: '2', 'cq:qz': '2', 'qb:qz-m1-q1': '99' });
+    expect(await quizFields(id)).toMatchObject({ qt: '5', qpc: '2', qbs: '169', qbn: '2', qbm: '99', 'cq:qz': '2', 'qb:qz-m1-q1': '99' });
     await t.app.settle();
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(80);
   });

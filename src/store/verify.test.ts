@@ -72,16 +72,17 @@ const hot = (): Record<string, string> => ({
   qpc: '1',
   qbs: '130',
   qbn: '2',
+  qbm: '90',
 });
 
 describe('quizCounterFields', () => {
-  it('sums attempts, passes and best scores, and counts the quizzes', () => {
+  it('sums attempts, passes and best scores, counts the quizzes and keeps the highest best', () => {
     const quizzes = new Map([
       ['q1', { attempts: 2, bestScore: 90, passedAt: 1000 }],
       ['q2', { attempts: 1, bestScore: 40, passedAt: null }],
     ]);
-    expect(quizCounterFields(quizzes)).toEqual(['qt', 3, 'qpc', 1, 'qbs', 130, 'qbn', 2]);
-    expect(quizCounterFields(new Map())).toEqual(['qt', 0, 'qpc', 0, 'qbs', 0, 'qbn', 0]);
+    expect(quizCounterFields(quizzes)).toEqual(['qt', 3, 'qpc', 1, 'qbs', 130, 'qbn', 2, 'qbm', 90]);
+    expect(quizCounterFields(new Map())).toEqual(['qt', 0, 'qpc', 0, 'qbs', 0, 'qbn', 0, 'qbm', 0]);
   });
 });
 
@@ -96,6 +97,7 @@ describe('compareLearner on quizzes', () => {
       ['qt', '4', /qt 4 vs 3/],
       ['qbs', '131', /qbs 131 vs 130/],
       ['qbn', '1', /qbn 1 vs 2/],
+      ['qbm', '40', /qbm 40 vs 90/],
       ['qb:q2', '50', /quiz q2: Redis 1 attempts, best 50, Postgres 1 attempts, best 40/],
       ['qn:q1', '3', /quiz q1/],
       ['cq:c', '2', /course c quizzes passed 2 vs 1/],

@@ -18,8 +18,9 @@ import { compareLearner, expectedScores, type Verdict } from './verifyLearner';
  *   Postgres snapshot; the enrolled courses are the same;
  * - badges held = the badge awards;
  * - quizzes: per quiz, the attempts (`qn:`), best score (`qb:`) and whether passed (`qp:`) = the
- *   attempt rows; the counters `qt`, `qpc`, `qbs`, `qbn` = their sums over the rows; quizzes
- *   passed per course (`cq:` and the enrollment snapshot) = the distinct passed quizzes;
+ *   attempt rows; the counters `qt`, `qpc`, `qbs`, `qbn` = their sums over the rows, `qbm` =
+ *   the highest best score; quizzes passed per course (`cq:` and the enrollment snapshot) = the
+ *   distinct passed quizzes;
  * - watch time: per lesson (`w:`) = the progress rows' seconds; `wt` = their sum; per course
  *   (`cw:` and the enrollment snapshot) = the sum of its lessons' rows; `vc` = the completed
  *   rows of VIDEO lessons.

@@ -21,8 +21,8 @@ interface HotView {
   coursePasses: Map<string, number>;
   /** Per quiz attempted: attempts, best score, whether passed. */
   quizzes: Map<string, { attempts: number; best: number; passed: boolean }>;
-  /** The counters qt, qpc, qbs, qbn. */
-  quizCounters: { qt: number; qpc: number; qbs: number; qbn: number };
+  /** The counters qt, qpc, qbs, qbn, qbm. */
+  quizCounters: { qt: number; qpc: number; qbs: number; qbn: number; qbm: number };
   /** Seconds watched per lesson (`w:`), per enrolled course (`cw:`), in all (`wt`); videos completed (`vc`). */
   watched: Map<string, number>;
   courseWatch: Map<string, number>;
@@ -70,7 +70,7 @@ function hotView(h: Record<string, string>): HotView {
     courses,
     coursePasses,
     quizzes,
-    quizCounters: { qt: Number(h.qt ?? 0), qpc: Number(h.qpc ?? 0), qbs: Number(h.qbs ?? 0), qbn: Number(h.qbn ?? 0) },
+    quizCounters: { qt: Number(h.qt ?? 0), qpc: Number(h.qpc ?? 0), qbs: Number(h.qbs ?? 0), qbn: Number(h.qbn ?? 0), qbm: Number(h.qbm ?? 0) },
     watched,
     courseWatch,
     wt: Number(h.wt ?? 0),
@@ -110,13 +110,14 @@ function durableProblems(p: DurableAudit): string[] {
 /** Redis's quiz fields against the attempt rows. Pure. */
 function quizProblems(r: HotView, p: DurableAudit): string[] {
   const problems: string[] = [];
-  const want = { qt: 0, qpc: 0, qbs: 0, qbn: p.quizzes.size };
+  const want = { qt: 0, qpc: 0, qbs: 0, qbn: p.quizzes.size, qbm: 0 };
   for (const q of p.quizzes.values()) {
     want.qt += q.attempts;
     want.qbs += q.best;
+    want.qbm = Math.max(want.qbm, q.best);
     if (q.passed) want.qpc += 1;
   }
-  for (const name of ['qt', 'qpc', 'qbs', 'qbn'] as const) {
+  for (const name of ['qt', 'qpc', 'qbs', 'qbn', 'qbm'] as const) {
     if (r.quizCounters[name] !== want[name]) problems.push(`Redis ${name} ${r.quizCounters[name]} vs ${want[name]} from the quiz attempts`);
   }
   const ids = [...new Set([...r.quizzes.keys(), ...p.quizzes.keys()])].sort();

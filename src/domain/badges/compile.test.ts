@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { candidatesFor, compileCriteria, minXpForLevel } from './compile';
+import { candidatesFor, compileCriteria, fieldsOf, minXpForLevel, type CompiledRule } from './compile';
+
+/** The rule as lua/includes/awardBadges.lua judges it: an absent field reads 0. */
+function holds(hash: Record<string, number>, rule: CompiledRule): boolean {
+  if (rule[0] === 'ge') return (hash[rule[1]] ?? 0) >= rule[2];
+  const parts = rule.slice(1) as CompiledRule[];
+  return rule[0] === 'all' ? parts.every((p) => holds(hash, p)) : parts.some((p) => holds(hash, p));
+}
 
 const table = [
   { level: 1, name: 'Novice', minXp: 0 },
@@ -21,6 +28,76 @@ describe('compileCriteria', () => {
     expect(minXpForLevel(3, table)).toBe(100);
     expect(minXpForLevel(5, table)).toBeNull();
     expect(compileCriteria({ type: 'level_reached', value: 5 }, table)).toBe(false);
+  });
+
+  it('reads the progress counters: videos, watch time, quizzes passed, courses completed', () => {
+    expect(compileCriteria({ type: 'videos_completed', value: 4 }, null)).toEqual(['ge', 'vc', 4]);
+    expect(compileCriteria({ type: 'watch_time_seconds', value: 3600 }, null)).toEqual(['ge', 'wt', 3600]);
+    expect(compileCriteria({ type: 'quizzes_passed', value: 2 }, null)).toEqual(['ge', 'qpc', 2]);
+    expect(compileCriteria({ type: 'courses_completed', value: 3 }, null)).toEqual(['ge', 'crs', 3]);
+    // ec:<course> holds the completion time (ms): set means completed.
+    expect(compileCriteria({ type: 'courses_completed', value: 1, course_id: 'ts:101' }, null)).toEqual(['ge', 'ec:ts:101', 1]);
+    // A course completes once: twice the same course never passes.
+    expect(compileCriteria({ type: 'courses_completed', value: 2, course_id: 'ts:101' }, null)).toBe(false);
+  });
+
+  it('reads a best score, of one quiz (qb:) or of all (qbm)', () => {
+    expect(compileCriteria({ type: 'quiz_score', min_score: 90, quiz_id: 'q1' }, null)).toEqual(['ge', 'qb:q1', 90]);
+    expect(compileCriteria({ type: 'quiz_score', min_score: 90 }, null)).toEqual(['ge', 'qbm', 90]);
+    expect(compileCriteria({ type: 'quiz_score', min_score: 1 }, null)).toEqual(['ge', 'qbm', 1]);
+  });
+
+  it('asks for an attempt at min_score 0, so an absent best score (0) does not pass before any', () => {
+    const one = compileCriteria({ type: 'quiz_score', min_score: 0, quiz_id: 'q1' }, null);
+    const all = compileCriteria({ type: 'quiz_score', min_score: 0 }, null);
+    expect(one).toEqual(['ge', 'qn:q1', 1]);
+    expect(all).toEqual(['ge', 'qt', 1]);
+    // The hash of a learner who never attempted a quiz, read as the script reads it.
+    const before = { xp: 500, lc: 3 };
+    const after = { ...before, 'qn:q1': 1, 'qb:q1': 0, qt: 1, qbm: 0 };
+    expect(holds(before, one as CompiledRule)).toBe(false);
+    expect(holds(before, all as CompiledRule)).toBe(false);
+    expect(holds(after, one as CompiledRule)).toBe(true);
+    expect(holds(after, all as CompiledRule)).toBe(true);
+    // Another quiz attempted is not this one.
+    expect(holds({ ...before, 'qn:q2': 1, qt: 1 }, one as CompiledRule)).toBe(false);
+  });
+
+  it('nests the new kinds in all/any', () => {
+    const rule = compileCriteria(
+      {
+        all: [
+          { type: 'quizzes_passed', value: 3 },
+          { any: [{ type: 'videos_completed', value: 5 }, { type: 'watch_time_seconds', value: 7200 }, { type: 'streak_days', value: 7 }] },
+          { type: 'quiz_score', min_score: 0, quiz_id: 'final' },
+          { any: [{ type: 'courses_completed', value: 1, course_id: 'c' }, { type: 'courses_completed', value: 2 }] },
+        ],
+      },
+      null,
+    );
+    expect(rule).toEqual([
+      'all',
+      ['ge', 'qpc', 3],
+      ['any', ['ge', 'vc', 5], ['ge', 'wt', 7200]],
+      ['ge', 'qn:final', 1],
+      ['any', ['ge', 'ec:c', 1], ['ge', 'crs', 2]],
+    ]);
+    const r = rule as CompiledRule;
+    expect(fieldsOf(r)).toEqual(new Set(['qpc', 'vc', 'wt', 'qn:final', 'ec:c', 'crs']));
+    const met = { qpc: 3, wt: 7200, 'qn:final': 2, 'ec:c': Date.UTC(2026, 10, 22) };
+    expect(holds(met, r)).toBe(true);
+    expect(holds({ ...met, qpc: 2 }, r)).toBe(false);
+    expect(holds({ ...met, wt: 7199 }, r)).toBe(false);
+    expect(holds({ ...met, wt: 0, vc: 5 }, r)).toBe(true);
+    expect(holds({ ...met, 'qn:final': 0 }, r)).toBe(false);
+    expect(holds({ ...met, 'ec:c': 0 }, r)).toBe(false);
+    expect(holds({ ...met, 'ec:c': 0, crs: 2 }, r)).toBe(true);
+  });
+
+  it('keeps active days, streaks and goals at never (their facts arrive with later issues)', () => {
+    for (const type of ['active_days', 'streak_days', 'goals_completed'] as const) {
+      expect(compileCriteria({ type, value: 1 }, null), type).toBe(false);
+    }
   });
 
   it('drops facts not tracked yet: all fails, any keeps the rest', () => {

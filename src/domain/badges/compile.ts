@@ -3,8 +3,12 @@ import { defaultMinXp, type LevelTable } from '../levels/rules';
 
 /**
  * A badge rule in the form the learner scripts evaluate: a tree whose leaves compare one
- * counter of the learner's hash with a threshold. Fields: `xp` (total XP), `lc` (lessons
- * completed) and `cc:<courseId>` (lessons completed in a course). Pure data, JSON-encodable.
+ * counter of the learner's hash with a threshold (an absent field reads 0). Fields: `xp`
+ * (total XP), `lc` (lessons completed), `cc:<courseId>` (lessons completed in a course), `vc`
+ * (videos completed), `wt` (seconds watched), `qt` (quiz attempts), `qpc` (quizzes passed),
+ * `qn:<quizId>` (attempts of a quiz), `qb:<quizId>` (its best score), `qbm` (the best score
+ * over all quizzes), `crs` (courses completed) and `ec:<courseId>` (the course's completion
+ * time, ms). Pure data, JSON-encodable.
  */
 export type CompiledRule = ['ge', string, number] | ['all', ...CompiledRule[]] | ['any', ...CompiledRule[]];
 
@@ -47,8 +51,29 @@ export function compileCriteria(c: BadgeCriteria, levels: LevelTable): CompiledR
     }
     case 'lessons_completed':
       return ['ge', c.course_id ? `cc:${c.course_id}` : 'lc', c.value];
-    default:
-      // Facts later issues track (videos, quizzes, streaks, ...): not yet, so never.
+    case 'videos_completed':
+      return ['ge', 'vc', c.value];
+    case 'watch_time_seconds':
+      return ['ge', 'wt', c.value];
+    case 'quizzes_passed':
+      return ['ge', 'qpc', c.value];
+    case 'quiz_score':
+      // A best score (qb:, qbm) reads 0 before any attempt, so "at least 0" would pass before
+      // the learner ever tried: at 0 the rule asks for an attempt instead (qn:, qt), above 0
+      // the best score itself says there was one.
+      if (c.quiz_id) return c.min_score > 0 ? ['ge', `qb:${c.quiz_id}`, c.min_score] : ['ge', `qn:${c.quiz_id}`, 1];
+      return c.min_score > 0 ? ['ge', 'qbm', c.min_score] : ['ge', 'qt', 1];
+    case 'courses_completed':
+      if (!c.course_id) return ['ge', 'crs', c.value];
+      // One course completes once (ec:<course> holds the time it did): a count above 1 of the
+      // same course never passes, as `meets` says too.
+      return c.value <= 1 ? ['ge', `ec:${c.course_id}`, 1] : false;
+    case 'active_days':
+      // Never yet: the set of active days arrives with the engagement issue.
+      return false;
+    case 'streak_days':
+    case 'goals_completed':
+      // Facts later issues track (streaks, goals): not yet, so never.
       return false;
   }
 }

@@ -1,6 +1,6 @@
 import type { LevelTable } from '../levels/rules';
 import type { BadgeCriteria } from '../badges/criteria';
-import { candidatesFor, type BadgeCandidates } from '../badges/compile';
+import { candidatesFor, NO_CANDIDATES, type BadgeCandidates } from '../badges/compile';
 
 export type LessonKind = 'VIDEO' | 'READING' | 'CHALLENGE';
 
@@ -62,8 +62,10 @@ export class Catalog {
   private readonly lessonById = new Map<string, Lesson>();
   private readonly quizById = new Map<string, Quiz>();
   private readonly badgeById: Map<string, Badge>;
+  /** Badge candidates per event kind and target, compiled on first use (see the methods). */
   private readonly candidatesByCourse = new Map<string, BadgeCandidates>();
-  private quizBadges: BadgeCandidates | undefined;
+  private readonly watchCandidatesByCourse = new Map<string, BadgeCandidates>();
+  private readonly candidatesByQuiz = new Map<string, BadgeCandidates>();
   private readonly shapeByCourse = new Map<string, string>();
 
   constructor(
@@ -98,25 +100,35 @@ export class Catalog {
   }
 
   /**
-   * The badges completing a lesson of `courseId` may unlock: those reading total XP, lessons
-   * completed, or lessons completed in that course. Compiled once per snapshot and course.
+   * The badges completing a lesson of `courseId` may unlock: those reading what a completion
+   * changes (total XP, lessons completed in all and in the course, videos completed, and the
+   * course's completion: `crs`, `ec:<course>`). Compiled once per snapshot and course.
    */
   lessonCandidates(courseId: string): BadgeCandidates {
-    let c = this.candidatesByCourse.get(courseId);
-    if (!c) {
-      c = candidatesFor(this.badges, this.levels, new Set(['xp', 'lc', `cc:${courseId}`]));
-      this.candidatesByCourse.set(courseId, c);
-    }
-    return c;
+    return cached(this.candidatesByCourse, courseId, () => this.candidatesChanging(lessonChanges(courseId)));
   }
 
   /**
-   * The badges a quiz attempt may unlock: those reading total XP or quizzes passed (the first
-   * pass pays XP and counts). Compiled once per snapshot.
+   * The badges a watch of a lesson of `courseId` may unlock: the watch time (`wt`), and all a
+   * completion changes, since a watch that reaches the threshold completes the lesson.
+   * Compiled once per snapshot and course.
    */
-  quizCandidates(): BadgeCandidates {
-    this.quizBadges ??= candidatesFor(this.badges, this.levels, new Set(['xp', 'qpc']));
-    return this.quizBadges;
+  watchCandidates(courseId: string): BadgeCandidates {
+    return cached(this.watchCandidatesByCourse, courseId, () => this.candidatesChanging([...lessonChanges(courseId), 'wt']));
+  }
+
+  /**
+   * The badges an attempt of `quizId` may unlock: those reading total XP (the first pass
+   * pays), attempts (`qt`, `qn:<quiz>`), best scores (`qb:<quiz>`, `qbm`), quizzes passed
+   * (`qpc`), or the completion of the quiz's course (`crs`, `ec:<course>`). Compiled once per
+   * snapshot and quiz; nothing for a quiz the catalog does not hold.
+   */
+  quizCandidates(quizId: string): BadgeCandidates {
+    const quiz = this.quizById.get(quizId);
+    if (!quiz) return NO_CANDIDATES;
+    return cached(this.candidatesByQuiz, quizId, () =>
+      this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`]),
+    );
   }
 
   /**
@@ -134,9 +146,27 @@ export class Catalog {
     return shape;
   }
 
+  private candidatesChanging(fields: readonly string[]): BadgeCandidates {
+    return candidatesFor(this.badges, this.levels, new Set(fields));
+  }
+
   static empty(): Catalog {
     return new Catalog([], [], null);
   }
+}
+
+/** What completing a lesson of `courseId` can change in the learner's hash. */
+function lessonChanges(courseId: string): string[] {
+  return ['xp', 'lc', `cc:${courseId}`, 'vc', 'crs', `ec:${courseId}`];
+}
+
+function cached(map: Map<string, BadgeCandidates>, key: string, make: () => BadgeCandidates): BadgeCandidates {
+  let c = map.get(key);
+  if (!c) {
+    c = make();
+    map.set(key, c);
+  }
+  return c;
 }
 
 /** Build a course with its derived totals from its modules. Pure. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assembleCourse, Catalog } from '../catalog/types';
+import { assembleCourse, Catalog, type Badge } from '../catalog/types';
 import { parseInput } from '../validation';
 import { prepareEvent } from './prepare';
 import { eventPayloads, type LearningEvent } from './types';
@@ -79,5 +79,56 @@ describe('LESSON_COMPLETED', () => {
     const e = { ...watched('v70', 1), kind: 'LESSON_COMPLETED' as const, payload: { lessonId: 'v70' } };
     expect(prepareEvent(e, catalog)).toMatchObject({ video: true, xp: 20 });
     expect(prepareEvent({ ...e, payload: { lessonId: 'r' } }, catalog)).toMatchObject({ video: false });
+  });
+});
+
+describe('badge candidates', () => {
+  // Two courses, c (quiz q1) and d (quiz q2); one badge per fact an event can change.
+  const q2 = { ...quiz, id: 'q2', courseId: 'd' };
+  const d = assembleCourse({ id: 'd', title: 'D', description: null }, [{ id: 'md', courseId: 'd', title: 'M', position: 0, lessons: [{ ...lesson('dl', 'READING', 60, 0), courseId: 'd', moduleId: 'md' }], quizzes: [q2] }]);
+  const badge = (id: string, criteria: Badge['criteria']): Badge => ({ id, name: id, description: null, imageUrl: null, criteria, xpReward: 0 });
+  const badges = [
+    badge('xp', { type: 'xp_total', value: 100 }),
+    badge('lessons', { type: 'lessons_completed', value: 2 }),
+    badge('lessons-c', { type: 'lessons_completed', value: 2, course_id: 'c' }),
+    badge('videos', { type: 'videos_completed', value: 1 }),
+    badge('watch', { type: 'watch_time_seconds', value: 60 }),
+    badge('passed', { type: 'quizzes_passed', value: 2 }),
+    badge('score-q1', { type: 'quiz_score', min_score: 90, quiz_id: 'q1' }),
+    badge('tried-q1', { type: 'quiz_score', min_score: 0, quiz_id: 'q1' }),
+    badge('score-any', { type: 'quiz_score', min_score: 90 }),
+    badge('tried-any', { type: 'quiz_score', min_score: 0 }),
+    badge('courses', { type: 'courses_completed', value: 2 }),
+    badge('course-c', { type: 'courses_completed', value: 1, course_id: 'c' }),
+    badge('course-d', { type: 'courses_completed', value: 1, course_id: 'd' }),
+    badge('days', { type: 'active_days', value: 3 }),
+  ];
+  const cat = new Catalog([course, d], badges, null);
+  const ids = (e: LearningEvent) => (prepareEvent(e, cat) as { badges: { ids: readonly string[] } }).badges.ids;
+  const complete = (lessonId: string): LearningEvent<'LESSON_COMPLETED'> => ({ ...watched(lessonId, 1), kind: 'LESSON_COMPLETED', payload: { lessonId } });
+
+  it('a lesson completion: XP, lessons, videos and the completion of its course', () => {
+    expect(ids(complete('v70'))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'courses', 'course-c']);
+    expect(ids(complete('dl'))).toEqual(['xp', 'lessons', 'videos', 'courses', 'course-d']);
+  });
+
+  it('a watch: all a completion may change, and the watch time', () => {
+    expect(ids(watched('v70', 10))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'watch', 'courses', 'course-c']);
+  });
+
+  it("a quiz attempt: XP, passes, that quiz's and any best score, attempts, and the completion of its course", () => {
+    expect(ids(attempt('q1', 50))).toEqual(['xp', 'passed', 'score-q1', 'tried-q1', 'score-any', 'tried-any', 'courses', 'course-c']);
+    expect(ids(attempt('q2', 50))).toEqual(['xp', 'passed', 'score-any', 'tried-any', 'courses', 'course-d']);
+  });
+
+  it('passes the fields the rules read, and compiles each set once per snapshot', () => {
+    const p = prepareEvent(attempt('q1', 50), cat) as { badges: { fields: readonly string[] } };
+    expect(new Set(p.badges.fields)).toEqual(
+      new Set(['b:xp', 'xp', 'b:passed', 'qpc', 'b:score-q1', 'qb:q1', 'b:tried-q1', 'qn:q1', 'b:score-any', 'qbm', 'b:tried-any', 'qt', 'b:courses', 'crs', 'b:course-c', 'ec:c']),
+    );
+    expect(cat.quizCandidates('q1')).toBe(cat.quizCandidates('q1'));
+    expect(cat.watchCandidates('c')).toBe(cat.watchCandidates('c'));
+    expect(cat.lessonCandidates('c')).toBe(cat.lessonCandidates('c'));
+    expect(cat.quizCandidates('nope').ids).toEqual([]);
   });
 });

@@ -90,7 +90,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         xp: lesson.xpReward,
         video,
         courseShape: catalog.courseShape(lesson.courseId),
-        badges: catalog.lessonCandidates(lesson.courseId),
+        badges: catalog.watchCandidates(lesson.courseId),
       };
     }
     case 'QUIZ_ATTEMPTED': {
@@ -105,7 +105,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         passScore: quiz.passScore,
         xp: quiz.xpReward,
         courseShape: catalog.courseShape(quiz.courseId),
-        badges: catalog.quizCandidates(),
+        badges: catalog.quizCandidates(quizId),
       };
     }
   }

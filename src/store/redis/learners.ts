@@ -100,18 +100,21 @@ export function learnerFields(state: LearnerState): (string | number)[] {
 
 /**
  * The learner-wide quiz counters as lua/quizAttempt-3.lua keeps them, from the per-quiz record:
- * `qt` attempts, `qpc` quizzes passed, `qbs`/`qbn` sum and count of best scores. Pure.
+ * `qt` attempts, `qpc` quizzes passed, `qbs`/`qbn` sum and count of best scores, `qbm` the
+ * highest best score. Pure.
  */
 export function quizCounterFields(quizzes: ReadonlyMap<string, QuizState>): (string | number)[] {
   let qt = 0;
   let qpc = 0;
   let qbs = 0;
+  let qbm = 0;
   for (const q of quizzes.values()) {
     qt += q.attempts;
     qbs += q.bestScore;
+    qbm = Math.max(qbm, q.bestScore);
     if (q.passedAt !== null) qpc += 1;
   }
-  return ['qt', qt, 'qpc', qpc, 'qbs', qbs, 'qbn', quizzes.size];
+  return ['qt', qt, 'qpc', qpc, 'qbs', qbs, 'qbn', quizzes.size, 'qbm', qbm];
 }
 
 const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`, `cw:${c}`, `crt:${c}`];

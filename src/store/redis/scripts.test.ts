@@ -328,7 +328,7 @@ describe('quiz attempts', () => {
     ]);
     expect(results.map((r) => (r as { effects: { xpAwarded: number } }).effects.xpAwarded)).toEqual([0, 0, 40, 0, 0, 0]);
     const h = await redis.hgetall(keys.learner(id));
-    expect(h).toMatchObject({ 'qn:q1': '5', 'qb:q1': '95', 'qn:q2': '1', 'qb:q2': '40', qt: '6', qpc: '1', qbs: '135', qbn: '2', 'cq:c1': '1', xp: '40', 'ex:c1': '40' });
+    expect(h).toMatchObject({ 'qn:q1': '5', 'qb:q1': '95', 'qn:q2': '1', 'qb:q2': '40', qt: '6', qpc: '1', qbs: '135', qbn: '2', qbm: '95', 'cq:c1': '1', xp: '40', 'ex:c1': '40' });
     expect(h['qp:q1']).toBe(String(now));
     expect(h['qp:q2']).toBeUndefined();
     const entries = (await outbox(id)).filter((e) => e.data.k === 'quiz_attempted');

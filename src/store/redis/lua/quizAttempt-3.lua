@@ -12,6 +12,7 @@
   Fields: qn:<quiz> attempts  qb:<quiz> best score  qp:<quiz> first passed at
           cq:<course> quizzes passed in the course  qt attempts  qpc quizzes passed
           qbs / qbn sum and count of the quizzes' best scores (averageQuizScore = qbs / qbn)
+          qbm the highest best score over all quizzes (badge criteria quiz_score without quiz_id)
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the quiz's course
 ]]
@@ -30,7 +31,7 @@ local seen = seenEvent()
 if seen then return {0, seen} end
 
 local fields = {
-  'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'qt', 'qpc', 'qbs', 'qbn',
+  'v', 'xp', 'xat', 'lc', 'rx', 'bs', 'qt', 'qpc', 'qbs', 'qbn', 'qbm',
   'qn:' .. quiz, 'qb:' .. quiz, 'qp:' .. quiz,
 }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
@@ -59,6 +60,7 @@ else
     best = old
   end
 end
+if score > num(rec, 'qbm') then put(rec, 'qbm', score) end
 
 local passed = score >= passScore
 local paid, crt = 0, nil
