@@ -39,6 +39,11 @@ export type PreparedEvent =
       /** XP the first pass pays, from the catalog. */
       xp: number;
       badges: BadgeCandidates;
+    }
+  | {
+      event: LearningEvent<'ACCESSED'>;
+      lessonId: string;
+      courseId: string;
     };
 
 /**
@@ -99,6 +104,12 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         xp: quiz.xpReward,
         badges: catalog.quizCandidates(),
       };
+    }
+    case 'ACCESSED': {
+      const { lessonId } = (event as LearningEvent<'ACCESSED'>).payload;
+      const lesson = catalog.lesson(lessonId);
+      if (!lesson) throw new NotFound('lesson', lessonId);
+      return { event: event as LearningEvent<'ACCESSED'>, lessonId, courseId: lesson.courseId };
     }
   }
 }

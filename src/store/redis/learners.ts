@@ -47,7 +47,7 @@ interface RecordReply {
   c?: boolean;
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
+const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -201,6 +201,11 @@ export class LearnerHotStore {
           ...w.badges.fields,
         );
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(w.courseId) : null));
+      }
+      case 'ACCESSED': {
+        const a = p as Extract<PreparedEvent, { event: { kind: 'ACCESSED' } }>;
+        reply = await this.redis.access(...keys, ...header, a.lessonId, a.courseId);
+        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(a.courseId) : null));
       }
     }
   }
