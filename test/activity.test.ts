@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migration20261126120000_activity } from '../migrations/Migration20261126120000_activity';
 import { outboxEntrySchema, type OutboxEntry } from '../src/store/outbox/entry';
 import { writeEntries } from '../src/store/outbox/postgres/write';
+import { ActivityRepository } from '../src/store/pg/activity';
+import { verifyStores } from '../src/store/verify';
 import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
@@ -240,5 +242,15 @@ describe('activity history, the calendar and stats', () => {
     await knex.raw('delete from activities; delete from activity_days; delete from learner_activity;');
     for (const sql of Migration20261126120000_activity.BACKFILL) await knex.raw(sql);
     expect(await activityTables('ac-')).toEqual(before);
+  });
+
+  it('is checked by verify: clean after the runs above, drift for a corrupted total', async () => {
+    const activity = new ActivityRepository(t.app.orm);
+    const run = () => verifyStores({ redis: t.app.redis, keys: t.app.keys, hot: t.app.hot, repo: t.app.learnerRepo, activity }, { recheckDelayMs: 100 });
+    expect((await run()).drift).toEqual([]);
+    const knex = t.app.orm.em.getKnex();
+    await knex('learner_activity').where({ learner_id: 'ac-ana' }).increment('sessions', 1);
+    expect((await run()).drift).toEqual([{ learnerId: 'ac-ana', what: 'activity totals: sessions 6 vs 5 over the days' }]);
+    await knex('learner_activity').where({ learner_id: 'ac-ana' }).decrement('sessions', 1);
   });
 });

@@ -13,12 +13,53 @@ const TOTALS = `
   left join learners l on l.id = i.id
   left join learner_activity a on a.learner_id = i.id`;
 
+// Per learner, one snapshot: the event log and activities counts, the days' sums and the totals row.
+const AUDIT = `
+  select ids.id,
+    (select count(*) from learner_events e where e.learner_id = ids.id) as logged,
+    (select count(*) from activities a where a.learner_id = ids.id) as activities,
+    d.days, d.events, d.sessions, d.seconds,
+    t.active_days as t_days, t.events as t_events, t.sessions as t_sessions, t.time_seconds as t_seconds
+  from unnest(?::text[]) as ids(id)
+  cross join lateral (select count(*) filter (where events > 0) as days, coalesce(sum(events), 0) as events,
+      coalesce(sum(sessions), 0) as sessions, coalesce(sum(seconds), 0) as seconds
+    from activity_days where learner_id = ids.id) d
+  left join learner_activity t on t.learner_id = ids.id`;
+
 /** The learner's (outbox-written) activity tables: `activities`, `activity_days`, `learner_activity`. */
 export class ActivityRepository {
   constructor(private readonly orm: Orm) {}
 
   private knex(): Knex {
     return this.orm.em.getKnex();
+  }
+
+  /**
+   * What disagrees in the learners' activity tables (written in one transaction, so any
+   * disagreement is drift, never a write on its way): one activity per logged event, the days'
+   * events = the activities, the totals row = the sums over the days.
+   * @returns learnerId -> problems, for the learners with any
+   */
+  async audit(learnerIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (learnerIds.length === 0) return out;
+    const res = (await this.knex().raw(AUDIT, [learnerIds as string[]])) as { rows: Record<string, string | number | null>[] };
+    for (const r of res.rows) {
+      const n = (k: string) => Number(r[k] ?? 0);
+      const problems: string[] = [];
+      if (n('activities') !== n('logged')) problems.push(`activities ${n('activities')} vs logged events ${n('logged')}`);
+      if (n('events') !== n('activities')) problems.push(`activity days count ${n('events')} events vs ${n('activities')} activities`);
+      for (const [total, sum, what] of [
+        ['t_days', 'days', 'active days'],
+        ['t_events', 'events', 'events'],
+        ['t_sessions', 'sessions', 'sessions'],
+        ['t_seconds', 'seconds', 'time seconds'],
+      ] as const) {
+        if (n(total) !== n(sum)) problems.push(`activity totals: ${what} ${n(total)} vs ${n(sum)} over the days`);
+      }
+      if (problems.length) out.set(String(r.id), problems);
+    }
+    return out;
   }
 
   /** The learner's version in Postgres and their activity totals (zeros when none). */
