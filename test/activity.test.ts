@@ -127,6 +127,41 @@ describe('activity history, the calendar and stats', () => {
     });
   });
 
+  it('reads stats, the calendar and a page once per request, however many times a query asks', async () => {
+    const id = 'ac-ana';
+    await t.app.settle();
+    const query = `{ me {
+      a: stats { activeDays sessions lessonsCompleted completionRate } b: stats { activeDays totalTimeSeconds coursesEnrolled }
+      activityCalendar(from: "2025-03-09", to: "2025-03-13") { events } recentActivity(first: 3) { edges { node { type } } }
+    } }`;
+    const token = await tokenFor(id);
+    const redisSent: string[] = [];
+    const pgSent: string[] = [];
+    const client = t.app.redis as unknown as { sendCommand: (cmd: { name: string }) => unknown };
+    const original = client.sendCommand;
+    const knex = t.app.orm.em.getKnex();
+    const onQuery = (q: { sql: string }) => pgSent.push(q.sql);
+    client.sendCommand = function (this: unknown, cmd: { name: string }) {
+      redisSent.push(cmd.name);
+      return original.call(this, cmd);
+    };
+    knex.on('query', onQuery);
+    let res;
+    try {
+      res = await t.gql(query, { token });
+    } finally {
+      client.sendCommand = original;
+      knex.off('query', onQuery);
+    }
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.me.a).toEqual({ activeDays: 4, sessions: 5, lessonsCompleted: 1, completionRate: 0.5 * (1 / 3) + 0.5 });
+    // One HMGET of the stats' counters (and one script read of the enrollments); no flush:
+    // Postgres is up to date. (Background work shares the connection: count what reads send.)
+    expect(redisSent.filter((c) => c === 'hmget')).toHaveLength(1);
+    // The totals row (the barrier, read once: a flush would read it twice), the calendar's days, the page.
+    expect(pgSent.filter((sql) => /activit|learners/.test(sql))).toHaveLength(3);
+  });
+
   it('refuses LESSON_ACCESSED for an unknown lesson or a course the learner is not in; DAILY_LOGIN is not built yet', async () => {
     const id = 'ac-bo';
     await enroll(id);
