@@ -4,7 +4,7 @@ import { outboxEntrySchema, type OutboxEntry } from '../src/store/outbox/entry';
 import { writeEntries } from '../src/store/outbox/postgres/write';
 import { ActivityRepository } from '../src/store/pg/activity';
 import { verifyStores } from '../src/store/verify';
-import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
+import { destroyTestEnv, makeCourse, newTestEnv, outboxEntries, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
 let t: TestApp;
@@ -258,6 +258,34 @@ describe('activity history, the calendar and stats', () => {
     expect(year.activityCalendar[59]).toEqual({ date: '2024-02-29', xp: 0, events: 0, timeSpentSeconds: 0 });
     const { stats } = await me('ac-eve', STATS);
     expect(stats).toMatchObject({ activeDays: 0, sessions: 0, totalTimeSeconds: 0, averageQuizScore: null, coursesEnrolled: 0, completionRate: 0 });
+  });
+
+  it('keeps one day right when two writers write its events at once', async () => {
+    const id = 'ac-fin';
+    await enroll(id);
+    await t.app.settle();
+    await t.app.flusher.stop();
+    let entries: OutboxEntry[];
+    try {
+      // Every 5 minutes from 08:00 to 09:55: one session of 6900 s; and 12:00, a second.
+      const times = [...Array.from({ length: 24 }, (_, i) => Date.parse('2025-06-01T08:00:00Z') + i * 300_000), Date.parse('2025-06-01T12:00:00Z')];
+      await record(times.map((at, i) => ({ id: `f${i}`, type: 'LESSON_ACCESSED', occurredAt: new Date(at).toISOString(), learnerId: id, lessonId: 'ac-l1' })));
+      entries = (await outboxEntries(t.app)).filter((e) => e.data.l === id && e.data.k === 'accessed');
+      expect(entries).toHaveLength(25);
+      const knex = t.app.orm.em.getKnex();
+      const odd = entries.filter((_, i) => i % 2 === 1);
+      const even = entries.filter((_, i) => i % 2 === 0);
+      const [a, b] = await Promise.all([writeEntries(knex, odd, 10_000), writeEntries(knex, even, 10_000)]);
+      expect(a.activities + b.activities).toBe(25);
+    } finally {
+      await t.app.flusher.start();
+    }
+    await t.app.settle();
+    const cal = await me(id, CALENDAR, { from: '2025-06-01', to: '2025-06-01' });
+    expect(cal.activityCalendar).toEqual([{ date: '2025-06-01', xp: 0, events: 25, timeSpentSeconds: 6900 + 60 }]);
+    const { stats } = await me(id, '{ me { stats { activeDays sessions totalTimeSeconds } } }');
+    // The enrollment's day (now) is a day of its own.
+    expect(stats).toEqual({ activeDays: 2, sessions: 3, totalTimeSeconds: 6900 + 60 + 60 });
   });
 
   it('changes nothing when entries are written again, and agrees with the migration backfill', async () => {
