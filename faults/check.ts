@@ -8,6 +8,8 @@
  * - every acknowledged quiz attempt (its own eventId) is exactly one `quiz_attempts` row: a
  *   retry never records an attempt twice, a crash never loses one; and each learner's watch
  *   time in Postgres is the sum of their acknowledged `recordWatchTime` calls;
+ * - an enrollment is completed, with exactly one certificate, exactly when every lesson of
+ *   the course is completed and every quiz passed (in Postgres's facts);
  * - no learner's acknowledged `totalXp` is above what the ledger holds for them (an
  *   acknowledged change was lost otherwise), and no lesson was acknowledged as paid under two
  *   different event ids;
@@ -56,6 +58,9 @@ export interface CheckResult {
   attemptDrift: number;
   /** Learners whose watch time in Postgres differs from their acknowledged watch seconds. */
   watchDrift: number;
+  /** Certificates issued, and enrollments whose completion or certificates disagree with their facts. */
+  certificates: number;
+  certificateDrift: number;
   /** Learners whose acknowledged totalXp is above their ledger sum. */
   ackAboveLedger: number;
   /** Learners whose served totalXp differs from their ledger sum, and the XP between them. */
@@ -77,7 +82,7 @@ export interface CheckResult {
 
 /** Total drift: everything that must be 0. */
 export function driftOf(r: CheckResult): number {
-  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.attemptDrift + r.watchDrift + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
+  return r.lost + r.duplicateRows + r.paidTwiceAcks + r.attemptDrift + r.watchDrift + r.certificateDrift + r.ackAboveLedger + r.servedDrift + r.snapshotDrift + r.boardDrift + (r.verify === 'drift' || r.verify === 'error' ? 1 : 0);
 }
 
 /** The outbox backlog (unread + unacknowledged) of every consumer group, over all partitions. */
@@ -186,7 +191,19 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     const snapshots = (await c.query<{ id: string; total_xp: string }>(`select id, total_xp from learners where id = any($1)`, [learners])).rows;
     const attempts = (await c.query<{ learner_id: string; n: string }>(`select learner_id, count(*) as n from quiz_attempts where learner_id = any($1) group by learner_id`, [learners])).rows;
     const watched = (await c.query<{ learner_id: string; s: string }>(`select learner_id, sum(watch_time_seconds) as s from lesson_progress where learner_id = any($1) group by learner_id`, [learners])).rows;
-    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts, watched };
+    const completions = (
+      await c.query<{ learner_id: string; completed: boolean; certs: string; finished: boolean }>(
+        `select e.learner_id, e.completed_at is not null as completed,
+           (select count(*) from certificates c where c.learner_id = e.learner_id and c.course_id = e.course_id) as certs,
+           (not exists (select 1 from lessons l where l.course_id = e.course_id and not exists (
+              select 1 from lesson_progress p where p.learner_id = e.learner_id and p.lesson_id = l.id and p.completed_at is not null))
+            and not exists (select 1 from quizzes q where q.course_id = e.course_id and not exists (
+              select 1 from quiz_attempts a where a.learner_id = e.learner_id and a.quiz_id = q.id and a.passed))) as finished
+         from enrollments e where e.learner_id = any($1) and e.course_id = $2`,
+        [learners, input.courseId],
+      )
+    ).rows;
+    return { ledger, duplicateRows: Number(dups.n), progressRows: Number(progress.n), snapshots, attempts, watched, completions };
   });
 
   const ledgerSum = new Map<string, number>();
@@ -247,6 +264,15 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     if (stored !== acked) {
       watchDrift++;
       note(`watch time: ${learner} ${acked} s acknowledged, ${stored} s in Postgres`);
+    }
+  }
+  let certificates = 0;
+  let certificateDrift = 0;
+  for (const e of pgState.completions) {
+    certificates += Number(e.certs);
+    if (e.completed !== e.finished || Number(e.certs) !== (e.finished ? 1 : 0)) {
+      certificateDrift++;
+      note(`completion: ${e.learner_id} finished ${e.finished}, completed ${e.completed}, ${e.certs} certificates`);
     }
   }
   let ackAboveLedger = 0;
@@ -319,6 +345,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     attemptRows: [...attemptRows.values()].reduce((a, b) => a + b, 0),
     attemptDrift,
     watchDrift,
+    certificates,
+    certificateDrift,
     ackAboveLedger,
     servedDrift,
     servedDriftXp,

@@ -120,7 +120,7 @@ export function report(scenario: string, r: CheckResult, timing: FaultTiming | n
   const lines = [
     `[faults] ${scenario}`,
     `  acknowledged ${r.acked} (${r.retried} after a retry), ledger rows ${r.ledgerRows}, progress rows ${r.progressRows}, drift ${row.drift}` +
-      ` (lost ${r.lost}, duplicate rows ${r.duplicateRows}, paid twice ${r.paidTwiceAcks}, quiz attempts ${r.attemptDrift} of ${r.attemptRows} rows, watch ${r.watchDrift}, ack above ledger ${r.ackAboveLedger},` +
+      ` (lost ${r.lost}, duplicate rows ${r.duplicateRows}, paid twice ${r.paidTwiceAcks}, quiz attempts ${r.attemptDrift} of ${r.attemptRows} rows, watch ${r.watchDrift}, certificates ${r.certificateDrift} of ${r.certificates}, ack above ledger ${r.ackAboveLedger},` +
       ` served ${r.servedDrift} learners/${r.servedDriftXp} XP, snapshot ${r.snapshotDrift}, board ${r.boardDrift}, verify ${r.verify})`,
     ...(timing
       ? [`  time to fail ${fmtMs(timing.timeToFailMs)}${row.hung ? ' (hung until the client timeout)' : ''} (${timing.failedAttempts} failed attempts ${JSON.stringify(timing.errors)}), longest gap without an ack ${fmtMs(timing.ackGapMs)}, recover ${fmtMs(timing.recoverMs)}`]

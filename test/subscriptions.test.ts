@@ -60,6 +60,14 @@ describe('across two instances', () => {
     await ranks.close();
   });
 
+  it('lets go of the learner feed as soon as an achievementUnlocked client leaves, with no message after', async () => {
+    const sub = await subscribe(b.wsUrl, 'subscription { achievementUnlocked { badge { id } } }', { token: await tokenFor('sub-quiet') });
+    await eventually(() => b.app.services.feeds.learner.listening('sub-quiet'), 5000, 'B to subscribe');
+    await sub.close();
+    // sub-quiet never acts again: the feed must not wait for its next message to end.
+    await eventually(() => !b.app.services.feeds.learner.listening('sub-quiet'), 5000, 'the feed to let go');
+  });
+
   it('tells a subscribed learner who was overtaken, and the one who climbed', async () => {
     for (const l of ['sub-lead', 'sub-chase']) await a.gql(ENROLL, { variables: { l, c: 'live' }, token: service });
     // sub-lead: 4 lessons (40) + badge (5) = 45; sub-chase: 1 lesson + badge = 15. Course board: 40 vs 10.

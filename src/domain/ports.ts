@@ -9,6 +9,7 @@ import type { Level } from './levels/rules';
 import type { EnrollmentState, LearnerCounters, LessonQuizFacts, StatCounters, XpTransaction } from './learners/state';
 import type { ActivityRecord, ActivityTotals, DayRow } from './activity/service';
 import type { RankedEntry } from './boards/rules';
+import type { IssuedCertificate } from './progress/certificates';
 import type { LessonState } from './progress/lessons';
 
 /** The clock; injected so rules and tests are deterministic. */
@@ -55,6 +56,8 @@ export interface LearnerReads {
   lessonQuizFacts(learnerId: string, lessonIds: readonly string[], quizIds: readonly string[]): Promise<LessonQuizFacts>;
   /** A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, including attempts not yet written behind. */
   quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<QuizAttemptRecord[]>;
+  /** The certificate with this (canonical) code, as Postgres holds it; null when there is none (yet). */
+  certificate(code: string): Promise<IssuedCertificate | null>;
   /** Per lesson asked: completion, watched seconds, last watch (one read of the learner's hash). */
   lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>>;
   /** The hash counters of `LearnerStats` (one HMGET); zeros for a stranger. */

@@ -1,7 +1,9 @@
 import type { Course } from '../domain/catalog/types';
+import type { IssuedCertificate } from '../domain/progress/certificates';
 import { builder } from './builder';
 import { CourseRef } from './catalog';
 import type { Context } from './context';
+import { LearnerRef } from './learner';
 
 /** A certificate as the API shows it: the learner's own (from Redis) or a public lookup (from Postgres). */
 export interface CertificateView {
@@ -38,3 +40,40 @@ export const CertificateRef = builder.objectRef<CertificateView>('Certificate').
     issuedAt: t.field({ type: 'DateTime', resolve: (c) => c.issuedAt }),
   }),
 });
+
+/** An issued certificate as the API shows it. */
+export function certificateView(c: IssuedCertificate): CertificateView {
+  return { id: c.code, code: c.code, learnerId: c.learnerId, courseId: c.courseId, issuedAt: new Date(c.issuedAt) };
+}
+
+/** The learner's certificates, oldest first, from the enrollments the request already reads. */
+async function certificatesOf(learnerId: string, ctx: Context): Promise<CertificateView[]> {
+  const enrollments = await ctx.loaders.enrollments.load(learnerId);
+  return enrollments
+    .filter((e) => e.certificateCode !== null && e.completedAt !== null)
+    .map((e) => ({ id: e.certificateCode!, code: e.certificateCode!, learnerId, courseId: e.courseId, issuedAt: new Date(e.completedAt!) }))
+    .sort((a, b) => a.issuedAt.getTime() - b.issuedAt.getTime() || (a.courseId < b.courseId ? -1 : 1));
+}
+
+builder.objectField(LearnerRef, 'certificates', (t) =>
+  t.field({
+    type: [CertificateRef],
+    description: 'Certificates of completed courses, oldest first (shown at once; public lookups by code follow within moments).',
+    resolve: (s, _a, ctx) => certificatesOf(s.id, ctx),
+  }),
+);
+
+builder.queryFields((t) => ({
+  certificate: t.field({
+    type: CertificateRef,
+    nullable: true,
+    description: 'Public verification of a certificate.',
+    args: { code: t.arg.string({ required: true }) },
+    resolve: async (_r, { code }, ctx) => {
+      // Longer than any code (even with spaces around it): not found, and never sent anywhere.
+      if (code.length > 64) return null;
+      const c = await ctx.services.progress.certificate(code);
+      return c ? certificateView(c) : null;
+    },
+  }),
+}));

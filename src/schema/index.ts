@@ -11,6 +11,7 @@ import './events';
 import './leaderboard';
 import './achievements';
 import './certificates';
+import './learnerEvents';
 import './activity';
 
 let schema: GraphQLSchema | null = null;

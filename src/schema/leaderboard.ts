@@ -92,7 +92,7 @@ const LeaderboardRef = builder.objectRef<LeaderboardView>('Leaderboard').impleme
   }),
 });
 
-const RankChangeRef = builder.objectRef<RankMove & { info: BoardInfo }>('RankChange').implement({
+export const RankChangeRef = builder.objectRef<RankMove & { info: BoardInfo }>('RankChange').implement({
   fields: (t) => ({
     board: t.field({ type: BoardRef, resolve: (m) => m.info }),
     learnerId: t.exposeID('learnerId'),

@@ -1,6 +1,7 @@
 import { actingFor } from '../domain/auth/viewer';
 import type { LessonCompletion, WatchProgress } from '../domain/progress/service';
 import { builder } from './builder';
+import { CertificateRef, certificateView } from './certificates';
 import { BadgeAwardRef, EnrollmentRef } from './learner';
 
 const LessonCompletionRef = builder.objectRef<LessonCompletion>('LessonCompletion').implement({
@@ -15,6 +16,12 @@ const LessonCompletionRef = builder.objectRef<LessonCompletion>('LessonCompletio
       resolve: (c) => c.badgesUnlocked.map((a) => ({ badge: a.badge, learnerId: c.learnerId, awardedAt: a.awardedAt })),
     }),
     enrollment: t.field({ type: EnrollmentRef, resolve: (c) => ({ enrollment: c.enrollment, learnerId: c.learnerId }) }),
+    certificateIssued: t.field({
+      type: CertificateRef,
+      nullable: true,
+      description: 'The certificate this completion issued by completing the course; null otherwise.',
+      resolve: (c) => (c.certificate ? certificateView(c.certificate) : null),
+    }),
   }),
 });
 

@@ -5,6 +5,7 @@ import type { QuizAttemptRecord } from '../domain/events/types';
 import type { QuizResult } from '../domain/progress/service';
 import { parseInput } from '../domain/validation';
 import { builder } from './builder';
+import { CertificateRef, certificateView } from './certificates';
 import { BadgeAwardRef, LearnerRef } from './learner';
 
 /** Most attempts `quizAttempts` answers at once. */
@@ -30,6 +31,12 @@ const QuizResultRef = builder.objectRef<QuizResult>('QuizResult').implement({
     badgesUnlocked: t.field({
       type: [BadgeAwardRef],
       resolve: (r) => r.badgesUnlocked.map((a) => ({ badge: a.badge, learnerId: r.learnerId, awardedAt: a.awardedAt })),
+    }),
+    certificateIssued: t.field({
+      type: CertificateRef,
+      nullable: true,
+      description: 'The certificate this attempt issued by completing the course (its last quiz passed); null otherwise.',
+      resolve: (r) => (r.certificate ? certificateView(r.certificate) : null),
     }),
   }),
 });

@@ -2,6 +2,7 @@ import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type StatCounters, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
+import type { IssuedCertificate } from '../domain/progress/certificates';
 import type { LessonState } from '../domain/progress/lessons';
 import { unavailableStore } from './faults';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
@@ -18,6 +19,9 @@ import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
 export const STRANGER_TTL_MS = 30_000;
 /** Most strangers remembered at once. */
 const STRANGERS_MAX = 10_000;
+
+/** Most scripts one batch has in flight at once (see `apply`). */
+export const SCRIPT_WAVE = 64;
 
 export class HydratingLearnerStore implements EventStore, LearnerReads {
   private readonly inflight = new Map<string, Promise<LearnerState | null>>();
@@ -73,8 +77,14 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
 
   async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
     await this.options.beforeWrite?.();
-    // Issued together: one connection (one node, on a cluster) keeps each learner's order.
-    const outcomes: ScriptOutcome[] = await Promise.all(events.map((e) => this.hot.run(e)));
+    // Issued in order on one connection (one node, on a cluster), which keeps each learner's
+    // order, in waves of SCRIPT_WAVE: a command's timeout (REDIS_COMMAND_TIMEOUT_MS) counts
+    // from when it was issued, so 500 scripts issued at once would time out their tail on a
+    // busy but healthy Redis, and other requests would wait behind the whole batch.
+    const outcomes: ScriptOutcome[] = [];
+    for (let i = 0; i < events.length; i += SCRIPT_WAVE) {
+      outcomes.push(...(await Promise.all(events.slice(i, i + SCRIPT_WAVE).map((e) => this.hot.run(e)))));
+    }
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const waiting = new Map<string, number[]>();
       outcomes.forEach((o, i) => {
@@ -178,6 +188,10 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       found = await this.repo.quizAttempts(learnerId, quizId, limit);
     }
     return found.attempts;
+  }
+
+  certificate(code: string): Promise<IssuedCertificate | null> {
+    return this.repo.certificate(code);
   }
 
   async lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>> {

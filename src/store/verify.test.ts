@@ -46,7 +46,7 @@ const durable = (): DurableAudit => ({
   ledgerXp: 30,
   lessons: [],
   badges: [],
-  courses: new Map([['c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 1, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0 }]]),
+  courses: new Map([['c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 1, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0, completedAt: null, certificate: null }]]),
   quizzes: new Map([
     ['q1', { attempts: 2, best: 90, passed: true, rows: 2 }],
     ['q2', { attempts: 1, best: 40, passed: false, rows: 1 }],
@@ -110,7 +110,7 @@ describe('compareLearner on quizzes', () => {
 
   it("finds a Postgres enrollment whose quizzes passed disagree with the attempts, and missing attempt rows", () => {
     const p = durable();
-    p.courses.set('c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 0, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0 });
+    p.courses.set('c', { xpEarned: 30, ledgerXp: 30, quizzesPassed: 0, passedQuizzes: 1, watchSeconds: 0, watchedSeconds: 0, completedAt: null, certificate: null });
     p.quizzes.set('q1', { attempts: 2, best: 90, passed: true, rows: 1 });
     const verdict = compareLearner(null, p) as { state: string; problems: string[] };
     expect(verdict.state).toBe('drift');
@@ -157,5 +157,41 @@ describe('compareLearner on watch time', () => {
     const { durable: d } = watcher();
     d.courses.set('c', { ...d.courses.get('c')!, watchSeconds: 100 });
     expect(compareLearner(null, d)).toEqual({ state: 'drift', problems: ['Postgres course c watched 100 s vs 120 s in the progress rows'] });
+  });
+});
+
+/** The learner above, whose course c is completed with certificate CERT-A at 2000. */
+const finisher = (): { hot: Record<string, string>; durable: DurableAudit } => {
+  const d = durable();
+  d.courses.set('c', { ...d.courses.get('c')!, completedAt: 2000, certificate: 'CERT-A' });
+  return { hot: { ...hot(), 'ec:c': '2000', 'crt:c': 'CERT-A', crs: '1' }, durable: d };
+};
+
+describe('compareLearner on course completions and certificates', () => {
+  it('agrees when Redis and Postgres hold the same completion and code', () => {
+    const { hot: h, durable: d } = finisher();
+    expect(compareLearner(h, d)).toEqual({ state: 'ok' });
+  });
+
+  it('finds each completion field that disagrees', () => {
+    for (const [field, value, problem] of [
+      ['crt:c', 'CERT-B', /course c certificate: Redis CERT-B, Postgres CERT-A/],
+      ['ec:c', '2001', /course c completed: Redis 2001, Postgres 2000/],
+      ['crs', '2', /crs 2 vs 1 completed enrollments/],
+    ] as const) {
+      const { hot: h, durable: d } = finisher();
+      const verdict = compareLearner({ ...h, [field]: value }, d);
+      expect(verdict.state, field).toBe('drift');
+      expect((verdict as { problems: string[] }).problems.join('\n'), field).toMatch(problem);
+    }
+    const { hot: h, durable: d } = finisher();
+    const { 'crt:c': _code, ...noCode } = h;
+    expect((compareLearner(noCode, d) as { problems: string[] }).problems.join('\n')).toMatch(/completed without a certificate/);
+  });
+
+  it('finds a Postgres completion without its certificate', () => {
+    const { durable: d } = finisher();
+    d.courses.set('c', { ...d.courses.get('c')!, certificate: null });
+    expect(compareLearner(null, d)).toEqual({ state: 'drift', problems: ['Postgres course c: completed without a certificate'] });
   });
 });

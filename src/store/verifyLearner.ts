@@ -28,6 +28,9 @@ interface HotView {
   courseWatch: Map<string, number>;
   wt: number;
   vc: number;
+  /** Completed enrollments: completedAt (`ec:`) and certificate code (`crt:`); `crs` the count. */
+  completions: Map<string, { at: number | null; code: string | null }>;
+  crs: number;
 }
 
 function hotView(h: Record<string, string>): HotView {
@@ -38,6 +41,7 @@ function hotView(h: Record<string, string>): HotView {
   const quizzes = new Map<string, { attempts: number; best: number; passed: boolean }>();
   const watched = new Map<string, number>();
   const courseWatch = new Map<string, number>();
+  const completions = new Map<string, { at: number | null; code: string | null }>();
   for (const field of Object.keys(h)) {
     if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
@@ -46,6 +50,9 @@ function hotView(h: Record<string, string>): HotView {
       courses.set(course, Number(h[`ex:${course}`] ?? 0));
       coursePasses.set(course, Number(h[`cq:${course}`] ?? 0));
       courseWatch.set(course, Number(h[`cw:${course}`] ?? 0));
+      const at = h[`ec:${course}`];
+      const code = h[`crt:${course}`];
+      if (at !== undefined || code !== undefined) completions.set(course, { at: at === undefined ? null : Number(at), code: code ?? null });
     } else if (field.startsWith('w:')) {
       watched.set(field.slice(2), Number(h[field]));
     } else if (field.startsWith('qn:')) {
@@ -68,6 +75,8 @@ function hotView(h: Record<string, string>): HotView {
     courseWatch,
     wt: Number(h.wt ?? 0),
     vc: Number(h.vc ?? 0),
+    completions,
+    crs: Number(h.crs ?? 0),
   };
 }
 
@@ -88,6 +97,9 @@ function durableProblems(p: DurableAudit): string[] {
     if (c.xpEarned !== c.ledgerXp) problems.push(`Postgres course ${course} XP ${c.xpEarned} vs ledger ${c.ledgerXp}`);
     if (c.quizzesPassed !== c.passedQuizzes) problems.push(`Postgres course ${course} quizzes passed ${c.quizzesPassed} vs ${c.passedQuizzes} in the attempts`);
     if (c.watchSeconds !== c.watchedSeconds) problems.push(`Postgres course ${course} watched ${c.watchSeconds} s vs ${c.watchedSeconds} s in the progress rows`);
+    if ((c.completedAt === null) !== (c.certificate === null)) {
+      problems.push(`Postgres course ${course}: ${c.completedAt === null ? 'a certificate without a completion' : 'completed without a certificate'}`);
+    }
   }
   for (const [quiz, q] of p.quizzes) {
     if (q.rows !== q.attempts) problems.push(`Postgres quiz ${quiz}: ${q.rows} attempt rows for ${q.attempts} attempts`);
@@ -143,6 +155,25 @@ function watchProblems(r: HotView, p: DurableAudit): string[] {
   return problems;
 }
 
+/** Redis's course completions and certificates against the enrollments and certificate rows. Pure. */
+function completionProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  let completed = 0;
+  for (const [course, c] of r.completions) {
+    if (c.at !== null) completed += 1;
+    if ((c.at === null) !== (c.code === null)) problems.push(`Redis course ${course}: ${c.at === null ? 'a certificate without a completion' : 'completed without a certificate'}`);
+  }
+  if (r.crs !== completed) problems.push(`Redis crs ${r.crs} vs ${completed} completed enrollments`);
+  for (const course of [...new Set([...r.completions.keys(), ...[...p.courses].filter(([, c]) => c.completedAt !== null || c.certificate !== null).map(([id]) => id)])].sort()) {
+    const a = r.completions.get(course) ?? { at: null, code: null };
+    const b = p.courses.get(course);
+    if (!b) continue;
+    if (a.at !== b.completedAt) problems.push(`course ${course} completed: Redis ${a.at ?? 'no'}, Postgres ${b.completedAt ?? 'no'}`);
+    if (a.code !== b.certificate) problems.push(`course ${course} certificate: Redis ${a.code ?? 'none'}, Postgres ${b.certificate ?? 'none'}`);
+  }
+  return problems;
+}
+
 /** Compare one learner's Redis hash with their durable record. Pure. */
 export function compareLearner(hot: Record<string, string> | null, durable: DurableAudit | null): Verdict {
   if (!hot && !durable) return { state: 'ok' };
@@ -171,6 +202,7 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
   }
   problems.push(...quizProblems(r, p));
   problems.push(...watchProblems(r, p));
+  problems.push(...completionProblems(r, p));
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 

@@ -27,6 +27,7 @@ const enrollment = (over: Partial<EnrollmentState>): EnrollmentState => ({
   quizzesPassed: 0,
   watchSeconds: 0,
   completedAt: null,
+  certificateCode: null,
   ...over,
 });
 const counters: StatCounters = { version: 9, lessonsCompleted: 3, videosCompleted: 1, watchSeconds: 400, quizzesTaken: 3, quizzesPassed: 1, bestScoreSum: 150, bestScoreCount: 2 };

@@ -64,6 +64,7 @@ export class Catalog {
   private readonly badgeById: Map<string, Badge>;
   private readonly candidatesByCourse = new Map<string, BadgeCandidates>();
   private quizBadges: BadgeCandidates | undefined;
+  private readonly shapeByCourse = new Map<string, string>();
 
   constructor(
     readonly courses: readonly Course[],
@@ -116,6 +117,21 @@ export class Catalog {
   quizCandidates(): BadgeCandidates {
     this.quizBadges ??= candidatesFor(this.badges, this.levels, new Set(['xp', 'qpc']));
     return this.quizBadges;
+  }
+
+  /**
+   * A course's lessons and quizzes as the scripts that can complete it take them
+   * (lua/includes/completeCourse.lua): `{"l": [lessonIds], "q": [quizIds]}`; empty lists for
+   * an unknown course. Encoded once per snapshot and course.
+   */
+  courseShape(courseId: string): string {
+    let shape = this.shapeByCourse.get(courseId);
+    if (shape === undefined) {
+      const modules = this.courseById.get(courseId)?.modules ?? [];
+      shape = JSON.stringify({ l: modules.flatMap((m) => m.lessons.map((l) => l.id)), q: modules.flatMap((m) => m.quizzes.map((q) => q.id)) });
+      this.shapeByCourse.set(courseId, shape);
+    }
+    return shape;
   }
 
   static empty(): Catalog {

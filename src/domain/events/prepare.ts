@@ -14,6 +14,8 @@ export type PreparedEvent =
       xp: number;
       /** A VIDEO lesson (counted in `vc`, videos completed). */
       video: boolean;
+      /** The course's lessons and quizzes (Catalog.courseShape): completing the lesson may complete it. */
+      courseShape: string;
       badges: BadgeCandidates;
     }
   | {
@@ -27,6 +29,7 @@ export type PreparedEvent =
       threshold: number;
       xp: number;
       video: boolean;
+      courseShape: string;
       badges: BadgeCandidates;
     }
   | {
@@ -38,6 +41,8 @@ export type PreparedEvent =
       passScore: number;
       /** XP the first pass pays, from the catalog. */
       xp: number;
+      /** The course's lessons and quizzes: the first pass may complete it. */
+      courseShape: string;
       badges: BadgeCandidates;
     }
   | {
@@ -68,6 +73,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         courseId: lesson.courseId,
         xp: lesson.xpReward,
         video: lesson.kind === 'VIDEO',
+        courseShape: catalog.courseShape(lesson.courseId),
         badges: catalog.lessonCandidates(lesson.courseId),
       };
     }
@@ -88,6 +94,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         threshold: video && d !== null && d > 0 ? watchThreshold(d) : 0,
         xp: lesson.xpReward,
         video,
+        courseShape: catalog.courseShape(lesson.courseId),
         badges: catalog.lessonCandidates(lesson.courseId),
       };
     }
@@ -102,6 +109,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         score,
         passScore: quiz.passScore,
         xp: quiz.xpReward,
+        courseShape: catalog.courseShape(quiz.courseId),
         badges: catalog.quizCandidates(),
       };
     }

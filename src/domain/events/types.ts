@@ -113,6 +113,16 @@ export interface EventEffects {
   attempt?: QuizAttemptRecord;
   /** A watch: the lesson's watch total after it, and whether the lesson is (and just got) completed. */
   watch?: WatchRecord;
+  /** The certificate this event issued by completing a course. */
+  certificate?: CertificateIssue;
+}
+
+/** A certificate as the event that completed its course issued it. */
+export interface CertificateIssue {
+  code: string;
+  courseId: string;
+  /** ms: the completing event's time */
+  issuedAt: number;
 }
 
 /** What a WATCHED event left of its lesson. */

@@ -15,6 +15,8 @@ export interface EnrollmentState {
   /** Seconds watched in this course's lessons (`cw:<course>`). */
   watchSeconds: number;
   completedAt: number | null;
+  /** The certificate issued when the course was completed (its code); null before. */
+  certificateCode: string | null;
 }
 
 /** A learner's watch time of one lesson. */

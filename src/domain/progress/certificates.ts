@@ -10,6 +10,15 @@ import { randomBytes } from 'node:crypto';
  * exactly one byte string. 128 bits of randomness make codes unguessable: they can be public.
  */
 
+/** A certificate: the learner completed the course (every lesson, every quiz) at `issuedAt`. */
+export interface IssuedCertificate {
+  code: string;
+  learnerId: string;
+  courseId: string;
+  /** ms: the time of the event that completed the course */
+  issuedAt: number;
+}
+
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const CODE_BYTES = 16;
 const CODE_SYMBOLS = 26;

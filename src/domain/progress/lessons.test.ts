@@ -10,7 +10,7 @@ const courseOf = (id: string, modules: string[][]) =>
     modules.map((ids, m) => ({ id: `${id}-m${m}`, courseId: id, title: 'M', position: m, lessons: ids.map((l, i) => lesson(id, `${id}-m${m}`, l, i)), quizzes: [] })),
   );
 const catalog = new Catalog([courseOf('a', [['a1', 'a2'], ['a3']]), courseOf('b', [['b1']])], [], null);
-const enrolled = (courseId: string, enrolledAt: number): EnrollmentState => ({ id: courseId, courseId, enrolledAt, xpEarned: 0, xpAt: null, lessonsCompleted: 0, quizzesPassed: 0, watchSeconds: 0, completedAt: null });
+const enrolled = (courseId: string, enrolledAt: number): EnrollmentState => ({ id: courseId, courseId, enrolledAt, xpEarned: 0, xpAt: null, lessonsCompleted: 0, quizzesPassed: 0, watchSeconds: 0, completedAt: null, certificateCode: null });
 // b enrolled first (t = 100), then a (t = 200).
 const enrollments = [enrolled('a', 200), enrolled('b', 100)];
 

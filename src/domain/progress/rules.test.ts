@@ -15,7 +15,7 @@ const lesson = (i: number): Lesson => ({ id: `l${i}`, courseId: 'c', moduleId: '
 const quiz = { id: 'q1', courseId: 'c', moduleId: 'm', title: 'Q', passScore: 70, xpReward: 20, position: 0 };
 const withQuiz = assembleCourse({ id: 'c', title: 'C', description: null }, [{ id: 'm', courseId: 'c', title: 'M', position: 0, lessons: [0, 1, 2, 3].map(lesson), quizzes: [quiz] }]);
 const noQuiz = assembleCourse({ id: 'c', title: 'C', description: null }, [{ id: 'm', courseId: 'c', title: 'M', position: 0, lessons: [0, 1, 2, 3].map(lesson), quizzes: [] }]);
-const enrolled = (lessonsCompleted: number): EnrollmentState => ({ id: 'e', courseId: 'c', enrolledAt: 0, xpEarned: 0, xpAt: null, lessonsCompleted, quizzesPassed: 0, watchSeconds: 0, completedAt: null });
+const enrolled = (lessonsCompleted: number): EnrollmentState => ({ id: 'e', courseId: 'c', enrolledAt: 0, xpEarned: 0, xpAt: null, lessonsCompleted, quizzesPassed: 0, watchSeconds: 0, completedAt: null, certificateCode: null });
 
 describe('courseProgress', () => {
   it('weighs lessons and quizzes half and half when the course has quizzes', () => {

@@ -1,5 +1,6 @@
 import type { Badge, Course } from '../catalog/types';
 import { NotFound } from '../errors';
+import { normaliseCertificateCode, type IssuedCertificate } from './certificates';
 import { inEnrollmentOrder } from './lessons';
 import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
@@ -27,6 +28,8 @@ export interface LessonCompletion {
   leveledUp: boolean;
   badgesUnlocked: BadgeAwarded[];
   enrollment: EnrollmentState;
+  /** The certificate this completion issued by completing the course; null otherwise. */
+  certificate: IssuedCertificate | null;
 }
 
 /** What `recordWatchTime` answers (WatchProgress). */
@@ -50,6 +53,8 @@ export interface QuizResult {
   totalXp: number;
   level: number;
   badgesUnlocked: BadgeAwarded[];
+  /** The certificate this attempt issued by completing the course (the last quiz passed); null otherwise. */
+  certificate: IssuedCertificate | null;
 }
 
 export interface ProgressDeps {
@@ -129,6 +134,7 @@ export class ProgressService {
       leveledUp: after.level > before.level,
       badgesUnlocked: badgesOf(done.effects, catalog),
       enrollment,
+      certificate: certificateOf(learnerId, done.effects),
     };
   }
 
@@ -151,6 +157,7 @@ export class ProgressService {
       totalXp: done.effects.totalXp,
       level: levelOf(done.effects.totalXp, catalog.levels).level,
       badgesUnlocked: badgesOf(done.effects, catalog),
+      certificate: certificateOf(learnerId, done.effects),
     };
   }
 
@@ -158,6 +165,17 @@ export class ProgressService {
    * A learner's quiz attempts (of one quiz, or all), oldest first, including the ones not yet
    * written behind.
    */
+  /**
+   * Public verification of a certificate code. Codes are read leniently (lower case, spaces,
+   * the look-alike letters; see normaliseCertificateCode); what cannot be a code is not found,
+   * without asking any store. A certificate is visible here once written behind (about 100 ms
+   * after the completing event); the learner's own `certificates` show it at once.
+   */
+  async certificate(code: string): Promise<IssuedCertificate | null> {
+    const canonical = normaliseCertificateCode(code);
+    return canonical === null ? null : this.deps.learners.certificate(canonical);
+  }
+
   quizAttempts(learnerId: string, quizId: string | null, first: number): Promise<QuizAttemptRecord[]> {
     return this.deps.learners.quizAttempts(learnerId, quizId, first);
   }
@@ -195,4 +213,10 @@ function badgesOf(effects: EventEffects, catalog: Catalog): BadgeAwarded[] {
   return effects.badges
     .map((b) => ({ badge: catalog.badge(b.badgeId), awardedAt: b.awardedAt }))
     .filter((b): b is BadgeAwarded => b.badge !== undefined);
+}
+
+/** The certificate an event issued, if it completed a course. */
+function certificateOf(learnerId: string, effects: EventEffects): IssuedCertificate | null {
+  const c = effects.certificate;
+  return c ? { code: c.code, learnerId, courseId: c.courseId, issuedAt: c.issuedAt } : null;
 }

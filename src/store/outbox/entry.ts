@@ -42,6 +42,9 @@ const enrollmentSnapshot = z.object({
 /** A badge unlocked in the same step: [badgeId, xp paid, awardedAt ms]. */
 const badgeAward = z.tuple([z.string().min(1), z.number().int().nonnegative(), z.number().int().nonnegative()]);
 
+/** A certificate issued in the same step: its code, the course, and when (the event's time, ms). */
+const certificateIssue = z.object({ code: z.string().min(1), c: z.string().min(1), at: z.number().int().nonnegative() });
+
 const common = {
   /** learner id */
   l: z.string().min(1),
@@ -60,6 +63,8 @@ const common = {
   s: snapshot,
   /** badges unlocked in the same step, in order */
   aw: z.array(badgeAward).optional(),
+  /** the certificate issued when this event completed a course (lua/includes/completeCourse.lua) */
+  crt: certificateIssue.optional(),
 };
 
 export const outboxEntrySchema = z.discriminatedUnion('k', [
@@ -258,8 +263,10 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
       quizzesPassed: d.ce.cq ?? 0,
       watchSeconds: d.ce.cw ?? 0,
       completedAt: d.ce.ec > 0 ? d.ce.ec : null,
+      certificateCode: d.crt && d.crt.c === d.c ? d.crt.code : null,
     },
   };
+  if (d.crt) effects.certificate = { code: d.crt.code, courseId: d.crt.c, issuedAt: d.crt.at };
   if (d.k === 'quiz_attempted') {
     effects.attempt = { id: d.id, quizId: d.q, score: d.sc, attemptNumber: d.n, passed: d.ps, attemptedAt: d.oa };
   }

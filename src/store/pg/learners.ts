@@ -2,6 +2,7 @@ import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
 import type { QuizAttemptRecord } from '../../domain/events/types';
 import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
+import type { IssuedCertificate } from '../../domain/progress/certificates';
 import { RECENT_XP_ROWS } from '../redis/learners';
 import type { Orm } from './orm';
 
@@ -31,6 +32,7 @@ select
   (select coalesce(json_agg(json_build_object(
             'c', e.course_id, 'i', e.id, 'eat', ${MS('e.enrolled_at')}, 'x', e.xp_earned, 'xat', ${MS('e.xp_reached_at')},
             'ec', ${MS('e.completed_at')}, 'v', e.version,
+            'crt', (select c.code from certificates c where c.learner_id = e.learner_id and c.course_id = e.course_id),
             'cc', (select count(*) from lesson_progress p
                     where p.learner_id = e.learner_id and p.course_id = e.course_id and p.completed_at is not null),
             'cq', ${PASSED_IN_COURSE},
@@ -69,7 +71,9 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
             ${PASSED_IN_COURSE},
             e.watch_seconds,
             (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
-              where p.learner_id = e.learner_id and p.course_id = e.course_id))), '{}'::json)
+              where p.learner_id = e.learner_id and p.course_id = e.course_id),
+            ${MS('e.completed_at')},
+            (select c.code from certificates c where c.learner_id = e.learner_id and c.course_id = e.course_id))), '{}'::json)
      from enrollments e where e.learner_id = ids.id) as courses,
   (select coalesce(json_object_agg(q.quiz_id, json_build_array(q.attempts, q.best, q.passed, q.rows)), '{}'::json)
      from (select quiz_id, max(attempt) as attempts, max(score) as best, bool_or(passed) as passed, count(*) as rows
@@ -88,7 +92,7 @@ interface AuditRow {
   ledger_xp: string | number;
   lessons: string[];
   badges: string[];
-  courses: Record<string, [string | number, string | number, number, string | number, number, string | number]>;
+  courses: Record<string, [string | number, string | number, number, string | number, number, string | number, number | null, string | null]>;
   quizzes: Record<string, [number, number, boolean, string | number]>;
   watched: Record<string, number>;
   videos: string | number;
@@ -110,7 +114,20 @@ export interface DurableAudit {
    * Per enrolled course: the snapshot's course XP and the ledger's, its quizzes passed and the
    * attempts', its watched seconds and the progress rows' sum.
    */
-  courses: Map<string, { xpEarned: number; ledgerXp: number; quizzesPassed: number; passedQuizzes: number; watchSeconds: number; watchedSeconds: number }>;
+  courses: Map<
+    string,
+    {
+      xpEarned: number;
+      ledgerXp: number;
+      quizzesPassed: number;
+      passedQuizzes: number;
+      watchSeconds: number;
+      watchedSeconds: number;
+      /** The enrollment's completedAt (ms) and the certificate issued for it. */
+      completedAt: number | null;
+      certificate: string | null;
+    }
+  >;
   /** Per quiz attempted, from the attempt rows: the last attempt's number, the best score, whether passed, and the row count. */
   quizzes: Map<string, { attempts: number; best: number; passed: boolean; rows: number }>;
   /** Per lesson watched: its watched seconds (progress rows). */
@@ -121,7 +138,7 @@ export interface DurableAudit {
 
 interface LoadRow {
   learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
-  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; v: number; cc: number; cq: number; cw: string | number }[];
+  enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; crt: string | null; v: number; cc: number; cq: number; cw: string | number }[];
   lessons: [string, number][];
   badges: [string, number][];
   recent: [string, string | number, string, string | null, number][];
@@ -156,6 +173,7 @@ export class LearnerRepository {
           quizzesPassed: Number(e.cq),
           watchSeconds: Number(e.cw),
           completedAt: ms(e.ec),
+          certificateCode: e.crt ?? null,
         },
       ]),
     );
@@ -173,6 +191,15 @@ export class LearnerRepository {
       videosCompleted: Number(row.videos),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
+  }
+
+  /** The certificate with this canonical code, or null. */
+  async certificate(code: string): Promise<IssuedCertificate | null> {
+    const rows = (await this.knex()('certificates')
+      .select('code', 'learner_id', 'course_id', this.knex().raw(`${MS('issued_at')} as issued_ms`))
+      .where('code', code)) as { code: string; learner_id: string; course_id: string; issued_ms: number }[];
+    const r = rows[0];
+    return r ? { code: r.code, learnerId: r.learner_id, courseId: r.course_id, issuedAt: Math.round(Number(r.issued_ms)) } : null;
   }
 
   /** One page of a learner's ledger, newest first, strictly after `after`. */
@@ -263,7 +290,9 @@ export class LearnerRepository {
                              where t.learner_id = e.learner_id and t.course_id = e.course_id and t.reason in ${COURSE_REASONS}),
            quizzes_passed = ${PASSED_IN_COURSE},
            watch_seconds = (select coalesce(sum(p.watch_time_seconds), 0) from lesson_progress p
-                             where p.learner_id = e.learner_id and p.course_id = e.course_id)
+                             where p.learner_id = e.learner_id and p.course_id = e.course_id),
+           completed_at = coalesce((select c.issued_at from certificates c
+                                     where c.learner_id = e.learner_id and c.course_id = e.course_id), e.completed_at)
          where e.learner_id = :id`,
         { id: learnerId },
       );
@@ -289,7 +318,7 @@ export class LearnerRepository {
         lessons: r.lessons,
         badges: r.badges,
         courses: new Map(
-          Object.entries(r.courses).map(([c, [xp, ledger, qp, passed, cw, watched]]) => [
+          Object.entries(r.courses).map(([c, [xp, ledger, qp, passed, cw, watched, completedAt, certificate]]) => [
             c,
             {
               xpEarned: Number(xp),
@@ -298,6 +327,8 @@ export class LearnerRepository {
               passedQuizzes: Number(passed),
               watchSeconds: Number(cw),
               watchedSeconds: Number(watched),
+              completedAt: ms(completedAt),
+              certificate,
             },
           ]),
         ),

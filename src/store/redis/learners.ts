@@ -2,6 +2,7 @@ import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
+import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import type { Keys } from './keys';
@@ -45,6 +46,8 @@ interface RecordReply {
   w?: number;
   cd?: boolean;
   c?: boolean;
+  /** The certificate the event issued. */
+  crt?: { code: string; c: string; at: number };
 }
 
 const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
@@ -79,12 +82,15 @@ export function learnerFields(state: LearnerState): (string | number)[] {
     if (e.quizzesPassed > 0) out.push(`cq:${course}`, e.quizzesPassed);
     if (e.xpAt !== null) out.push(`exat:${course}`, e.xpAt);
     if (e.completedAt !== null) out.push(`ec:${course}`, e.completedAt);
+    if (e.certificateCode !== null) out.push(`crt:${course}`, e.certificateCode);
   }
   if (state.quizzes.size) out.push(...quizCounterFields(state.quizzes));
   for (const [quiz, q] of state.quizzes) {
     out.push(`qn:${quiz}`, q.attempts, `qb:${quiz}`, q.bestScore);
     if (q.passedAt !== null) out.push(`qp:${quiz}`, q.passedAt);
   }
+  const completed = [...state.enrollments.values()].filter((e) => e.completedAt !== null).length;
+  if (completed > 0) out.push('crs', completed);
   if (state.videosCompleted > 0) out.push('vc', state.videosCompleted);
   if (state.watched.size) out.push('wt', [...state.watched.values()].reduce((sum, w) => sum + w.seconds, 0));
   for (const [lesson, w] of state.watched) out.push(`w:${lesson}`, w.seconds, `wu:${lesson}`, w.at);
@@ -108,9 +114,9 @@ export function quizCounterFields(quizzes: ReadonlyMap<string, QuizState>): (str
   return ['qt', qt, 'qpc', qpc, 'qbs', qbs, 'qbn', quizzes.size];
 }
 
-const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`, `cw:${c}`];
+const ENROLLMENT_FIELDS = (c: string) => [`e:${c}`, `ei:${c}`, `ex:${c}`, `exat:${c}`, `cc:${c}`, `ec:${c}`, `cq:${c}`, `cw:${c}`, `crt:${c}`];
 /** Values per enrollment in readLearner-1.lua's reply, after the course id. */
-const ENROLLMENT_WIDTH = 8;
+const ENROLLMENT_WIDTH = 9;
 
 function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): EnrollmentState | null {
   if (!v[0]) return null;
@@ -124,6 +130,7 @@ function enrollmentFromValues(courseId: string, v: readonly (string | null)[]): 
     completedAt: numOrNull(v[5]),
     quizzesPassed: Number(v[6] ?? 0),
     watchSeconds: Number(v[7] ?? 0),
+    certificateCode: v[8] ? v[8] : null,
   };
 }
 
@@ -175,14 +182,14 @@ export class LearnerHotStore {
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new AlreadyEnrolled(p.courseId) : null));
       case 'LESSON_COMPLETED': {
         const l = p as Extract<PreparedEvent, { event: { kind: 'LESSON_COMPLETED' } }>;
-        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.video ? 1 : 0, l.badges.json, ...l.badges.fields);
+        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.video ? 1 : 0, l.courseShape, newCertificateCode(), l.badges.json, ...l.badges.fields);
         return this.outcome(reply, e.learnerId, (code) =>
           code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null,
         );
       }
       case 'QUIZ_ATTEMPTED': {
         const q = p as Extract<PreparedEvent, { quizId: string }>;
-        reply = await this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.badges.json, ...q.badges.fields);
+        reply = await this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.courseShape, newCertificateCode(), q.badges.json, ...q.badges.fields);
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(q.courseId) : null));
       }
       case 'WATCHED': {
@@ -197,6 +204,9 @@ export class LearnerHotStore {
           w.threshold,
           w.xp,
           w.video ? 1 : 0,
+          w.courseShape,
+          // Kept only when this watch completes the course.
+          w.threshold > 0 ? newCertificateCode() : '',
           w.badges.json,
           ...w.badges.fields,
         );
@@ -231,6 +241,7 @@ export class LearnerHotStore {
       if (r.k === 'quiz_attempted') {
         effects.attempt = { id: r.id!, quizId: r.t, score: r.sc!, attemptNumber: r.n!, passed: r.ps === true, attemptedAt: r.at! };
       }
+      if (r.crt) effects.certificate = { code: r.crt.code, courseId: r.crt.c, issuedAt: r.crt.at };
       if (r.k === 'watched') effects.watch = { seconds: r.w!, completed: r.c === true, completedNow: r.cd === true };
       return { status: 'duplicate', effects };
     }

@@ -27,6 +27,9 @@ function event<K extends EventKind>(kind: K, learnerId: string, payload: Learnin
   return { id: key, idFromCaller: false, key, kind, learnerId, occurredAt: now, recordedAt: now, payload, ...over } as LearningEvent<K>;
 }
 
+/** A course shape that never completes (these tests are about other things; completion has its own file). */
+const NO_SHAPE = '{"l":[],"q":[]}';
+
 const enroll = (learnerId: string, courseId: string, over: Partial<LearningEvent> = {}): PreparedEvent => ({ event: event('ENROLLED', learnerId, { courseId }, over), courseId });
 
 const complete = (learnerId: string, lessonId: string, courseId: string, xp: number, over: Partial<LearningEvent> = {}, badges = NO_CANDIDATES): PreparedEvent => ({
@@ -35,6 +38,7 @@ const complete = (learnerId: string, lessonId: string, courseId: string, xp: num
   courseId,
   xp,
   video: false,
+  courseShape: NO_SHAPE,
   badges,
 });
 
@@ -45,6 +49,7 @@ const attempt = (learnerId: string, quizId: string, courseId: string, score: num
   score,
   passScore: 70,
   xp: 40,
+  courseShape: NO_SHAPE,
   badges,
 });
 
@@ -66,6 +71,7 @@ const watch = (
   threshold: lesson.threshold ?? 90,
   xp: lesson.xp ?? 30,
   video: lesson.video ?? true,
+  courseShape: NO_SHAPE,
   badges,
 });
 
@@ -220,7 +226,7 @@ describe('learner scripts', () => {
       ...emptyLearner(id),
       lessons: new Map(Array.from({ length: 5000 }, (_, i) => [`old-${i}`, now])),
       lessonsCompleted: 5000,
-      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, quizzesPassed: 0, watchSeconds: 0, completedAt: null }])),
+      enrollments: new Map(courses.map((courseId, i) => [courseId, { id: `e-${i}`, courseId, enrolledAt: now - i, xpEarned: i, xpAt: i ? now : null, lessonsCompleted: i % 7, quizzesPassed: 0, watchSeconds: 0, completedAt: null, certificateCode: null }])),
     });
     await store.run(complete(id, 'old-4999', 'big-0', 5)).then((r) => expect(r).toMatchObject({ status: 'rejected', error: { code: 'ALREADY_COMPLETED' } }));
     const read = await store.read(id, ['enrollments']);

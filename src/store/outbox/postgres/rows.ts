@@ -73,6 +73,14 @@ export interface BadgeAwardRow {
   awarded_at: Date;
 }
 
+export interface CertificateRow {
+  code: string;
+  learner_id: string;
+  course_id: string;
+  issued_at: Date;
+  event_key: string;
+}
+
 export interface EventRow {
   key: string;
   learner_id: string;
@@ -94,6 +102,7 @@ export class RowSet {
   readonly ledger = new Map<string, LedgerRow>();
   readonly awards = new Map<string, BadgeAwardRow>();
   readonly events = new Map<string, EventRow>();
+  readonly certificates = new Map<string, CertificateRow>();
 
   /** What every entry writes: the learner's snapshot, the event log row, and the badges it unlocked. */
   common(entry: OutboxEntry): void {
@@ -111,6 +120,9 @@ export class RowSet {
       recorded_at: new Date(d.ra),
       payload: entry.json,
     });
+    if (d.crt) {
+      this.certificates.set(d.crt.code, { code: d.crt.code, learner_id: d.l, course_id: d.crt.c, issued_at: new Date(d.crt.at), event_key: d.id });
+    }
     for (const [badgeId, xp, at] of d.aw ?? []) {
       this.awards.set(pair(d.l, badgeId), { learner_id: d.l, badge_id: badgeId, awarded_at: new Date(at) });
       if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa) });

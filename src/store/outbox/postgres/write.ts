@@ -28,6 +28,7 @@ export interface WriteCounts {
   quizAttempts: number;
   xpTransactions: number;
   badgeAwards: number;
+  certificates: number;
   events: number;
   /** Activity rows (activity.ts): one per new event. */
   activities: number;
@@ -147,6 +148,14 @@ const AWARDS = `
   from jsonb_to_recordset(?::jsonb) as t(learner_id text, badge_id text, awarded_at timestamptz)
   on conflict (learner_id, badge_id) do nothing`;
 
+// One certificate per enrollment: the code is the key, (learner, course) unique.
+const CERTIFICATES = `
+  insert into certificates (code, learner_id, course_id, issued_at, event_key)
+  select code, learner_id, course_id, issued_at, event_key
+  from jsonb_to_recordset(?::jsonb) as t(code text, learner_id text, course_id text, issued_at timestamptz, event_key uuid)
+  on conflict do nothing
+  returning code`;
+
 // A caller's id reused for another event after Redis forgot it: the event is still logged, without
 // the id (which stays with its first event), rather than dropped.
 const EVENTS = `
@@ -197,7 +206,7 @@ const VERSION_REUSED = `
  */
 export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteResult> {
   const rows = rowsOf(entries);
-  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, events: 0, activities: 0, behind: new Map() };
+  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, certificates: 0, events: 0, activities: 0, behind: new Map() };
   if (entries.length === 0) return result;
   await knex.transaction(async (trx) => {
     const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
@@ -217,6 +226,8 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     const paid = new Set((await returning<{ id: string }>(trx, LEDGER, sorted(rows.ledger), clientMs)).map((r) => r.id));
     result.xpTransactions = paid.size;
     result.badgeAwards = await run(trx, AWARDS, sorted(rows.awards), clientMs);
+    const issued = new Set((await returning<{ code: string }>(trx, CERTIFICATES, sorted(rows.certificates), clientMs)).map((r) => r.code));
+    result.certificates = issued.size;
     const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events), clientMs)).map((r) => r.key));
     result.events = logged.size;
     result.activities = await writeActivities(trx, entries, rows.ledger, paid, clientMs);
@@ -225,6 +236,11 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     // A new event whose payment the ledger refused: it was paid already, under another event.
     for (const row of rows.ledger.values()) {
       if (!paid.has(row.id) && logged.has(eventKeyOfLedgerId(row.id))) result.behind.set(row.learner_id, 'already-paid');
+    }
+    // A new certificate refused: the enrollment has one already, issued by another event (the
+    // hash did not know the course was completed).
+    for (const row of rows.certificates.values()) {
+      if (!issued.has(row.code) && logged.has(row.event_key) && !result.behind.has(row.learner_id)) result.behind.set(row.learner_id, 'already-paid');
     }
     // A new attempt whose row was not written: its number was taken by another attempt (in
     // Postgres, or earlier in this batch). A replayed attempt's event is not new.

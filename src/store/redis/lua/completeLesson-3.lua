@@ -6,7 +6,8 @@
           ARGV[1..9] the event header (includes/eventHeader.lua)
           ARGV[10] lessonId  ARGV[11] courseId  ARGV[12] xp (from the catalog)
           ARGV[13] '1' for a VIDEO lesson (counted in vc)
-          ARGV[14] candidate badges JSON  ARGV[15..] hash fields the candidates read
+          ARGV[14] the course's shape JSON  ARGV[15] a new certificate code (includes/completeCourse.lua)
+          ARGV[16] candidate badges JSON  ARGV[17..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
 ]]
@@ -17,6 +18,7 @@
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
 --- @include "completeLessonCore"
+--- @include "completeCourse"
 
 local lesson, course, xp, video = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
 
@@ -25,19 +27,21 @@ if seen then return {0, seen} end
 
 local fields = lessonCoreFields(lesson, course)
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
-for i = 15, #ARGV do fields[#fields + 1] = ARGV[i] end
+for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for i = 17, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 if rec.cur['l:' .. lesson] then return {-2} end
 
 completeLessonCore(rec, lesson, course, xp, video)
-local awarded = awardBadges(rec, cjson.decode(ARGV[14]))
+local crt = completeCourse(rec, course, ARGV[14], ARGV[15])
+local awarded = awardBadges(rec, cjson.decode(ARGV[16]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
 local aw = nil
 if #awarded > 0 then aw = awarded end
-local json = appendOutbox('lesson_completed', rec, { c = course, ls = lesson, x = xp, vd = video, ce = enrollmentSnapshot(rec, course), aw = aw })
-rememberEvent(cjson.encode({ k = 'lesson_completed', t = lesson, x = xp, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw }))
+local json = appendOutbox('lesson_completed', rec, { c = course, ls = lesson, x = xp, vd = video, ce = enrollmentSnapshot(rec, course), aw = aw, crt = crt })
+rememberEvent(cjson.encode({ k = 'lesson_completed', t = lesson, x = xp, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw, crt = crt }))
 return {1, json}

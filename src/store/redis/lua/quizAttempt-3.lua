@@ -6,8 +6,9 @@
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
           ARGV[1..9] the event header (includes/eventHeader.lua)
           ARGV[10] quizId  ARGV[11] courseId  ARGV[12] score (0..100)  ARGV[13] passScore
-          ARGV[14] xp (from the catalog)  ARGV[15] candidate badges JSON
-          ARGV[16..] hash fields the candidates read
+          ARGV[14] xp (from the catalog)
+          ARGV[15] the course's shape JSON  ARGV[16] a new certificate code (includes/completeCourse.lua)
+          ARGV[17] candidate badges JSON  ARGV[18..] hash fields the candidates read
   Fields: qn:<quiz> attempts  qb:<quiz> best score  qp:<quiz> first passed at
           cq:<course> quizzes passed in the course  qt attempts  qpc quizzes passed
           qbs / qbn sum and count of the quizzes' best scores (averageQuizScore = qbs / qbn)
@@ -20,6 +21,7 @@
 --- @include "awardBadges"
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
+--- @include "completeCourse"
 
 local quiz, course = ARGV[10], ARGV[11]
 local score, passScore, xp = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
@@ -32,7 +34,8 @@ local fields = {
   'qn:' .. quiz, 'qb:' .. quiz, 'qp:' .. quiz,
 }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
-for i = 16, #ARGV do fields[#fields + 1] = ARGV[i] end
+for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
@@ -58,7 +61,7 @@ else
 end
 
 local passed = score >= passScore
-local paid = 0
+local paid, crt = 0, nil
 if passed and not rec.cur['qp:' .. quiz] then
   put(rec, 'qp:' .. quiz, ev.at)
   put(rec, 'qpc', num(rec, 'qpc') + 1)
@@ -69,17 +72,18 @@ if passed and not rec.cur['qp:' .. quiz] then
     put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
     if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
   end
+  crt = completeCourse(rec, course, ARGV[15], ARGV[16])
 end
-local awarded = awardBadges(rec, cjson.decode(ARGV[15]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
 local enrollment = enrollmentSnapshot(rec, course)
 local aw = nil
 if #awarded > 0 then aw = awarded end
-local json = appendOutbox('quiz_attempted', rec, { c = course, q = quiz, n = n, sc = score, ps = passed, x = paid, b = best, ce = enrollment, aw = aw })
+local json = appendOutbox('quiz_attempted', rec, { c = course, q = quiz, n = n, sc = score, ps = passed, x = paid, b = best, ce = enrollment, aw = aw, crt = crt })
 rememberEvent(cjson.encode({
   k = 'quiz_attempted', t = quiz, x = paid, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw,
-  id = ev.key, n = n, sc = score, ps = passed, at = ev.at,
+  id = ev.key, n = n, sc = score, ps = passed, at = ev.at, crt = crt,
 }))
 return {1, json}

@@ -4,7 +4,7 @@
   Input:  KEYS[1] learner hash
           ARGV[1] parts: any of 'e' (enrollments), 'b' (badges held), 'r' (recent XP awards)
   Output: {0} learner not in Redis;
-          {1, {v, xp, xat, lc}, {courseId, e, ei, ex, exat, cc, ec, cq, cw, ...}, {badgeId, at, ...}, rx}
+          {1, {v, xp, xat, lc}, {courseId, e, ei, ex, exat, cc, ec, cq, cw, crt, ...}, {badgeId, at, ...}, rx}
 ]]
 --- @include "hashSlices"
 
@@ -38,7 +38,7 @@ local function withFields(ids, prefixes)
 end
 
 local enrollments = {}
-if string.find(parts, 'e', 1, true) then enrollments = withFields(split(head[5]), { 'e:', 'ei:', 'ex:', 'exat:', 'cc:', 'ec:', 'cq:', 'cw:' }) end
+if string.find(parts, 'e', 1, true) then enrollments = withFields(split(head[5]), { 'e:', 'ei:', 'ex:', 'exat:', 'cc:', 'ec:', 'cq:', 'cw:', 'crt:' }) end
 
 local badges = {}
 if string.find(parts, 'b', 1, true) then badges = withFields(split(head[6]), { 'b:' }) end

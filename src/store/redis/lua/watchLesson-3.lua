@@ -13,7 +13,8 @@
                    (VIDEO_COMPLETED, ARGV[12] = the duration; nothing when it is reached)
           ARGV[14] threshold seconds (0 = never completes by watching)
           ARGV[15] xp (from the catalog)  ARGV[16] '1' for a VIDEO lesson
-          ARGV[17] candidate badges JSON  ARGV[18..] hash fields the candidates read
+          ARGV[17] the course's shape JSON  ARGV[18] a new certificate code (includes/completeCourse.lua)
+          ARGV[19] candidate badges JSON  ARGV[20..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
 ]]
@@ -24,6 +25,7 @@
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
 --- @include "completeLessonCore"
+--- @include "completeCourse"
 
 local lesson, course, seconds, toEnd = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
 local threshold, xp, video = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16] == '1'
@@ -36,7 +38,8 @@ for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 fields[#fields + 1] = 'w:' .. lesson
 fields[#fields + 1] = 'wu:' .. lesson
 fields[#fields + 1] = 'wt'
-for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
+for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for i = 20, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
@@ -54,12 +57,13 @@ if ev.at > num(rec, 'wu:' .. lesson) then put(rec, 'wu:' .. lesson, ev.at) end
 
 -- "Reaches": a total already past the threshold (a lesson since made a video, or given a
 -- shorter duration) completes on its next watch rather than never.
-local completedNow = false
+local completedNow, crt = false, nil
 if threshold > 0 and total >= threshold and not rec.cur['l:' .. lesson] then
   completeLessonCore(rec, lesson, course, xp, video)
   completedNow = true
+  crt = completeCourse(rec, course, ARGV[17], ARGV[18])
 end
-local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[19]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
@@ -69,10 +73,10 @@ local aw = nil
 if #awarded > 0 then aw = awarded end
 local json = appendOutbox('watched', rec, {
   c = course, ls = lesson, sec = added, w = total, wt = num(rec, 'wt'), wu = num(rec, 'wu:' .. lesson),
-  cd = completedNow, dn = rec.cur['l:' .. lesson] and true or false, x = paid, vd = video, ce = enrollmentSnapshot(rec, course), aw = aw,
+  cd = completedNow, dn = rec.cur['l:' .. lesson] and true or false, x = paid, vd = video, ce = enrollmentSnapshot(rec, course), aw = aw, crt = crt,
 })
 rememberEvent(cjson.encode({
   k = 'watched', t = lesson, x = paid, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw,
-  w = total, cd = completedNow, c = rec.cur['l:' .. lesson] and true or false,
+  w = total, cd = completedNow, c = rec.cur['l:' .. lesson] and true or false, crt = crt,
 }))
 return {1, json}
