@@ -127,6 +127,19 @@ describe('activity history, the calendar and stats', () => {
     });
   });
 
+  it('counts a completed course in coursesCompleted and its rate in completionRate', async () => {
+    const id = 'ac-gus';
+    await enroll(id, 'ab');
+    await enroll(id, 'ac');
+    for (const lesson of ['ab-l1', 'ab-l2']) {
+      const done = await t.gql('mutation($l: ID, $x: ID!) { completeLesson(lessonId: $x, learnerId: $l) { xpAwarded } }', { variables: { l: id, x: lesson }, token: service });
+      expect(done.errors).toBeUndefined();
+    }
+    const { stats } = await me(id, '{ me { stats { coursesEnrolled coursesCompleted completionRate lessonsCompleted } } }');
+    // "ab" complete (1), "ac" untouched (0).
+    expect(stats).toEqual({ coursesEnrolled: 2, coursesCompleted: 1, completionRate: 0.5, lessonsCompleted: 2 });
+  });
+
   it('reads stats, the calendar and a page once per request, however many times a query asks', async () => {
     const id = 'ac-ana';
     await t.app.settle();
