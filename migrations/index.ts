@@ -5,6 +5,7 @@ import { Migration20261123010000_watermarks } from './Migration20261123010000_wa
 import { Migration20261124000000_quizAttempts } from './Migration20261124000000_quizAttempts';
 import { Migration20261125000000_watchTime } from './Migration20261125000000_watchTime';
 import { Migration20261126000000_certificates } from './Migration20261126000000_certificates';
+import { Migration20261126120000_activity } from './Migration20261126120000_activity';
 
 /** Every migration in order. Committed migrations are never edited; add a new one instead. */
 export const migrationsList = [
@@ -15,4 +16,5 @@ export const migrationsList = [
   { name: 'Migration20261124000000_quizAttempts', class: Migration20261124000000_quizAttempts },
   { name: 'Migration20261125000000_watchTime', class: Migration20261125000000_watchTime },
   { name: 'Migration20261126000000_certificates', class: Migration20261126000000_certificates },
+  { name: 'Migration20261126120000_activity', class: Migration20261126120000_activity },
 ];

@@ -1,5 +1,6 @@
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config';
+import { ActivityService } from './domain/activity/service';
 import { TokenVerifier } from './domain/auth/tokens';
 import { Unavailable } from './domain/errors';
 import { BoardService } from './domain/boards/service';
@@ -25,6 +26,7 @@ import { readinessCheck } from './server/readiness';
 import { attachGraphqlWs, type GraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
+import { ActivityStore } from './store/activity';
 import { HydratingLearnerStore } from './store/learners';
 import { LearnerRepair } from './store/repair';
 import { RollbackGuard } from './store/rollback';
@@ -33,6 +35,7 @@ import type { OutboxConsumer, ConsumerOptions } from './store/outbox/consumer';
 import { DeadLetters } from './store/outbox/deadletters';
 import { OutboxGate, OutboxMonitor } from './store/outbox/monitor';
 import { GROUPS } from './store/outbox/groups';
+import { ActivityRepository } from './store/pg/activity';
 import { BoardRepository } from './store/pg/boards';
 import { CatalogRepository } from './store/pg/catalog';
 import { LearnerRepository } from './store/pg/learners';
@@ -210,6 +213,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     events,
     boards: new BoardService(boardStore),
     learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
+    activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),

@@ -16,6 +16,7 @@ import { DeadLetters } from '../store/outbox/deadletters';
 import { GROUPS } from '../store/outbox/groups';
 import { OutboxMonitor } from '../store/outbox/monitor';
 import { BoardRepository } from '../store/pg/boards';
+import { ActivityRepository } from '../store/pg/activity';
 import { LearnerRepository } from '../store/pg/learners';
 import { BoardStore } from '../store/redis/boards';
 import { LearnerHotStore } from '../store/redis/learners';
@@ -65,7 +66,7 @@ if (repairing) {
 
 let report: VerifyReport;
 try {
-  report = await verifyStores({ redis, keys, hot, repo, repair });
+  report = await verifyStores({ redis, keys, hot, repo, repair, activity: new ActivityRepository(orm) });
 } catch (err) {
   console.error(`Cannot verify: ${(err as Error).message}`);
   await stores.close();

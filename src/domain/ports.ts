@@ -6,7 +6,8 @@ import type { Badge, Catalog, Course } from './catalog/types';
 import type { PreparedEvent } from './events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from './events/types';
 import type { Level } from './levels/rules';
-import type { EnrollmentState, LearnerCounters, LessonQuizFacts, XpTransaction } from './learners/state';
+import type { EnrollmentState, LearnerCounters, LessonQuizFacts, StatCounters, XpTransaction } from './learners/state';
+import type { ActivityRecord, ActivityTotals, DayRow } from './activity/service';
 import type { RankedEntry } from './boards/rules';
 import type { IssuedCertificate } from './progress/certificates';
 import type { LessonState } from './progress/lessons';
@@ -59,6 +60,25 @@ export interface LearnerReads {
   certificate(code: string): Promise<IssuedCertificate | null>;
   /** Per lesson asked: completion, watched seconds, last watch (one read of the learner's hash). */
   lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>>;
+  /** The hash counters of `LearnerStats` (one HMGET); zeros for a stranger. */
+  statCounters(learnerId: string): Promise<StatCounters>;
+}
+
+/**
+ * Activity history and learning days, kept in Postgres by the write-behind. Every read is
+ * read-your-writes: `totals` is the barrier the others wait on.
+ */
+export interface ActivityReads {
+  /**
+   * The learner's activity totals once Postgres holds every change up to `redisVersion` (the
+   * learner's version in Redis): when Postgres is behind, the learner's partition is written
+   * behind first, then read again.
+   */
+  totals(learnerId: string, redisVersion: number): Promise<ActivityTotals>;
+  /** The learner's days in [from, to] that have activity ('YYYY-MM-DD' -> row). */
+  days(learnerId: string, from: string, to: string): Promise<Map<string, DayRow>>;
+  /** At most `limit` activities, newest first (occurredAt, then id, descending), after `after`. */
+  recent(learnerId: string, limit: number, after: LedgerCursor | null): Promise<ActivityRecord[]>;
 }
 
 export interface BoardScores {

@@ -1,10 +1,11 @@
 import type DataLoader from 'dataloader';
+import type { ActivityService, ActivityTotals } from '../domain/activity/service';
 import type { Viewer } from '../domain/auth/viewer';
 import type { BoardService } from '../domain/boards/service';
 import type { CatalogService } from '../domain/catalog/service';
 import type { EventService } from '../domain/events/service';
 import type { LearnerService } from '../domain/learners/service';
-import type { EnrollmentState, LearnerCounters } from '../domain/learners/state';
+import type { EnrollmentState, LearnerCounters, StatCounters } from '../domain/learners/state';
 import type { Clock } from '../domain/ports';
 import type { LessonState } from '../domain/progress/lessons';
 import type { ProgressService } from '../domain/progress/service';
@@ -17,6 +18,7 @@ export interface Services {
   events: EventService;
   progress: ProgressService;
   learners: LearnerService;
+  activity: ActivityService;
   boards: BoardService;
   feeds: { learner: LearnerFeed; boards: BoardFeeds };
   clock: Clock;
@@ -34,6 +36,13 @@ export interface Loaders {
   badges: DataLoader<string, Map<string, number>>;
   /** Per learner and lessons asked: completion, watched seconds, last watch (one HMGET each). */
   lessonStates: DataLoader<LessonStatesKey, Map<string, LessonState>, string>;
+  /** The hash counters of LearnerStats (one HMGET each). */
+  statCounters: DataLoader<string, StatCounters>;
+  /**
+   * The learner's activity totals once Postgres holds their last change (the read-your-writes
+   * barrier of stats, activityCalendar and recentActivity: paid once per request).
+   */
+  activityTotals: DataLoader<string, ActivityTotals>;
 }
 
 /** A learner and the lessons a read needs from their hash. */

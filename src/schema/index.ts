@@ -12,6 +12,7 @@ import './leaderboard';
 import './achievements';
 import './certificates';
 import './learnerEvents';
+import './activity';
 
 let schema: GraphQLSchema | null = null;
 

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { ActivityService } from '../domain/activity/service';
 import type { LearnerReads } from '../domain/ports';
 import type { Loaders } from './context';
 
@@ -6,13 +7,15 @@ import type { Loaders } from './context';
 const MAX_BATCH = 200;
 
 /** Per-request loaders over the learner store; `cache` keeps a value for the rest of the request. */
-export function createLoaders(reads: LearnerReads, cache: boolean): Loaders {
+export function createLoaders(reads: LearnerReads, cache: boolean, activity: ActivityService): Loaders {
   // Made on first use: most requests need one of them, or none.
   let counters: Loaders['counters'] | undefined;
   let enrollments: Loaders['enrollments'] | undefined;
   let badges: Loaders['badges'] | undefined;
   let lessonStates: Loaders['lessonStates'] | undefined;
-  return {
+  let statCounters: Loaders['statCounters'] | undefined;
+  let activityTotals: Loaders['activityTotals'] | undefined;
+  const loaders: Loaders = {
     get counters() {
       return (counters ??= new DataLoader((ids) => reads.counters(ids), { cache, maxBatchSize: MAX_BATCH }));
     },
@@ -29,5 +32,16 @@ export function createLoaders(reads: LearnerReads, cache: boolean): Loaders {
         cacheKeyFn: (k) => `${k.learnerId}\u0000${k.lessonIds.join(',')}`,
       }));
     },
+    get statCounters() {
+      return (statCounters ??= new DataLoader((ids) => Promise.all(ids.map((id) => reads.statCounters(id))), { cache, maxBatchSize: MAX_BATCH }));
+    },
+    get activityTotals() {
+      // The learner's version in Redis comes with the stats' counters (one HMGET, shared with stats).
+      return (activityTotals ??= new DataLoader(
+        (ids) => Promise.all(ids.map(async (id) => activity.totals(id, (await loaders.statCounters.load(id)).version))),
+        { cache, maxBatchSize: MAX_BATCH },
+      ));
+    },
   };
+  return loaders;
 }

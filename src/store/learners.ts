@@ -1,6 +1,6 @@
 import type { PreparedEvent } from '../domain/events/prepare';
 import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
-import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type XpTransaction } from '../domain/learners/state';
+import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type StatCounters, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import type { IssuedCertificate } from '../domain/progress/certificates';
 import type { LessonState } from '../domain/progress/lessons';
@@ -198,6 +198,23 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
     if (lessonIds.length === 0) return new Map();
     const read = (id: string) => this.hot.lessonStates(id, lessonIds);
     return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? new Map();
+  }
+
+  async statCounters(learnerId: string): Promise<StatCounters> {
+    const read = (id: string) => this.hot.statCounters(id);
+    return (
+      (await read(learnerId)) ??
+      (await this.readLoaded(learnerId, read)) ?? {
+        version: 0,
+        lessonsCompleted: 0,
+        videosCompleted: 0,
+        watchSeconds: 0,
+        quizzesTaken: 0,
+        quizzesPassed: 0,
+        bestScoreSum: 0,
+        bestScoreCount: 0,
+      }
+    );
   }
 
   /**

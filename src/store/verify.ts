@@ -1,3 +1,4 @@
+import type { ActivityRepository } from './pg/activity';
 import type { LearnerRepository } from './pg/learners';
 import { scanKeys } from './redis/client';
 import type { Keys } from './redis/keys';
@@ -27,6 +28,9 @@ import { compareLearner, expectedScores, type Verdict } from './verifyLearner';
  * Redis at an older epoch or version than Postgres is drift (Redis fell behind); Redis ahead is
  * an update on its way, checked again after a pause. A learner only in Postgres (not loaded)
  * has their snapshot checked against the facts.
+ *
+ * With `deps.activity`, each learner's activity tables (Postgres only): one activity per logged
+ * event, the days' events = the activities, the totals row = the sums over the days.
  *
  * For each board in Redis: every ranked learner's score = their total (global board) or course
  * XP (course board), and every learner with a score is on it. A mismatch is checked again after
@@ -60,6 +64,8 @@ export interface VerifyDeps {
   repo: LearnerRepository;
   /** When given, drifted learners are rebuilt from Postgres and checked again. */
   repair?: LearnerRepair;
+  /** When given, the activity tables are checked too (ActivityRepository.audit). */
+  activity?: ActivityRepository;
 }
 
 export interface VerifyOptions {
@@ -174,8 +180,19 @@ export async function verifyStores(deps: VerifyDeps, options: VerifyOptions = {}
     boardDrift = await checkBoards(suspects);
   }
 
+  // The activity tables: Postgres only, one transaction per write, so no recheck.
+  const activityDrift: Drift[] = [];
+  if (deps.activity) {
+    const list = [...ids];
+    for (let i = 0; i < list.length; i += pageSize) {
+      for (const [learnerId, problems] of await deps.activity.audit(list.slice(i, i + pageSize))) {
+        for (const what of problems) activityDrift.push({ learnerId, what });
+      }
+    }
+  }
+
   const collect = (v: Map<string, Verdict>, boards: Drift[]) => {
-    const drift: Drift[] = [];
+    const drift: Drift[] = [...activityDrift];
     for (const [learnerId, verdict] of v) if (verdict.state === 'drift') for (const what of verdict.problems) drift.push({ learnerId, what });
     return [...drift, ...boards];
   };

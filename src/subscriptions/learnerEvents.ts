@@ -32,7 +32,7 @@ export type LearnerEventData =
  */
 export function eventsOfEntry(entry: FeedEntry, levels: LevelTable): LearnerEventData[] {
   const awards: { amount: number; reason: XpReason }[] = [];
-  const own = entry.k === 'enrolled' ? 0 : entry.x;
+  const own = 'x' in entry ? entry.x : 0;
   if (own > 0) awards.push({ amount: own, reason: entry.k === 'quiz_attempted' ? 'quiz_passed' : 'lesson_completed' });
   const badges = entry.aw ?? [];
   for (const [, xp] of badges) if (xp > 0) awards.push({ amount: xp, reason: 'badge_unlocked' });

@@ -44,6 +44,11 @@ export type PreparedEvent =
       /** The course's lessons and quizzes: the first pass may complete it. */
       courseShape: string;
       badges: BadgeCandidates;
+    }
+  | {
+      event: LearningEvent<'ACCESSED'>;
+      lessonId: string;
+      courseId: string;
     };
 
 /**
@@ -107,6 +112,12 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         courseShape: catalog.courseShape(quiz.courseId),
         badges: catalog.quizCandidates(quizId),
       };
+    }
+    case 'ACCESSED': {
+      const { lessonId } = (event as LearningEvent<'ACCESSED'>).payload;
+      const lesson = catalog.lesson(lessonId);
+      if (!lesson) throw new NotFound('lesson', lessonId);
+      return { event: event as LearningEvent<'ACCESSED'>, lessonId, courseId: lesson.courseId };
     }
   }
 }

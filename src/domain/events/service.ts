@@ -31,6 +31,8 @@ const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = {
   QUIZ_ATTEMPTED: 'QUIZ_ATTEMPTED',
   VIDEO_PROGRESS: 'WATCHED',
   VIDEO_COMPLETED: 'WATCHED',
+  LESSON_ACCESSED: 'ACCESSED',
+  VIDEO_STARTED: 'ACCESSED',
 };
 
 /** One event as `recordEvents` receives it (LearningEventInput). */
@@ -176,6 +178,10 @@ export class EventService {
         break;
       case 'WATCHED':
         payload = watchPayloadOf(input, index, catalog);
+        break;
+      case 'ACCESSED':
+        if (!input.lessonId) throw new BadInput(`Invalid ${field('lessonId')}: a ${input.type} event names its lesson.`, field('lessonId'));
+        payload = parseInput(eventPayloads.ACCESSED, { lessonId: input.lessonId }, `events.${index}`);
         break;
       default:
         throw new UnsupportedEventType(String(input.type));

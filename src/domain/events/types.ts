@@ -9,7 +9,7 @@ import { printableId } from '../validation';
  * them to one apply path (`EventService`); each kind has one Lua script that applies it in
  * one atomic step and appends its outbox entry.
  */
-export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED';
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED' | 'ACCESSED';
 
 /** What each kind carries besides the common fields. */
 export interface EventPayloads {
@@ -21,6 +21,8 @@ export interface EventPayloads {
    * the event adds only what is missing for the lesson's total to reach it.
    */
   WATCHED: { lessonId: string; seconds: number; toEnd?: boolean | undefined };
+  /** LESSON_ACCESSED, VIDEO_STARTED: the learner opened the lesson (completes and pays nothing). */
+  ACCESSED: { lessonId: string };
 }
 
 /** A quiz score: a whole number from 0 to 100. */
@@ -58,6 +60,10 @@ export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = 
     seconds: watchSeconds,
     /** VIDEO_COMPLETED: add only what is missing for the lesson's total to reach `seconds`. */
     toEnd: z.boolean().optional(),
+  }),
+  ACCESSED: z.object({
+    /** The lesson opened. */
+    lessonId: catalogId,
   }),
 };
 

@@ -48,6 +48,24 @@ export interface LearnerCounters {
   lessonsCompleted: number;
 }
 
+/** The hash counters `LearnerStats` reads (one HMGET), zeros for a learner nobody has seen. */
+export interface StatCounters {
+  /** The learner's version in Redis (0 for a stranger): what Postgres must have written for a read of history to be complete. */
+  version: number;
+  lessonsCompleted: number;
+  /** `vc`: VIDEO lessons completed. */
+  videosCompleted: number;
+  /** `wt`: seconds watched in all. */
+  watchSeconds: number;
+  /** `qt`: quiz attempts. */
+  quizzesTaken: number;
+  /** `qpc`: distinct quizzes passed. */
+  quizzesPassed: number;
+  /** `qbs` / `qbn`: sum and count of the quizzes' best scores. */
+  bestScoreSum: number;
+  bestScoreCount: number;
+}
+
 /** What a learner has done in some lessons and quizzes: the facts mastery is computed from. */
 export interface LessonQuizFacts {
   /** The lessons (of those asked) the learner completed. */

@@ -19,7 +19,7 @@ export function boardUpdatesOf(entries: readonly OutboxEntry[]): Map<string, Sco
     const paid = ('x' in d ? d.x : 0) + (d.aw ?? []).reduce((sum, [, xp]) => sum + xp, 0);
     if (paid <= 0) continue;
     put(boardIdOf({ period: 'ALL_TIME', courseId: null }), { learnerId: d.l, score: d.s.xp, reachedAt: d.s.xat, epoch: d.ep, version: d.v });
-    if (d.k !== 'enrolled' && d.x > 0) {
+    if ('x' in d && d.x > 0) {
       put(boardIdOf({ period: 'ALL_TIME', courseId: d.c }), { learnerId: d.l, score: d.ce.x, reachedAt: d.ce.xat, epoch: d.ep, version: d.v });
     }
   }

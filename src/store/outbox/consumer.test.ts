@@ -167,7 +167,7 @@ describe('the Postgres writer', () => {
     await writeEntries(knex, newestFirst.slice(5), 10_000);
     expect(await knex('learners').where({ id: 'replay-0' }).first()).toMatchObject({ total_xp: '20', version: 3 });
     const again = await writeEntries(knex, entries, 10_000);
-    expect(again).toEqual({ learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, certificates: 0, events: 0, behind: new Map() });
+    expect(again).toEqual({ learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, certificates: 0, events: 0, activities: 0, behind: new Map() });
   });
 
   it('recreates its group when Redis loses the streams, and writes what comes after', async () => {

@@ -133,6 +133,15 @@ export const outboxEntrySchema = z.discriminatedUnion('k', [
     b: z.number().int().min(0).max(100),
     ce: enrollmentSnapshot,
   }),
+  z.object({
+    k: z.literal('accessed'),
+    ...common,
+    /** course id (the lesson's) */
+    c: z.string().min(1),
+    /** lesson id (opened: LESSON_ACCESSED, VIDEO_STARTED) */
+    ls: z.string().min(1),
+    ce: enrollmentSnapshot,
+  }),
 ]);
 
 export type OutboxEntryData = z.output<typeof outboxEntrySchema>;
@@ -232,7 +241,7 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
+const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
 
 /** What an entry's event changed, as a request answers it. Pure. */
 export function effectsOfEntry(d: OutboxEntryData): EventEffects {
@@ -240,10 +249,10 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
     kind: KIND_OF[d.k],
     learnerId: d.l,
     version: d.v,
-    xpAwarded: d.k === 'enrolled' ? 0 : d.x,
+    xpAwarded: d.k === 'enrolled' || d.k === 'accessed' ? 0 : d.x,
     totalXp: d.s.xp,
     badges: (d.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
-    target: d.k === 'lesson_completed' || d.k === 'watched' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
+    target: d.k === 'lesson_completed' || d.k === 'watched' || d.k === 'accessed' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
     enrollment: {
       id: d.ce.i,
       courseId: d.c,

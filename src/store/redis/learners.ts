@@ -1,7 +1,7 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
-import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, XpTransaction } from '../../domain/learners/state';
+import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
@@ -50,7 +50,7 @@ interface RecordReply {
   crt?: { code: string; c: string; at: number };
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED' };
+const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -215,6 +215,11 @@ export class LearnerHotStore {
         );
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(w.courseId) : null));
       }
+      case 'ACCESSED': {
+        const a = p as Extract<PreparedEvent, { event: { kind: 'ACCESSED' } }>;
+        reply = await this.redis.access(...keys, ...header, a.lessonId, a.courseId);
+        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(a.courseId) : null));
+      }
     }
   }
 
@@ -316,6 +321,14 @@ export class LearnerHotStore {
   async quizAttemptCount(learnerId: string, quizId: string | null): Promise<number | null> {
     const [v, n] = await this.redis.hmget(this.keys.learner(learnerId), 'v', quizId === null ? 'qt' : `qn:${quizId}`);
     return v === null ? null : Number(n ?? 0);
+  }
+
+  /** The counters of `LearnerStats` (one HMGET); null when not in Redis. */
+  async statCounters(learnerId: string): Promise<StatCounters | null> {
+    const v = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'lc', 'vc', 'wt', 'qt', 'qpc', 'qbs', 'qbn');
+    if (v[0] === null) return null;
+    const n = (i: number) => Number(v[i] ?? 0);
+    return { version: n(0), lessonsCompleted: n(1), videosCompleted: n(2), watchSeconds: n(3), quizzesTaken: n(4), quizzesPassed: n(5), bestScoreSum: n(6), bestScoreCount: n(7) };
   }
 
   /** Which of the lessons a learner completed and their best quiz scores (one HMGET); null when not in Redis. */

@@ -450,3 +450,34 @@ describe('a learner nobody has seen', () => {
     expect(await store.run(enroll('someone-else', 'c1'))).toEqual({ status: 'not_loaded' });
   });
 });
+
+describe('access (LESSON_ACCESSED, VIDEO_STARTED)', () => {
+  const access = (learnerId: string, lessonId: string, courseId: string, over: Partial<LearningEvent> = {}): PreparedEvent => ({
+    event: event('ACCESSED', learnerId, { lessonId }, over),
+    lessonId,
+    courseId,
+  });
+
+  it('moves the version and appends an entry, completing and paying nothing; refuses a course the learner is not in', async () => {
+    const id = 'opener';
+    expect(await store.run(access(id, 'l1', 'c1'))).toEqual({ status: 'not_loaded' });
+    // A stranger not enrolled: refused, and nothing is written.
+    expect(await store.run(access(id, 'l1', 'c1'), true)).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+    expect(await redis.exists(keys.learner(id))).toBe(0);
+    await store.run(enroll(id, 'c1'), true);
+    const before = await redis.hgetall(keys.learner(id));
+    const opened = await store.run(access(id, 'l1', 'c1', { id: 'a-1', idFromCaller: true }));
+    expect(opened).toMatchObject({ status: 'applied', effects: { kind: 'ACCESSED', version: 2, xpAwarded: 0, totalXp: 0, target: 'l1', badges: [] } });
+    expect(await redis.hgetall(keys.learner(id))).toEqual({ ...before, v: '2' });
+    const entries = (await outbox(id)).filter((e) => e.data.k === 'accessed');
+    expect(entries.map((e) => e.data)).toEqual([expect.objectContaining({ k: 'accessed', c: 'c1', ls: 'l1', v: 2, e: 'a-1' })]);
+
+    // A repeat of the caller's id answers the first result and changes nothing.
+    expect(await store.run(access(id, 'l1', 'c1', { id: 'a-1', idFromCaller: true }))).toMatchObject({
+      status: 'duplicate',
+      effects: { kind: 'ACCESSED', version: 2, xpAwarded: 0, target: 'l1' },
+    });
+    expect(await redis.hget(keys.learner(id), 'v')).toBe('2');
+    expect(await store.run(access(id, 'l9', 'c2'))).toMatchObject({ status: 'rejected', error: { code: 'NOT_ENROLLED' } });
+  });
+});

@@ -11,6 +11,7 @@ export type ScriptName =
   | 'completeLesson'
   | 'quizAttempt'
   | 'watchLesson'
+  | 'access'
   | 'hydrateLearner'
   | 'replaceLearner'
   | 'readLearner'

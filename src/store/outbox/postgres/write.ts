@@ -1,5 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { OutboxEntry, OutboxKind, EntryOf } from '../entry';
+import { accessed } from './accessed';
+import { writeActivities } from './activity';
 import { enrolled } from './enrolled';
 import { lessonCompleted } from './lessonCompleted';
 import { quizAttempted } from './quizAttempted';
@@ -12,6 +14,7 @@ const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void }
   lesson_completed: lessonCompleted,
   quiz_attempted: quizAttempted,
   watched,
+  accessed,
 };
 
 /** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
@@ -27,6 +30,8 @@ export interface WriteCounts {
   badgeAwards: number;
   certificates: number;
   events: number;
+  /** Activity rows (activity.ts): one per new event. */
+  activities: number;
 }
 
 /**
@@ -201,7 +206,7 @@ const VERSION_REUSED = `
  */
 export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], statementTimeoutMs: number): Promise<WriteResult> {
   const rows = rowsOf(entries);
-  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, certificates: 0, events: 0, behind: new Map() };
+  const result: WriteResult = { learners: 0, enrollments: 0, lessonProgress: 0, quizAttempts: 0, xpTransactions: 0, badgeAwards: 0, certificates: 0, events: 0, activities: 0, behind: new Map() };
   if (entries.length === 0) return result;
   await knex.transaction(async (trx) => {
     const timeoutMs = Math.max(1, Math.trunc(statementTimeoutMs));
@@ -225,6 +230,7 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     result.certificates = issued.size;
     const logged = new Set((await returning<{ key: string }>(trx, EVENTS, sorted(rows.events), clientMs)).map((r) => r.key));
     result.events = logged.size;
+    result.activities = await writeActivities(trx, entries, rows.ledger, paid, clientMs);
     await run(trx, WATERMARKS, watermarksOf(entries), clientMs);
 
     // A new event whose payment the ledger refused: it was paid already, under another event.

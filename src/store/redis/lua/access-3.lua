@@ -1,0 +1,33 @@
+--[[
+  ACCESSED (LESSON_ACCESSED, VIDEO_STARTED): the learner opened a lesson of a course they are
+  enrolled in. It completes nothing and pays nothing: it moves the learner's version, appends
+  the outbox entry (the activity history and the learning day are kept from it in Postgres)
+  and pushes it, in one atomic step.
+  Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
+          ARGV[1..9] the event header (includes/eventHeader.lua)
+          ARGV[10] lessonId  ARGV[11] courseId (the lesson's, from the catalog)
+  Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
+          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
+]]
+--- @include "eventHeader"
+--- @include "learnerRecord"
+--- @include "appendOutbox"
+--- @include "enrollmentSnapshot"
+
+local lesson, course = ARGV[10], ARGV[11]
+
+local seen = seenEvent()
+if seen then return {0, seen} end
+
+local fields = { 'v', 'xp', 'xat', 'lc' }
+for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
+local rec = readLearner(fields)
+if not rec then return {-100} end
+if not rec.cur['e:' .. course] then return {-1} end
+
+put(rec, 'v', num(rec, 'v') + 1)
+writeLearner(rec)
+
+local json = appendOutbox('accessed', rec, { c = course, ls = lesson, ce = enrollmentSnapshot(rec, course) })
+rememberEvent(cjson.encode({ k = 'accessed', t = lesson, x = 0, s = num(rec, 'xp'), v = num(rec, 'v') }))
+return {1, json}
