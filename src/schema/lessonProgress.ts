@@ -1,5 +1,5 @@
 import { catalogId } from '../domain/catalog/input';
-import { decodeLessonCursor, encodeLessonCursor, lessonProgressPage, lessonsInScope, type LessonProgressNode, type LessonProgressPage } from '../domain/progress/lessons';
+import { decodeLessonCursor, encodeLessonCursor, lessonProgressPage, lessonsInScope, lessonsToRead, type LessonProgressNode, type LessonProgressPage } from '../domain/progress/lessons';
 import { parseInput } from '../domain/validation';
 import { builder } from './builder';
 import { LearnerRef, PageInfoRef } from './learner';
@@ -49,8 +49,9 @@ builder.objectField(LearnerRef, 'lessonProgress', (t) =>
       const courseId = args.filter?.courseId == null ? null : parseInput(catalogId, args.filter.courseId, 'filter.courseId');
       const after = args.after ? decodeLessonCursor(args.after) : null;
       const scope = lessonsInScope(ctx.services.catalog.get(), await ctx.loaders.enrollments.load(s.id), courseId);
-      const states = await ctx.loaders.lessonStates.load({ learnerId: s.id, lessonIds: scope.map((l) => l.lessonId) });
-      return lessonProgressPage(scope, states, { completed: args.filter?.completed ?? null, first: args.first ?? 20, after });
+      const options = { completed: args.filter?.completed ?? null, first: args.first ?? 20, after };
+      const states = await ctx.loaders.lessonStates.load({ learnerId: s.id, lessonIds: lessonsToRead(scope, options) });
+      return lessonProgressPage(scope, states, options);
     },
   }),
 );

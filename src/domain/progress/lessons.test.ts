@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assembleCourse, Catalog } from '../catalog/types';
 import type { EnrollmentState } from '../learners/state';
-import { decodeLessonCursor, encodeLessonCursor, lessonProgressPage, lessonsInScope } from './lessons';
+import { decodeLessonCursor, encodeLessonCursor, lessonProgressPage, lessonsInScope, lessonsToRead } from './lessons';
 
 const lesson = (courseId: string, moduleId: string, id: string, position: number) => ({ id, courseId, moduleId, title: id, kind: 'VIDEO' as const, durationSeconds: 60, xpReward: 10, position });
 const courseOf = (id: string, modules: string[][]) =>
@@ -13,6 +13,27 @@ const catalog = new Catalog([courseOf('a', [['a1', 'a2'], ['a3']]), courseOf('b'
 const enrolled = (courseId: string, enrolledAt: number): EnrollmentState => ({ id: courseId, courseId, enrolledAt, xpEarned: 0, xpAt: null, lessonsCompleted: 0, quizzesPassed: 0, watchSeconds: 0, completedAt: null, certificateCode: null });
 // b enrolled first (t = 100), then a (t = 200).
 const enrollments = [enrolled('a', 200), enrolled('b', 100)];
+
+describe('lessonsToRead', () => {
+  const scope = lessonsInScope(catalog, enrollments, null);
+  it("names only the page's lessons without a completed filter, every lesson in scope with one", () => {
+    expect(lessonsToRead(scope, { completed: null, first: 2, after: null })).toEqual(['b1', 'a1']);
+    const page = lessonProgressPage(scope, new Map(), { completed: null, first: 2, after: null });
+    expect(lessonsToRead(scope, { completed: null, first: 2, after: page.nodes[1]!.position })).toEqual(['a2', 'a3']);
+    expect(lessonsToRead(scope, { completed: true, first: 1, after: null })).toEqual(['b1', 'a1', 'a2', 'a3']);
+    expect(() => lessonsToRead(scope, { completed: null, first: -1, after: null })).toThrow(/first/);
+  });
+
+  it('gives the same page from the page lessons alone as from every state', () => {
+    const all = new Map([
+      ['a1', { completedAt: 500, watchSeconds: 60, watchedAt: 400 }],
+      ['a3', { completedAt: null, watchSeconds: 10, watchedAt: 700 }],
+    ]);
+    const opts = { completed: null, first: 2, after: null };
+    const some = new Map([...all].filter(([id]) => lessonsToRead(scope, opts).includes(id)));
+    expect(lessonProgressPage(scope, some, opts)).toEqual(lessonProgressPage(scope, all, opts));
+  });
+});
 
 describe('lessonProgressPage', () => {
   const scope = lessonsInScope(catalog, enrollments, null);

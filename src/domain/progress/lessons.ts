@@ -104,16 +104,12 @@ export function lessonProgressPage(
   states: ReadonlyMap<string, LessonState>,
   options: { completed: boolean | null; first: number; after: LessonPosition | null },
 ): LessonProgressPage {
-  if (!Number.isInteger(options.first) || options.first < 0 || options.first > MAX_LESSON_PAGE) {
-    throw new BadInput(`first must be between 0 and ${MAX_LESSON_PAGE}.`, 'first');
-  }
-  const rows: LessonProgressNode[] = [];
-  for (const { lessonId, enrollment, position } of scope) {
+  checkFirst(options.first);
+  const node = ({ lessonId, enrollment, position }: (typeof scope)[number]): LessonProgressNode => {
     const s = states.get(lessonId);
     const completedAt = s?.completedAt ?? null;
-    if (options.completed !== null && options.completed !== (completedAt !== null)) continue;
     const times = [completedAt, s?.watchedAt ?? null].filter((t): t is number => t !== null);
-    rows.push({
+    return {
       lessonId,
       courseId: enrollment.courseId,
       completed: completedAt !== null,
@@ -121,9 +117,34 @@ export function lessonProgressPage(
       watchTimeSeconds: s?.watchSeconds ?? 0,
       updatedAt: times.length ? Math.max(...times) : enrollment.enrolledAt,
       position,
-    });
-  }
+    };
+  };
   const after = options.after;
+  if (options.completed === null) {
+    // Every lesson in scope counts: only the page's lessons need their state.
+    const rest = after ? scope.filter((r) => comparePositions(r.position, after) > 0) : scope;
+    return { totalCount: scope.length, nodes: rest.slice(0, options.first).map(node), hasNextPage: rest.length > options.first };
+  }
+  const rows = scope.map(node).filter((r) => r.completed === options.completed);
   const rest = after ? rows.filter((r) => comparePositions(r.position, after) > 0) : rows;
   return { totalCount: rows.length, nodes: rest.slice(0, options.first), hasNextPage: rest.length > options.first };
+}
+
+/**
+ * The lessons whose state `lessonProgressPage` needs: the page's alone without a `completed`
+ * filter (so a page costs O(first), not O(every lesson of every enrollment)), else all in scope.
+ * @throws BadInput for `first` out of bounds
+ */
+export function lessonsToRead(scope: ReturnType<typeof lessonsInScope>, options: { completed: boolean | null; first: number; after: LessonPosition | null }): string[] {
+  checkFirst(options.first);
+  if (options.completed !== null) return scope.map((l) => l.lessonId);
+  const after = options.after;
+  const rest = after ? scope.filter((r) => comparePositions(r.position, after) > 0) : scope;
+  return rest.slice(0, options.first).map((l) => l.lessonId);
+}
+
+function checkFirst(first: number): void {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_LESSON_PAGE) {
+    throw new BadInput(`first must be between 0 and ${MAX_LESSON_PAGE}.`, 'first');
+  }
 }
