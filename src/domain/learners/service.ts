@@ -16,8 +16,10 @@ export function encodeCursor(tx: { occurredAt: number; id: string }): string {
 export function decodeCursor(cursor: string, field = 'after'): LedgerCursor {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const at = raw.indexOf(':');
-  const occurredAt = Number(raw.slice(0, at));
-  if (at <= 0 || !Number.isSafeInteger(occurredAt) || raw.length === at + 1) {
+  const digits = raw.slice(0, at);
+  const occurredAt = Number(digits);
+  // Only what encodeCursor writes: decimal ms within Date's range (8.64e15), no sign, spaces or hex.
+  if (at <= 0 || !/^\d{1,16}$/.test(digits) || occurredAt > 8.64e15 || raw.length === at + 1) {
     throw new BadInput('That cursor is not one this API handed out.', field);
   }
   return { occurredAt, id: raw.slice(at + 1) };

@@ -33,14 +33,16 @@ export function classifyPgError(err: unknown): Fault {
 /**
  * Whether a Postgres error says the database cannot be used right now (a request answers a
  * retryable UNAVAILABLE): a connection or resource SQLSTATE, read-only after a failover, a
- * statement or lock timeout, the driver's own connection messages, or a socket error of the
+ * statement or lock timeout, a database that refuses connections, is gone or refuses the login, the driver's own connection messages, or a socket error of the
  * driver (a Node socket error names its system call: ioredis never hands one to a command, it
  * reports a lost Redis as "Connection is closed" or MaxRetriesPerRequestError).
  */
 export function isPgUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; syscall?: string };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (/^(08|53|57P0)/.test(code) || ['25006', '57014', '55P03'].includes(code)) return true;
+  // 55000: the database does not accept connections (ALLOW_CONNECTIONS false); 3D000: it does not
+  // exist (dropped, or a wrong URL); 28000/28P01: the server refuses the credentials.
+  if (/^(08|53|57P0)/.test(code) || ['25006', '57014', '55P03', '55000', '3D000', '28000', '28P01'].includes(code)) return true;
   if (e.syscall && /^E[A-Z]+$/.test(code)) return true;
   return CONNECTION_TROUBLE.test(e.message ?? '');
 }
