@@ -11,7 +11,8 @@ import { LearnerRef, PageInfoRef } from './learner';
 
 const LearnerStatsRef = builder.objectRef<LearnerStats>('LearnerStats').implement({
   fields: (t) => ({
-    totalWatchTimeSeconds: t.exposeInt('totalWatchTimeSeconds'),
+    // Sums over every lesson watched: GraphQL's Int is 32-bit, so it saturates rather than fail.
+    totalWatchTimeSeconds: t.int({ resolve: (s) => Math.min(s.totalWatchTimeSeconds, 2_147_483_647) }),
     videosCompleted: t.exposeInt('videosCompleted'),
     lessonsCompleted: t.exposeInt('lessonsCompleted'),
     quizzesTaken: t.exposeInt('quizzesTaken'),

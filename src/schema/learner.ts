@@ -34,7 +34,8 @@ export const CourseProgressRef = builder.objectRef<CourseProgress>('CourseProgre
     completedLessons: t.exposeInt('completedLessons'),
     totalQuizzes: t.exposeInt('totalQuizzes'),
     passedQuizzes: t.exposeInt('passedQuizzes'),
-    watchTimeSeconds: t.exposeInt('watchTimeSeconds'),
+    // A sum over the course's lessons: GraphQL's Int is 32-bit, so it saturates rather than fail.
+    watchTimeSeconds: t.int({ resolve: (p) => Math.min(p.watchTimeSeconds, 2_147_483_647) }),
     percentage: t.exposeFloat('percentage', { description: 'completedLessons / totalLessons x 100.' }),
     completionRate: t.exposeFloat('completionRate', {
       description: '0..1: half lessons completed, half quizzes passed (all lessons when there is no quiz).',

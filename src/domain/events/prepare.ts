@@ -1,7 +1,7 @@
 import type { BadgeCandidates } from '../badges/compile';
 import type { Catalog } from '../catalog/types';
 import { BadInput, NotFound, quoted } from '../errors';
-import { maxWatchSeconds, watchThreshold } from '../progress/rules';
+import { maxWatchSeconds, maxWatchTotal, watchThreshold } from '../progress/rules';
 import type { LearningEvent } from './types';
 
 /** An event with what the catalog says about it, ready for its script. */
@@ -27,6 +27,8 @@ export type PreparedEvent =
       toEnd: boolean;
       /** Watch total at which the lesson completes: 90% of a VIDEO lesson's duration; 0 = never by watching. */
       threshold: number;
+      /** The most the lesson's watch total can reach (maxWatchTotal). */
+      cap: number;
       xp: number;
       video: boolean;
       courseShape: string;
@@ -92,6 +94,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
         seconds,
         toEnd: toEnd === true,
         threshold: video && d !== null && d > 0 ? watchThreshold(d) : 0,
+        cap: maxWatchTotal(lesson),
         xp: lesson.xpReward,
         video,
         courseShape: catalog.courseShape(lesson.courseId),

@@ -96,6 +96,19 @@ export function maxWatchSeconds(lesson: { durationSeconds: number | null }): num
   return d !== null && d > 0 ? d : MAX_WATCH_SECONDS_WITHOUT_DURATION;
 }
 
+/** How many times over a lesson's watch time counts: rewatching counts, without end it would not. */
+export const WATCH_TOTAL_FACTOR = 10;
+
+/**
+ * The most a learner's watch total of `lesson` can reach: 10 times `maxWatchSeconds` (so 10
+ * full viewings; 40 h for a lesson without a duration). Watching past it is accepted and adds
+ * nothing, so one learner's totals stay bounded (they are summed per course and per learner,
+ * and written to Postgres). Pure.
+ */
+export function maxWatchTotal(lesson: { durationSeconds: number | null }): number {
+  return WATCH_TOTAL_FACTOR * maxWatchSeconds(lesson);
+}
+
 /** Mean of each quiz's best score (0..100); null when no quiz was attempted. Pure. */
 export function averageBestScore(bestScores: Iterable<number>): number | null {
   let sum = 0;

@@ -272,6 +272,21 @@ describe('failures that are not the entries\' fault', () => {
     await writer.stop();
   });
 
+  it("dead-letters a flood of one learner's bad entries (150 in a minute) without taking the store for down", async () => {
+    await makeProgress('flood-src', 1, 1);
+    const real = (await allEntries()).find((e) => e.data.l === 'flood-src-0' && e.data.k === 'lesson_completed')!;
+    const stream = t.app.keys.outboxOf('flood-src-0');
+    for (let i = 0; i < 150; i += 1) {
+      await t.app.redis.xadd(stream, '*', 'k', 'lesson_completed', 'j', JSON.stringify({ ...real.data, id: `flood-${i}`, ls: `flood-${i}` }));
+    }
+    const writer = pgWriter({ maxAttempts: 1 });
+    await writer.start();
+    await eventually(() => writer.stats.deadLettered >= 150, 20_000, 'every bad entry dead-lettered');
+    await makeProgress('flood-after', 2, 1);
+    await eventually(async () => (await t.app.learnerRepo.ledgerTotal('flood-after-1')) === 10, 10_000, 'entries after the flood');
+    await writer.stop();
+  });
+
   it('writes other learners while one learner row is locked, and that learner once the lock goes', async () => {
     await makeProgress('lock', 4, 1);
     await pgWriter().settle(0);

@@ -9,8 +9,13 @@ import { readEntries, type OutboxEntry, type UnreadableEntry } from './entry';
 /** Handles a batch of entries; must be idempotent (entries can be handed over twice after a crash). */
 export type EntryHandler = (entries: readonly OutboxEntry[]) => Promise<void>;
 
-/** Most entries dead-lettered per minute before the consumer suspects its store instead. */
+/**
+ * Most entries dead-lettered per minute before the consumer suspects its store instead, when
+ * they belong to at least DEAD_LETTER_LEARNERS learners: a flood of one learner's bad entries
+ * is that learner's data (each is dead-lettered and the rest flows), not a broken store.
+ */
 const DEAD_LETTERS_PER_MINUTE = 100;
+const DEAD_LETTER_LEARNERS = 10;
 
 export interface ConsumerOptions {
   /** Consumer group name on every partition stream. */
@@ -84,7 +89,7 @@ export class OutboxConsumer {
   /** While the store refuses everything, reading waits this long between tries (doubling). */
   private storeBackoff = 0;
   private pausedUntil = 0;
-  private readonly recentDeadLetters: number[] = [];
+  private readonly recentDeadLetters: { at: number; learner: string }[] = [];
   /** The instances running this group; they split its partitions. */
   readonly membership: Membership;
 
@@ -365,12 +370,16 @@ export class OutboxConsumer {
       }
       // Many dead letters at once more likely mean a broken store (or a bug) than bad entries.
       const now = Date.now();
-      while (this.recentDeadLetters.length && this.recentDeadLetters[0]! < now - 60_000) this.recentDeadLetters.shift();
-      if (this.recentDeadLetters.length >= DEAD_LETTERS_PER_MINUTE) {
-        this.storeDown(new Error(`more than ${DEAD_LETTERS_PER_MINUTE} entries failed on their own within a minute (last: ${reasonOf(err)})`), 1);
+      while (this.recentDeadLetters.length && this.recentDeadLetters[0]!.at < now - 60_000) this.recentDeadLetters.shift();
+      if (
+        this.recentDeadLetters.length >= DEAD_LETTERS_PER_MINUTE &&
+        new Set([...this.recentDeadLetters.map((d) => d.learner), entry.data.l]).size >= DEAD_LETTER_LEARNERS
+      ) {
+        this.storeDown(new Error(`more than ${DEAD_LETTERS_PER_MINUTE} entries of ${DEAD_LETTER_LEARNERS}+ learners failed on their own within a minute (last: ${reasonOf(err)})`), 1);
         return;
       }
-      this.recentDeadLetters.push(now);
+      this.recentDeadLetters.push({ at: now, learner: entry.data.l });
+      if (this.recentDeadLetters.length > 4 * DEAD_LETTERS_PER_MINUTE) this.recentDeadLetters.shift();
       this.attempts.delete(this.keyOf(entry));
       await this.deadLetter(entry.stream, entry.partition, entry.id, entry.data.k, JSON.stringify(['k', entry.data.k, 'j', entry.json]), reasonOf(err));
       await this.ack(batch);

@@ -205,6 +205,7 @@ export class LearnerHotStore {
           w.seconds,
           w.toEnd ? 1 : 0,
           w.threshold,
+          w.cap,
           w.xp,
           w.video ? 1 : 0,
           w.courseShape,

@@ -60,7 +60,7 @@ const watch = (
   courseId: string,
   seconds: number,
   over: Partial<LearningEvent> = {},
-  lesson: { threshold?: number; video?: boolean; xp?: number; toEnd?: boolean } = {},
+  lesson: { threshold?: number; video?: boolean; xp?: number; toEnd?: boolean; cap?: number } = {},
   badges = NO_CANDIDATES,
 ): PreparedEvent => ({
   event: event('WATCHED', learnerId, { lessonId, seconds, toEnd: lesson.toEnd }, over),
@@ -69,6 +69,7 @@ const watch = (
   seconds,
   toEnd: lesson.toEnd === true,
   threshold: lesson.threshold ?? 90,
+  cap: lesson.cap ?? 1000,
   xp: lesson.xp ?? 30,
   video: lesson.video ?? true,
   courseShape: NO_SHAPE,
@@ -359,6 +360,20 @@ describe('quiz attempts', () => {
 
 describe('watch time', () => {
   const effectsOf = (o: unknown) => (o as { effects: { xpAwarded: number; totalXp: number; watch: unknown } }).effects;
+
+  it("stop adding at the lesson's cap: what is past it is accepted and adds nothing", async () => {
+    const id = 'binge';
+    await store.hydrate(emptyLearner(id));
+    await store.run(enroll(id, 'c1'));
+    const totals = [];
+    for (const seconds of [400, 400, 400, 5]) {
+      const r = effectsOf(await store.run(watch(id, 'r2', 'c1', seconds, {}, { threshold: 0, video: false, cap: 1000 })));
+      totals.push((r.watch as { seconds: number }).seconds);
+    }
+    expect(totals).toEqual([400, 800, 1000, 1000]);
+    expect(await redis.hmget(keys.learner(id), 'w:r2', 'cw:c1', 'wt')).toEqual(['1000', '1000', '1000']);
+    expect((await outbox(id)).filter((e) => e.data.k === 'watched').map((e) => (e.data as { sec: number }).sec)).toEqual([400, 400, 200, 0]);
+  });
 
   it('add seconds to the lesson, the course and the learner, and complete a video once at its threshold', async () => {
     const id = 'watcher';

@@ -101,7 +101,7 @@ const ENROLLMENTS = `
   insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version)
   select id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version
   from jsonb_to_recordset(?::jsonb) as t(id uuid, learner_id text, course_id text, enrolled_at timestamptz,
-    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, quizzes_passed int, watch_seconds int, epoch bigint, version int)
+    completed_at timestamptz, xp_earned bigint, xp_reached_at timestamptz, quizzes_passed int, watch_seconds bigint, epoch bigint, version int)
   on conflict (learner_id, course_id) do update set completed_at = excluded.completed_at, xp_earned = excluded.xp_earned,
     xp_reached_at = excluded.xp_reached_at, quizzes_passed = excluded.quizzes_passed, watch_seconds = excluded.watch_seconds,
     epoch = excluded.epoch, version = excluded.version
@@ -113,7 +113,7 @@ const PROGRESS = `
   insert into lesson_progress as p (learner_id, lesson_id, course_id, completed_at, video, watch_time_seconds, watch_epoch, watch_version, updated_at)
   select learner_id, lesson_id, course_id, completed_at, video, watch_time_seconds, watch_epoch, watch_version, updated_at
   from jsonb_to_recordset(?::jsonb) as t(learner_id text, lesson_id text, course_id text, completed_at timestamptz, video boolean,
-    watch_time_seconds int, watch_epoch bigint, watch_version int, updated_at timestamptz)
+    watch_time_seconds bigint, watch_epoch bigint, watch_version int, updated_at timestamptz)
   on conflict (learner_id, lesson_id) do update set
     completed_at = coalesce(p.completed_at, excluded.completed_at),
     video = case when p.completed_at is null then excluded.video else p.video end,

@@ -59,7 +59,7 @@ export const EnrollmentEntity = new EntitySchema<EnrollmentRow>({
     xpEarned: { type: xpColumn(), fieldName: 'xp_earned' },
     xpReachedAt: { type: 'Date', fieldName: 'xp_reached_at', nullable: true },
     quizzesPassed: { type: 'integer', fieldName: 'quizzes_passed' },
-    watchSeconds: { type: 'integer', fieldName: 'watch_seconds' },
+    watchSeconds: { type: new BigIntType('number'), fieldName: 'watch_seconds' },
     version: { type: 'integer' },
   },
 });
@@ -88,7 +88,7 @@ export const LessonProgressEntity = new EntitySchema<LessonProgressRow>({
     courseId: { type: 'text', fieldName: 'course_id' },
     completedAt: { type: 'Date', fieldName: 'completed_at', nullable: true },
     video: { type: 'boolean' },
-    watchTimeSeconds: { type: 'integer', fieldName: 'watch_time_seconds' },
+    watchTimeSeconds: { type: new BigIntType('number'), fieldName: 'watch_time_seconds' },
     watchEpoch: { type: new BigIntType('number'), fieldName: 'watch_epoch' },
     watchVersion: { type: 'integer', fieldName: 'watch_version' },
     updatedAt: { type: 'Date', fieldName: 'updated_at' },

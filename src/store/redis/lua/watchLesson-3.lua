@@ -12,9 +12,10 @@
           ARGV[13] '1': add only what is missing for the lesson's total to reach ARGV[12]
                    (VIDEO_COMPLETED, ARGV[12] = the duration; nothing when it is reached)
           ARGV[14] threshold seconds (0 = never completes by watching)
-          ARGV[15] xp (from the catalog)  ARGV[16] '1' for a VIDEO lesson
-          ARGV[17] the course's shape JSON  ARGV[18] a new certificate code (includes/completeCourse.lua)
-          ARGV[19] candidate badges JSON  ARGV[20..] hash fields the candidates read
+          ARGV[15] the most the lesson's total can reach (10 viewings): seconds past it add nothing
+          ARGV[16] xp (from the catalog)  ARGV[17] '1' for a VIDEO lesson
+          ARGV[18] the course's shape JSON  ARGV[19] a new certificate code (includes/completeCourse.lua)
+          ARGV[20] candidate badges JSON  ARGV[21..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
 ]]
@@ -28,7 +29,7 @@
 --- @include "completeCourse"
 
 local lesson, course, seconds, toEnd = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
-local threshold, xp, video = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16] == '1'
+local threshold, cap, xp, video = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), ARGV[17] == '1'
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -39,7 +40,7 @@ fields[#fields + 1] = 'w:' .. lesson
 fields[#fields + 1] = 'wu:' .. lesson
 fields[#fields + 1] = 'wt'
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
-for i = 20, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 21, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
@@ -47,6 +48,7 @@ if not rec.cur['e:' .. course] then return {-1} end
 local before = num(rec, 'w:' .. lesson)
 local added = seconds
 if toEnd then added = math.max(0, seconds - before) end
+added = math.max(0, math.min(added, cap - before))
 local total = before + added
 if added > 0 then
   put(rec, 'w:' .. lesson, total)
@@ -61,9 +63,9 @@ local completedNow, crt = false, nil
 if threshold > 0 and total >= threshold and not rec.cur['l:' .. lesson] then
   completeLessonCore(rec, lesson, course, xp, video)
   completedNow = true
-  crt = completeCourse(rec, course, ARGV[17], ARGV[18])
+  crt = completeCourse(rec, course, ARGV[18], ARGV[19])
 end
-local awarded = awardBadges(rec, cjson.decode(ARGV[19]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[20]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
