@@ -286,23 +286,30 @@ export function completionOps(o: { run: string; learners: number; lessonIds: str
   const slots: [number, Op][] = [];
   const lessons = o.lessons ?? o.lessonIds.length;
   const stride = o.stride ?? o.learners;
-  // With a quiz: after their lessons, every learner fails it once (40), watches 30 s of their
-  // first lesson (a READING one: time, never XP) and then passes the quiz (90).
-  const extra: ({ quiz: { score: number } } | { watch: { seconds: number } })[] = o.quizId ? [{ quiz: { score: 40 } }, { watch: { seconds: 30 } }, { quiz: { score: 90 } }] : [];
+  // With a quiz: every learner first fails it (40) and passes it (90), then does their lessons
+  // (the last one completes the course and issues its certificate, so loads that stop early
+  // still finish courses), then watches 30 s of their first lesson (a READING one: time, never XP).
+  type Step = { lesson: number } | { quiz: { score: number } } | { watch: { seconds: number } };
+  const steps: Step[] = [
+    ...(o.quizId ? [{ quiz: { score: 40 } }, { quiz: { score: 90 } }] : []),
+    ...Array.from({ length: lessons }, (_, j) => ({ lesson: j })),
+    ...(o.quizId ? [{ watch: { seconds: 30 } }] : []),
+  ];
   for (let i = 0; i < o.learners; i++) {
-    for (let j = 0; j < lessons + extra.length; j++) {
-      const x = j >= lessons ? extra[j - lessons]! : undefined;
+    let extra = 0;
+    steps.forEach((step, j) => {
+      const x = 'lesson' in step ? undefined : step;
       slots.push([
         i + j * stride,
         {
           learner: `${o.run}-u${i}`,
-          lesson: x && 'quiz' in x ? o.quizId! : x ? o.lessonIds[0]! : o.lessonIds[j]!,
-          eventId: x ? `${o.run}-x-${i}-${j - lessons}` : `${o.run}-e-${i}-${j}`,
+          lesson: 'lesson' in step ? o.lessonIds[step.lesson]! : 'quiz' in step ? o.quizId! : o.lessonIds[0]!,
+          eventId: 'lesson' in step ? `${o.run}-e-${i}-${step.lesson}` : `${o.run}-x-${i}-${extra++}`,
           ...(x ?? {}),
           ...(j === 0 ? { enroll: { courseId: o.courseId, eventId: `${o.run}-enroll-${i}` } } : {}),
         },
       ]);
-    }
+    });
   }
   return slots.sort((a, b) => a[0] - b[0]).map(([, op]) => op);
 }

@@ -159,6 +159,39 @@ describe('submitQuizAttempt', () => {
   });
 });
 
+describe('the score chart page by page', () => {
+  it('walks every attempt with first and after, oldest first, and refuses a cursor it did not hand out', async () => {
+    const id = 'qz-pager';
+    await enroll(id);
+    for (const score of [10, 20, 30, 40, 50]) await submit(id, Q1, score);
+    for (const score of [60, 70]) await submit(id, Q2, score);
+    const token = await tokenFor(id);
+    const PAGE = 'query($after: String, $q: ID) { me { quizAttempts(quizId: $q, first: 3, after: $after) { quizId score attemptNumber cursor } } }';
+    const seen: number[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const res = await t.gql(PAGE, { variables: { after }, token });
+      expect(res.errors).toBeUndefined();
+      const page = res.data!.me.quizAttempts as { score: number; cursor: string }[];
+      if (page.length === 0) break;
+      seen.push(...page.map((a) => a.score));
+      after = page[page.length - 1]!.cursor;
+    }
+    expect(seen).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    // One quiz's chart pages the same way.
+    const q2 = await t.gql(PAGE, { variables: { q: Q2, after: null }, token });
+    const first = q2.data!.me.quizAttempts as { score: number; cursor: string }[];
+    expect(first.map((a) => a.score)).toEqual([60, 70]);
+    const rest = await t.gql(PAGE, { variables: { q: Q2, after: first[0]!.cursor }, token });
+    expect(rest.data!.me.quizAttempts.map((a: { score: number }) => a.score)).toEqual([70]);
+
+    for (const bad of ['nope', Buffer.from('[1e20,"q",1]').toString('base64url'), Buffer.from('[1,"",1]').toString('base64url'), 'x'.repeat(500)]) {
+      const res = await t.gql(PAGE, { variables: { after: bad }, token });
+      expect(res.errors?.[0]?.extensions, bad.slice(0, 20)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    }
+  });
+});
+
 describe('recordEvents with QUIZ_ATTEMPTED', () => {
   it('equals the same events applied one by one, duplicates and rejections aside', async () => {
     const [bulk, single] = ['qz-bulk', 'qz-single'];

@@ -79,9 +79,9 @@ describe('recordWatchTime', () => {
     expect(await t.app.learnerRepo.ledgerTotal(id)).toBe(50);
     const knex = t.app.orm.em.getKnex();
     expect(await knex('lesson_progress').where({ learner_id: id }).select('lesson_id', 'watch_time_seconds', 'video', knex.raw('completed_at is not null as completed'))).toEqual([
-      { lesson_id: L1, watch_time_seconds: 380, video: true, completed: true },
+      { lesson_id: L1, watch_time_seconds: '380', video: true, completed: true },
     ]);
-    expect(await knex('enrollments').where({ learner_id: id }).first()).toMatchObject({ watch_seconds: 380, xp_earned: '50' });
+    expect(await knex('enrollments').where({ learner_id: id }).first()).toMatchObject({ watch_seconds: '380', xp_earned: '50' });
     const me = await t.gql('{ me { enrollment(courseId: "wc") { progress { watchTimeSeconds completedLessons } } } }', { token: await tokenFor(id) });
     expect(me.data!.me.enrollment.progress).toEqual({ watchTimeSeconds: 380, completedLessons: 1 });
   });

@@ -4,7 +4,7 @@
  */
 import type { Badge, Catalog, Course } from './catalog/types';
 import type { PreparedEvent } from './events/prepare';
-import type { EventEffects, Outcome, QuizAttemptRecord } from './events/types';
+import type { AttemptCursor, EventEffects, Outcome, QuizAttemptRecord } from './events/types';
 import type { Level } from './levels/rules';
 import type { EnrollmentState, LearnerCounters, LessonQuizFacts, StatCounters, XpTransaction } from './learners/state';
 import type { ActivityRecord, ActivityTotals, DayRow } from './activity/service';
@@ -55,7 +55,7 @@ export interface LearnerReads {
   /** Which of `lessonIds` the learner completed and their best scores in `quizIds`, in one read. */
   lessonQuizFacts(learnerId: string, lessonIds: readonly string[], quizIds: readonly string[]): Promise<LessonQuizFacts>;
   /** A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, including attempts not yet written behind. */
-  quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<QuizAttemptRecord[]>;
+  quizAttempts(learnerId: string, quizId: string | null, limit: number, after?: AttemptCursor | null): Promise<QuizAttemptRecord[]>;
   /** The certificate with this (canonical) code, as Postgres holds it; null when there is none (yet). */
   certificate(code: string): Promise<IssuedCertificate | null>;
   /** Per lesson asked: completion, watched seconds, last watch (one read of the learner's hash). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actingFor } from '../domain/auth/viewer';
 import { catalogId } from '../domain/catalog/input';
-import type { QuizAttemptRecord } from '../domain/events/types';
+import { encodeAttemptCursor, type QuizAttemptRecord } from '../domain/events/types';
 import type { QuizResult } from '../domain/progress/service';
 import { parseInput } from '../domain/validation';
 import { builder } from './builder';
@@ -19,6 +19,7 @@ export const QuizAttemptRef = builder.objectRef<QuizAttemptRecord>('QuizAttempt'
     attemptNumber: t.exposeInt('attemptNumber', { description: "1 for the learner's first attempt at the quiz, then 2, 3, ..." }),
     passed: t.exposeBoolean('passed'),
     attemptedAt: t.field({ type: 'DateTime', resolve: (a) => a.attemptedAt }),
+    cursor: t.string({ description: 'Pass as quizAttempts(after:) to read the attempts after this one.', resolve: (a) => encodeAttemptCursor(a) }),
   }),
 });
 
@@ -59,8 +60,8 @@ builder.mutationFields((t) => ({
 builder.objectField(LearnerRef, 'quizAttempts', (t) =>
   t.field({
     type: [QuizAttemptRef],
-    description: 'Quiz attempts, oldest first (the score chart).',
-    args: { quizId: t.arg.id(), first: t.arg.int({ defaultValue: 100 }) },
+    description: 'Quiz attempts, oldest first (the score chart); `after` (an attempt\'s `cursor`) reads the next page.',
+    args: { quizId: t.arg.id(), first: t.arg.int({ defaultValue: 100 }), after: t.arg.string() },
     resolve: (s, args, ctx) =>
       ctx.services.progress.quizAttempts(
         s.id,
@@ -70,6 +71,7 @@ builder.objectField(LearnerRef, 'quizAttempts', (t) =>
           args.first ?? undefined,
           'first',
         ),
+        args.after ?? null,
       ),
   }),
 );

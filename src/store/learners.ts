@@ -1,5 +1,5 @@
 import type { PreparedEvent } from '../domain/events/prepare';
-import type { EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
+import type { AttemptCursor, EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type StatCounters, type XpTransaction } from '../domain/learners/state';
 import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import type { IssuedCertificate } from '../domain/progress/certificates';
@@ -179,13 +179,13 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
    * holds fewer, some are still on their way through the outbox, so the learner's partition is
    * written behind first (a read-your-writes barrier, paid only right after an attempt).
    */
-  async quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<QuizAttemptRecord[]> {
+  async quizAttempts(learnerId: string, quizId: string | null, limit: number, after: AttemptCursor | null = null): Promise<QuizAttemptRecord[]> {
     const count = (id: string) => this.hot.quizAttemptCount(id, quizId);
     const expected = (await count(learnerId)) ?? (await this.readLoaded(learnerId, count)) ?? 0;
-    let found = await this.repo.quizAttempts(learnerId, quizId, limit);
+    let found = await this.repo.quizAttempts(learnerId, quizId, limit, after);
     if (found.total < expected && this.options.flushLearner) {
       await this.options.flushLearner(learnerId);
-      found = await this.repo.quizAttempts(learnerId, quizId, limit);
+      found = await this.repo.quizAttempts(learnerId, quizId, limit, after);
     }
     return found.attempts;
   }

@@ -148,6 +148,35 @@ export interface QuizAttemptRecord {
   attemptedAt: number;
 }
 
+/** Where a page of quiz attempts resumes: after this attempt, in chart order (time, quiz, number). */
+export interface AttemptCursor {
+  attemptedAt: number;
+  quizId: string;
+  attemptNumber: number;
+}
+
+/** Opaque cursor of an attempt in the chart: base64url of JSON `[attemptedAt, quizId, attemptNumber]`. */
+export function encodeAttemptCursor(a: { attemptedAt: number; quizId: string; attemptNumber: number }): string {
+  return Buffer.from(JSON.stringify([a.attemptedAt, a.quizId, a.attemptNumber]), 'utf8').toString('base64url');
+}
+
+/** The position an attempt cursor names; null for anything encodeAttemptCursor did not write. */
+export function decodeAttemptCursor(cursor: string): AttemptCursor | null {
+  if (cursor.length > 400) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v) || v.length !== 3) return null;
+  const [at, quizId, n] = v as unknown[];
+  if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at > 8.64e15) return null;
+  if (typeof quizId !== 'string' || quizId.length === 0 || quizId.length > 100) return null;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 2_147_483_647) return null;
+  return { attemptedAt: at, quizId, attemptNumber: n };
+}
+
 /** The learner's total before the event: the total after, minus what the event and its badges paid. */
 export function totalBefore(e: EventEffects): number {
   return e.totalXp - e.xpAwarded - e.badges.reduce((sum, b) => sum + b.xp, 0);

@@ -1,12 +1,12 @@
 import type { Badge, Course } from '../catalog/types';
-import { NotFound } from '../errors';
+import { BadInput, NotFound } from '../errors';
 import { normaliseCertificateCode, type IssuedCertificate } from './certificates';
 import { inEnrollmentOrder } from './lessons';
 import { topicMastery, type TopicMastery } from './rules';
 import type { CatalogService } from '../catalog/service';
 import type { PreparedEvent } from '../events/prepare';
 import type { EventService } from '../events/service';
-import { totalBefore, type EventEffects, type QuizAttemptRecord } from '../events/types';
+import { decodeAttemptCursor, totalBefore, type AttemptCursor, type EventEffects, type QuizAttemptRecord } from '../events/types';
 import type { Catalog } from '../catalog/types';
 import type { EnrollmentState } from '../learners/state';
 import { levelOf } from '../levels/rules';
@@ -176,8 +176,18 @@ export class ProgressService {
     return canonical === null ? null : this.deps.learners.certificate(canonical);
   }
 
-  quizAttempts(learnerId: string, quizId: string | null, first: number): Promise<QuizAttemptRecord[]> {
-    return this.deps.learners.quizAttempts(learnerId, quizId, first);
+  /**
+   * A page of the learner's quiz attempts (of one quiz, or all), oldest first, after `after`
+   * (a QuizAttempt.cursor), including the ones not yet written behind.
+   * @throws BadInput for a cursor this API did not hand out
+   */
+  quizAttempts(learnerId: string, quizId: string | null, first: number, after: string | null = null): Promise<QuizAttemptRecord[]> {
+    let cursor: AttemptCursor | null = null;
+    if (after !== null) {
+      cursor = decodeAttemptCursor(after);
+      if (cursor === null) throw new BadInput('That cursor is not one this API handed out.', 'after');
+    }
+    return this.deps.learners.quizAttempts(learnerId, quizId, first, cursor);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
-import type { QuizAttemptRecord } from '../../domain/events/types';
+import type { AttemptCursor, QuizAttemptRecord } from '../../domain/events/types';
 import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
 import type { IssuedCertificate } from '../../domain/progress/certificates';
 import { RECENT_XP_ROWS } from '../redis/learners';
@@ -228,19 +228,32 @@ export class LearnerRepository {
    * A learner's quiz attempts (of one quiz, or all), oldest first, at most `limit`, and how
    * many there are in all.
    */
-  async quizAttempts(learnerId: string, quizId: string | null, limit: number): Promise<{ attempts: QuizAttemptRecord[]; total: number }> {
+  async quizAttempts(learnerId: string, quizId: string | null, limit: number, after: AttemptCursor | null = null): Promise<{ attempts: QuizAttemptRecord[]; total: number }> {
     const k = this.knex();
-    const q = k('quiz_attempts')
-      .select('event_key', 'quiz_id', 'score', 'attempt', 'passed', k.raw(`${MS('attempted_at')} as attempted_ms`), k.raw('count(*) over () as total'))
-      .where('learner_id', learnerId)
+    // The total counts every row of the learner (or quiz), whatever the page: the caller compares
+    // it with Redis's count to know whether some are still on their way (its read barrier).
+    const all = k('quiz_attempts')
+      .select('event_key', 'quiz_id', 'score', 'attempt', 'passed', 'attempted_at', k.raw('count(*) over () as total'))
+      .where('learner_id', learnerId);
+    if (quizId !== null) all.andWhere('quiz_id', quizId);
+    const q = k
+      .from(all.as('a'))
+      .select('event_key', 'quiz_id', 'score', 'attempt', 'passed', k.raw(`${MS('attempted_at')} as attempted_ms`), 'total')
       .orderBy([
         { column: 'attempted_at', order: 'asc' },
         { column: 'quiz_id', order: 'asc' },
         { column: 'attempt', order: 'asc' },
       ])
       .limit(Math.max(1, limit));
-    if (quizId !== null) q.andWhere('quiz_id', quizId);
+    if (after) q.whereRaw('(attempted_at, quiz_id, attempt) > (?, ?, ?)', [new Date(after.attemptedAt), after.quizId, after.attemptNumber]);
     const rows = (await q) as { event_key: string; quiz_id: string; score: number; attempt: number; passed: boolean; attempted_ms: number; total: string | number }[];
+    let total = Number(rows[0]?.total ?? 0);
+    if (rows.length === 0 && after) {
+      // Past the end of the chart: the window saw no row, so count apart.
+      const c = k('quiz_attempts').count('* as n').where('learner_id', learnerId);
+      if (quizId !== null) c.andWhere('quiz_id', quizId);
+      total = Number(((await c) as { n: string }[])[0]!.n);
+    }
     return {
       attempts: rows.slice(0, limit).map((r) => ({
         id: r.event_key,
@@ -250,9 +263,10 @@ export class LearnerRepository {
         passed: r.passed,
         attemptedAt: Math.round(Number(r.attempted_ms)),
       })),
-      total: Number(rows[0]?.total ?? 0),
+      total,
     };
   }
+
 
   /** The outbox entries of a learner's events with these caller ids (the durable dedupe record). */
   async eventsByClientId(learnerId: string, clientIds: readonly string[]): Promise<Map<string, unknown>> {
