@@ -22,6 +22,33 @@ const STRANGERS_MAX = 10_000;
 
 /** Most scripts one batch has in flight at once (see `apply`). */
 export const SCRIPT_WAVE = 64;
+/** Most learner scripts this process has in flight at once, all requests together (see `apply`). */
+export const MAX_SCRIPTS_IN_FLIGHT = 128;
+
+/**
+ * A first-come, first-served limit on work in flight. Grants go in call order, so work that is
+ * started in order is also issued in order (a learner's scripts keep their order).
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0 && this.waiting.length === 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
+}
 
 export class HydratingLearnerStore implements EventStore, LearnerReads {
   private readonly inflight = new Map<string, Promise<LearnerState | null>>();
@@ -75,6 +102,18 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
     return false;
   }
 
+  /**
+   * Scripts in flight, all requests together: a command's timeout (REDIS_COMMAND_TIMEOUT_MS)
+   * counts from when it is issued, so many large batches at once would queue thousands of
+   * scripts on the connection and time out the tail on a busy but healthy Redis; past the
+   * limit they wait here, where no timeout runs.
+   */
+  private readonly scriptSlots = new Slots(MAX_SCRIPTS_IN_FLIGHT);
+
+  private runScript(e: PreparedEvent, fresh?: boolean): Promise<ScriptOutcome> {
+    return this.scriptSlots.run(() => this.hot.run(e, fresh));
+  }
+
   async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
     await this.options.beforeWrite?.();
     // Issued in order on one connection (one node, on a cluster), which keeps each learner's
@@ -83,7 +122,7 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
     // busy but healthy Redis, and other requests would wait behind the whole batch.
     const outcomes: ScriptOutcome[] = [];
     for (let i = 0; i < events.length; i += SCRIPT_WAVE) {
-      outcomes.push(...(await Promise.all(events.slice(i, i + SCRIPT_WAVE).map((e) => this.hot.run(e)))));
+      outcomes.push(...(await Promise.all(events.slice(i, i + SCRIPT_WAVE).map((e) => this.runScript(e)))));
     }
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const waiting = new Map<string, number[]>();
@@ -100,7 +139,7 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
           // Known to Postgres: hydrate, then run again. A stranger is not written anywhere: the
           // script treats them as empty and writes their hash only if the event applies.
           const fresh = (await this.load(learnerId, { forWrite: true })) === null;
-          for (const i of indexes) outcomes[i] = await this.hot.run(events[i]!, fresh);
+          for (const i of indexes) outcomes[i] = await this.runScript(events[i]!, fresh);
         }),
       );
     }
