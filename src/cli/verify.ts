@@ -82,7 +82,7 @@ if (json) {
 } else {
   console.log(`Checked ${report.learners} learners and ${report.boardEntries} entries on ${report.boards} boards.`);
   // verify compares what Redis holds: learners and boards are loaded on first use, so after a
-  // Redis restart there may be little to compare yet (Postgres's own consistency is still checked).
+  // Redis restart there may be little or nothing to compare yet.
   if (report.learners === 0 && report.boards === 0) console.log('Redis holds no learners and no boards yet (they load on first use): nothing to compare with Postgres.');
   for (const d of report.drift.slice(0, 200)) console.log(`DRIFT ${d.learnerId}${d.boardId ? ` on ${d.boardId}` : ''}: ${d.what}`);
   if (report.drift.length > 200) console.log(`... and ${report.drift.length - 200} more`);
