@@ -29,6 +29,7 @@ const BADGES: { id: string; criteria: BadgeCriteria; xpReward: number }[] = [
   { id: 'bc-conc', criteria: { type: 'quiz_score', min_score: 80, quiz_id: 'bk-m1-q1' }, xpReward: 25 },
   { id: 'bc-course-bz', criteria: { type: 'courses_completed', value: 1, course_id: 'bz' }, xpReward: 0 },
   { id: 'bc-courses2', criteria: { type: 'courses_completed', value: 2 }, xpReward: 5 },
+  { id: 'bc-days3', criteria: { type: 'active_days', value: 3 }, xpReward: 0 },
 ];
 
 const SUBMIT = `mutation($q: ID!, $s: Int!, $l: ID) {
@@ -85,6 +86,42 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   await destroyTestEnv(env);
+});
+
+describe('active_days', () => {
+  it('counts distinct learning days (backfilled events on their own days), unlocks on the third, and survives a reload', async () => {
+    const id = 'bc-days';
+    await enroll(id, 'bv');
+    const RECORD = 'mutation($e: [LearningEventInput!]!) { recordEvents(events: $e) { accepted rejected { code } } }';
+    const ev = (n: number, type: string, at: string, extra: Record<string, unknown>) => ({ id: `d-${n}`, type, occurredAt: at, learnerId: id, ...extra });
+    // Two events on 2025-06-01 (one day), one on 2025-06-02: with the enrollment's day (today), three days.
+    const res = await t.gql(RECORD, {
+      variables: {
+        e: [
+          ev(1, 'LESSON_ACCESSED', '2025-06-01T08:00:00Z', { lessonId: 'bv-l1' }),
+          ev(2, 'VIDEO_PROGRESS', '2025-06-01T23:59:00Z', { lessonId: 'bv-l1', watchedSeconds: 30 }),
+        ],
+      },
+      token: service,
+    });
+    expect(res.data!.recordEvents).toEqual({ accepted: 2, rejected: [] });
+    expect(await t.app.redis.hget(t.app.keys.learner(id), 'ad')).toBe('2');
+    expect(await badgesOf(id)).not.toContain('bc-days3');
+    const third = await t.gql(RECORD, { variables: { e: [ev(3, 'VIDEO_PROGRESS', '2025-06-02T00:01:00Z', { lessonId: 'bv-l2', watchedSeconds: 30 })] }, token: service });
+    expect(third.data!.recordEvents).toEqual({ accepted: 1, rejected: [] });
+    expect(await badgesOf(id)).toContain('bc-days3');
+    const day = (iso: string) => String(Math.floor(Date.parse(iso) / 86_400_000));
+    const h = await t.app.redis.hgetall(t.app.keys.learner(id));
+    expect(h).toMatchObject({ ad: '3', [`d:${day('2025-06-01T00:00:00Z')}`]: '1', [`d:${day('2025-06-02T00:00:00Z')}`]: '1' });
+
+    // Reloaded from Postgres: the same days, and an event on a day already active adds none.
+    await t.app.settle();
+    await t.app.redis.del(t.app.keys.learner(id));
+    await t.gql(RECORD, { variables: { e: [ev(4, 'LESSON_ACCESSED', '2025-06-02T10:00:00Z', { lessonId: 'bv-l1' })] }, token: service });
+    expect(await t.app.redis.hget(t.app.keys.learner(id), 'ad')).toBe('3');
+    const stats = await t.gql('{ me { stats { activeDays } } }', { token: await tokenFor(id) });
+    expect(stats.data!.me.stats.activeDays).toBe(3);
+  });
 });
 
 describe('quizzes_passed', () => {

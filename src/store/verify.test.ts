@@ -53,6 +53,7 @@ const durable = (): DurableAudit => ({
   ]),
   watched: new Map(),
   videosCompleted: 0,
+  activeDays: 2,
 });
 
 const hot = (): Record<string, string> => ({
@@ -73,6 +74,9 @@ const hot = (): Record<string, string> => ({
   qbs: '130',
   qbn: '2',
   qbm: '90',
+  ad: '2',
+  'd:20414': '1',
+  'd:20415': '1',
 });
 
 describe('quizCounterFields', () => {
@@ -195,5 +199,18 @@ describe('compareLearner on course completions and certificates', () => {
     const { durable: d } = finisher();
     d.courses.set('c', { ...d.courses.get('c')!, certificate: null });
     expect(compareLearner(null, d)).toEqual({ state: 'drift', problems: ['Postgres course c: completed without a certificate'] });
+  });
+});
+
+describe('compareLearner on active days', () => {
+  it('finds ad that disagrees with the days marked or with Postgres', () => {
+    expect(compareLearner(hot(), durable())).toEqual({ state: 'ok' });
+    expect((compareLearner({ ...hot(), ad: '3' }, durable()) as { problems: string[] }).problems).toEqual([
+      'Redis ad 3 vs 2 days marked',
+      'Redis ad 3 vs 2 active days in Postgres',
+    ]);
+    const p = durable();
+    p.activeDays = 1;
+    expect((compareLearner(hot(), p) as { problems: string[] }).problems).toEqual(['Redis ad 2 vs 1 active days in Postgres']);
   });
 });

@@ -31,6 +31,9 @@ interface HotView {
   /** Completed enrollments: completedAt (`ec:`) and certificate code (`crt:`); `crs` the count. */
   completions: Map<string, { at: number | null; code: string | null }>;
   crs: number;
+  /** Active days: `ad`, and the days marked (`d:<day>` fields). */
+  ad: number;
+  daysMarked: number;
 }
 
 function hotView(h: Record<string, string>): HotView {
@@ -42,8 +45,10 @@ function hotView(h: Record<string, string>): HotView {
   const watched = new Map<string, number>();
   const courseWatch = new Map<string, number>();
   const completions = new Map<string, { at: number | null; code: string | null }>();
+  let daysMarked = 0;
   for (const field of Object.keys(h)) {
-    if (field.startsWith('l:')) lessons.push(field.slice(2));
+    if (field.startsWith('d:')) daysMarked += 1;
+    else if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
     else if (field.startsWith('e:')) {
       const course = field.slice(2);
@@ -77,6 +82,8 @@ function hotView(h: Record<string, string>): HotView {
     vc: Number(h.vc ?? 0),
     completions,
     crs: Number(h.crs ?? 0),
+    ad: Number(h.ad ?? 0),
+    daysMarked,
   };
 }
 
@@ -204,6 +211,8 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
   problems.push(...quizProblems(r, p));
   problems.push(...watchProblems(r, p));
   problems.push(...completionProblems(r, p));
+  if (r.ad !== r.daysMarked) problems.push(`Redis ad ${r.ad} vs ${r.daysMarked} days marked`);
+  if (r.ad !== p.activeDays) problems.push(`Redis ad ${r.ad} vs ${p.activeDays} active days in Postgres`);
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 

@@ -94,8 +94,12 @@ describe('compileCriteria', () => {
     expect(holds({ ...met, 'ec:c': 0, crs: 2 }, r)).toBe(true);
   });
 
-  it('keeps active days, streaks and goals at never (their facts arrive with later issues)', () => {
-    for (const type of ['active_days', 'streak_days', 'goals_completed'] as const) {
+  it('reads active days from ad', () => {
+    expect(compileCriteria({ type: 'active_days', value: 30 }, null)).toEqual(['ge', 'ad', 30]);
+  });
+
+  it('keeps streaks and goals at never (their facts arrive with the engagement issue)', () => {
+    for (const type of ['streak_days', 'goals_completed'] as const) {
       expect(compileCriteria({ type, value: 1 }, null), type).toBe(false);
     }
   });

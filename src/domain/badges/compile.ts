@@ -69,8 +69,8 @@ export function compileCriteria(c: BadgeCriteria, levels: LevelTable): CompiledR
       // same course never passes, as `meets` says too.
       return c.value <= 1 ? ['ge', `ec:${c.course_id}`, 1] : false;
     case 'active_days':
-      // Never yet: the set of active days arrives with the engagement issue.
-      return false;
+      // `ad`: the learner's active days (lua/includes/activeDay.lua), counted by every event.
+      return ['ge', 'ad', c.value];
     case 'streak_days':
     case 'goals_completed':
       // Facts later issues track (streaks, goals): not yet, so never.

@@ -120,14 +120,14 @@ export class Catalog {
   /**
    * The badges an attempt of `quizId` may unlock: those reading total XP (the first pass
    * pays), attempts (`qt`, `qn:<quiz>`), best scores (`qb:<quiz>`, `qbm`), quizzes passed
-   * (`qpc`), or the completion of the quiz's course (`crs`, `ec:<course>`). Compiled once per
+   * (`qpc`), the completion of the quiz's course (`crs`, `ec:<course>`), or active days (`ad`). Compiled once per
    * snapshot and quiz; nothing for a quiz the catalog does not hold.
    */
   quizCandidates(quizId: string): BadgeCandidates {
     const quiz = this.quizById.get(quizId);
     if (!quiz) return NO_CANDIDATES;
     return cached(this.candidatesByQuiz, quizId, () =>
-      this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`]),
+      this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`, 'ad']),
     );
   }
 
@@ -157,7 +157,7 @@ export class Catalog {
 
 /** What completing a lesson of `courseId` can change in the learner's hash. */
 function lessonChanges(courseId: string): string[] {
-  return ['xp', 'lc', `cc:${courseId}`, 'vc', 'crs', `ec:${courseId}`];
+  return ['xp', 'lc', `cc:${courseId}`, 'vc', 'crs', `ec:${courseId}`, 'ad'];
 }
 
 function cached(map: Map<string, BadgeCandidates>, key: string, make: () => BadgeCandidates): BadgeCandidates {

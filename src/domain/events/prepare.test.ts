@@ -108,23 +108,23 @@ describe('badge candidates', () => {
   const complete = (lessonId: string): LearningEvent<'LESSON_COMPLETED'> => ({ ...watched(lessonId, 1), kind: 'LESSON_COMPLETED', payload: { lessonId } });
 
   it('a lesson completion: XP, lessons, videos and the completion of its course', () => {
-    expect(ids(complete('v70'))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'courses', 'course-c']);
-    expect(ids(complete('dl'))).toEqual(['xp', 'lessons', 'videos', 'courses', 'course-d']);
+    expect(ids(complete('v70'))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'courses', 'course-c', 'days']);
+    expect(ids(complete('dl'))).toEqual(['xp', 'lessons', 'videos', 'courses', 'course-d', 'days']);
   });
 
   it('a watch: all a completion may change, and the watch time', () => {
-    expect(ids(watched('v70', 10))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'watch', 'courses', 'course-c']);
+    expect(ids(watched('v70', 10))).toEqual(['xp', 'lessons', 'lessons-c', 'videos', 'watch', 'courses', 'course-c', 'days']);
   });
 
   it("a quiz attempt: XP, passes, that quiz's and any best score, attempts, and the completion of its course", () => {
-    expect(ids(attempt('q1', 50))).toEqual(['xp', 'passed', 'score-q1', 'tried-q1', 'score-any', 'tried-any', 'courses', 'course-c']);
-    expect(ids(attempt('q2', 50))).toEqual(['xp', 'passed', 'score-any', 'tried-any', 'courses', 'course-d']);
+    expect(ids(attempt('q1', 50))).toEqual(['xp', 'passed', 'score-q1', 'tried-q1', 'score-any', 'tried-any', 'courses', 'course-c', 'days']);
+    expect(ids(attempt('q2', 50))).toEqual(['xp', 'passed', 'score-any', 'tried-any', 'courses', 'course-d', 'days']);
   });
 
   it('passes the fields the rules read, and compiles each set once per snapshot', () => {
     const p = prepareEvent(attempt('q1', 50), cat) as { badges: { fields: readonly string[] } };
     expect(new Set(p.badges.fields)).toEqual(
-      new Set(['b:xp', 'xp', 'b:passed', 'qpc', 'b:score-q1', 'qb:q1', 'b:tried-q1', 'qn:q1', 'b:score-any', 'qbm', 'b:tried-any', 'qt', 'b:courses', 'crs', 'b:course-c', 'ec:c']),
+      new Set(['b:xp', 'xp', 'b:passed', 'qpc', 'b:score-q1', 'qb:q1', 'b:tried-q1', 'qn:q1', 'b:score-any', 'qbm', 'b:tried-any', 'qt', 'b:courses', 'crs', 'b:course-c', 'ec:c', 'b:days', 'ad']),
     );
     expect(cat.quizCandidates('q1')).toBe(cat.quizCandidates('q1'));
     expect(cat.watchCandidates('c')).toBe(cat.watchCandidates('c'));

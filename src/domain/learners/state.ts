@@ -98,6 +98,8 @@ export interface LearnerState extends LearnerCounters {
   watched: ReadonlyMap<string, LessonWatch>;
   /** VIDEO lessons completed (`vc`; counted by the kind the lesson had when completed). */
   videosCompleted: number;
+  /** The learner's active learning days, as UTC day numbers (days since 1970-01-01): `d:<day>` and `ad`. */
+  activeDays: readonly number[];
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
 }
@@ -116,6 +118,7 @@ export function emptyLearner(id: string): LearnerState {
     quizzes: new Map(),
     watched: new Map(),
     videosCompleted: 0,
+    activeDays: [],
     recentXp: [],
   };
 }

@@ -52,7 +52,8 @@ select
              from quiz_attempts where learner_id = :id group by quiz_id) q) as quizzes,
   (select coalesce(json_agg(json_build_array(lesson_id, watch_time_seconds, ${MS('updated_at')})), '[]'::json)
      from lesson_progress where learner_id = :id and watch_time_seconds > 0) as watched,
-  (select count(*) from lesson_progress where learner_id = :id and completed_at is not null and video) as videos
+  (select count(*) from lesson_progress where learner_id = :id and completed_at is not null and video) as videos,
+  (select coalesce(json_agg(d.day - date '1970-01-01'), '[]'::json) from activity_days d where d.learner_id = :id) as days
 `;
 
 /** Ledger reasons that count in an enrollment's course XP. */
@@ -80,7 +81,8 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
              from quiz_attempts a where a.learner_id = ids.id group by quiz_id) q) as quizzes,
   (select coalesce(json_object_agg(p.lesson_id, p.watch_time_seconds), '{}'::json)
      from lesson_progress p where p.learner_id = ids.id and p.watch_time_seconds > 0) as watched,
-  (select count(*) from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null and p.video) as videos
+  (select count(*) from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null and p.video) as videos,
+  (select count(*) from activity_days d where d.learner_id = ids.id) as days
 from unnest(?::text[]) as ids(id) left join learners l on l.id = ids.id`;
 
 interface AuditRow {
@@ -96,6 +98,7 @@ interface AuditRow {
   quizzes: Record<string, [number, number, boolean, string | number]>;
   watched: Record<string, number>;
   videos: string | number;
+  days: string | number;
 }
 
 /** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
@@ -134,6 +137,8 @@ export interface DurableAudit {
   watched: Map<string, number>;
   /** Completed progress rows of VIDEO lessons. */
   videosCompleted: number;
+  /** The learner's active days (activity_days rows). */
+  activeDays: number;
 }
 
 interface LoadRow {
@@ -145,6 +150,8 @@ interface LoadRow {
   quizzes: [string, number, number, number | null][];
   watched: [string, number, number][];
   videos: string | number;
+  /** Active days as UTC day numbers. */
+  days: number[];
 }
 
 /** Learners' durable record: what hydration and rebuilds read back, and the ledger's pages. */
@@ -189,6 +196,7 @@ export class LearnerRepository {
       quizzes: new Map(row.quizzes.map(([id, attempts, best, passedAt]) => [id, { attempts: Number(attempts), bestScore: Number(best), passedAt: ms(passedAt) }])),
       watched: new Map(row.watched.map(([id, seconds, at]) => [id, { seconds: Number(seconds), at: ms(at)! }])),
       videosCompleted: Number(row.videos),
+      activeDays: row.days.map(Number),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
   }
@@ -349,6 +357,7 @@ export class LearnerRepository {
         quizzes: new Map(Object.entries(r.quizzes).map(([q, [attempts, best, passed, rows]]) => [q, { attempts: Number(attempts), best: Number(best), passed, rows: Number(rows) }])),
         watched: new Map(Object.entries(r.watched).map(([l, seconds]) => [l, Number(seconds)])),
         videosCompleted: Number(r.videos),
+        activeDays: Number(r.days),
       });
     }
     return out;

@@ -92,6 +92,8 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   const completed = [...state.enrollments.values()].filter((e) => e.completedAt !== null).length;
   if (completed > 0) out.push('crs', completed);
   if (state.videosCompleted > 0) out.push('vc', state.videosCompleted);
+  if (state.activeDays.length) out.push('ad', state.activeDays.length);
+  for (const day of state.activeDays) out.push(`d:${day}`, 1);
   if (state.watched.size) out.push('wt', [...state.watched.values()].reduce((sum, w) => sum + w.seconds, 0));
   for (const [lesson, w] of state.watched) out.push(`w:${lesson}`, w.seconds, `wu:${lesson}`, w.at);
   for (const [course, e] of state.enrollments) if (e.watchSeconds > 0) out.push(`cw:${course}`, e.watchSeconds);

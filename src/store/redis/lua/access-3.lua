@@ -13,6 +13,7 @@
 --- @include "learnerRecord"
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
+--- @include "activeDay"
 
 local lesson, course = ARGV[10], ARGV[11]
 
@@ -21,10 +22,12 @@ if seen then return {0, seen} end
 
 local fields = { 'v', 'xp', 'xat', 'lc' }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
+for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 
+markActiveDay(rec)
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

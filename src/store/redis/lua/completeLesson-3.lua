@@ -19,6 +19,7 @@
 --- @include "enrollmentSnapshot"
 --- @include "completeLessonCore"
 --- @include "completeCourse"
+--- @include "activeDay"
 
 local lesson, course, xp, video = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
 
@@ -28,6 +29,7 @@ if seen then return {0, seen} end
 local fields = lessonCoreFields(lesson, course)
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 17, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
@@ -36,6 +38,7 @@ if rec.cur['l:' .. lesson] then return {-2} end
 
 completeLessonCore(rec, lesson, course, xp, video)
 local crt = completeCourse(rec, course, ARGV[14], ARGV[15])
+markActiveDay(rec)
 local awarded = awardBadges(rec, cjson.decode(ARGV[16]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)

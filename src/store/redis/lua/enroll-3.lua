@@ -9,13 +9,16 @@
 --- @include "eventHeader"
 --- @include "learnerRecord"
 --- @include "appendOutbox"
+--- @include "activeDay"
 
 local course = ARGV[10]
 
 local seen = seenEvent()
 if seen then return {0, seen} end
 
-local rec = readLearner({ 'v', 'xp', 'xat', 'lc', 'cs', 'e:' .. course })
+local fields = { 'v', 'xp', 'xat', 'lc', 'cs', 'e:' .. course }
+for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+local rec = readLearner(fields)
 if not rec then return {-100} end
 if rec.cur['e:' .. course] then return {-1} end
 
@@ -24,6 +27,7 @@ put(rec, 'ei:' .. course, ev.key)
 put(rec, 'ex:' .. course, 0)
 put(rec, 'cc:' .. course, 0)
 appendList(rec, 'cs', course)
+markActiveDay(rec)
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

@@ -23,6 +23,7 @@
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
 --- @include "completeCourse"
+--- @include "activeDay"
 
 local quiz, course = ARGV[10], ARGV[11]
 local score, passScore, xp = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
@@ -36,6 +37,7 @@ local fields = {
 }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
@@ -76,6 +78,7 @@ if passed and not rec.cur['qp:' .. quiz] then
   end
   crt = completeCourse(rec, course, ARGV[15], ARGV[16])
 end
+markActiveDay(rec)
 local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)

@@ -27,6 +27,7 @@
 --- @include "enrollmentSnapshot"
 --- @include "completeLessonCore"
 --- @include "completeCourse"
+--- @include "activeDay"
 
 local lesson, course, seconds, toEnd = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
 local threshold, cap, xp, video = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), ARGV[17] == '1'
@@ -40,6 +41,7 @@ fields[#fields + 1] = 'w:' .. lesson
 fields[#fields + 1] = 'wu:' .. lesson
 fields[#fields + 1] = 'wt'
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
+for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 21, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
@@ -65,6 +67,7 @@ if threshold > 0 and total >= threshold and not rec.cur['l:' .. lesson] then
   completedNow = true
   crt = completeCourse(rec, course, ARGV[18], ARGV[19])
 end
+markActiveDay(rec)
 local awarded = awardBadges(rec, cjson.decode(ARGV[20]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
