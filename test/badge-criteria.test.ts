@@ -107,7 +107,8 @@ describe('active_days', () => {
     expect(res.data!.recordEvents).toEqual({ accepted: 2, rejected: [] });
     expect(await t.app.redis.hget(t.app.keys.learner(id), 'ad')).toBe('2');
     expect(await badgesOf(id)).not.toContain('bc-days3');
-    const third = await t.gql(RECORD, { variables: { e: [ev(3, 'VIDEO_PROGRESS', '2025-06-02T00:01:00Z', { lessonId: 'bv-l2', watchedSeconds: 30 })] }, token: service });
+    // A lesson access brings the third day: it marks the day and checks the day's badges itself.
+    const third = await t.gql(RECORD, { variables: { e: [ev(3, 'LESSON_ACCESSED', '2025-06-02T00:01:00Z', { lessonId: 'bv-l2' })] }, token: service });
     expect(third.data!.recordEvents).toEqual({ accepted: 1, rejected: [] });
     expect(await badgesOf(id)).toContain('bc-days3');
     const day = (iso: string) => String(Math.floor(Date.parse(iso) / 86_400_000));

@@ -66,6 +66,7 @@ export class Catalog {
   private readonly candidatesByCourse = new Map<string, BadgeCandidates>();
   private readonly watchCandidatesByCourse = new Map<string, BadgeCandidates>();
   private readonly candidatesByQuiz = new Map<string, BadgeCandidates>();
+  private dayBadges: BadgeCandidates | undefined;
   private readonly shapeByCourse = new Map<string, string>();
 
   constructor(
@@ -129,6 +130,16 @@ export class Catalog {
     return cached(this.candidatesByQuiz, quizId, () =>
       this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`, 'ad']),
     );
+  }
+
+  /**
+   * The badges an event that only marks its day active may unlock (an enrollment, a lesson
+   * access): those reading active days (`ad`), and total XP, since a badge's XP can unlock
+   * another. Compiled once per snapshot.
+   */
+  dayCandidates(): BadgeCandidates {
+    this.dayBadges ??= this.candidatesChanging(['ad', 'xp']);
+    return this.dayBadges;
   }
 
   /**

@@ -6,7 +6,12 @@ import type { LearningEvent } from './types';
 
 /** An event with what the catalog says about it, ready for its script. */
 export type PreparedEvent =
-  | { event: LearningEvent<'ENROLLED'>; courseId: string }
+  | {
+      event: LearningEvent<'ENROLLED'>;
+      courseId: string;
+      /** The badges a new active day may unlock (Catalog.dayCandidates). */
+      badges: BadgeCandidates;
+    }
   | {
       event: LearningEvent<'LESSON_COMPLETED'>;
       lessonId: string;
@@ -51,6 +56,8 @@ export type PreparedEvent =
       event: LearningEvent<'ACCESSED'>;
       lessonId: string;
       courseId: string;
+      /** The badges a new active day may unlock (Catalog.dayCandidates). */
+      badges: BadgeCandidates;
     };
 
 /**
@@ -63,7 +70,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
     case 'ENROLLED': {
       const { courseId } = (event as LearningEvent<'ENROLLED'>).payload;
       if (!catalog.course(courseId)) throw new NotFound('course', courseId);
-      return { event: event as LearningEvent<'ENROLLED'>, courseId };
+      return { event: event as LearningEvent<'ENROLLED'>, courseId, badges: catalog.dayCandidates() };
     }
     case 'LESSON_COMPLETED': {
       const { lessonId } = (event as LearningEvent<'LESSON_COMPLETED'>).payload;
@@ -120,7 +127,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
       const { lessonId } = (event as LearningEvent<'ACCESSED'>).payload;
       const lesson = catalog.lesson(lessonId);
       if (!lesson) throw new NotFound('lesson', lessonId);
-      return { event: event as LearningEvent<'ACCESSED'>, lessonId, courseId: lesson.courseId };
+      return { event: event as LearningEvent<'ACCESSED'>, lessonId, courseId: lesson.courseId, badges: catalog.dayCandidates() };
     }
   }
 }

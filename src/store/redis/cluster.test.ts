@@ -29,7 +29,7 @@ function prepared(kind: 'ENROLLED' | 'LESSON_COMPLETED', learnerId: string, at: 
   const key = randomUUID();
   const base = { id: key, idFromCaller: false, key, learnerId, occurredAt: at, recordedAt: at };
   return kind === 'ENROLLED'
-    ? { event: { ...base, kind, payload: { courseId: 'c1' } }, courseId: 'c1' }
+    ? { event: { ...base, kind, payload: { courseId: 'c1' } }, courseId: 'c1', badges: NO_CANDIDATES }
     : { event: { ...base, kind, payload: { lessonId: 'l1' } }, lessonId: 'l1', courseId: 'c1', xp: 40, video: false, courseShape: '{"l":[],"q":[]}', badges: NO_CANDIDATES };
 }
 

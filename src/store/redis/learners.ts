@@ -183,7 +183,7 @@ export class LearnerHotStore {
     let reply: unknown;
     switch (p.event.kind) {
       case 'ENROLLED':
-        reply = await this.redis.enroll(...keys, ...header, p.courseId);
+        reply = await this.redis.enroll(...keys, ...header, p.courseId, p.badges.json, ...p.badges.fields);
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new AlreadyEnrolled(p.courseId) : null));
       case 'LESSON_COMPLETED': {
         const l = p as Extract<PreparedEvent, { event: { kind: 'LESSON_COMPLETED' } }>;
@@ -220,7 +220,7 @@ export class LearnerHotStore {
       }
       case 'ACCESSED': {
         const a = p as Extract<PreparedEvent, { event: { kind: 'ACCESSED' } }>;
-        reply = await this.redis.access(...keys, ...header, a.lessonId, a.courseId);
+        reply = await this.redis.access(...keys, ...header, a.lessonId, a.courseId, a.badges.json, ...a.badges.fields);
         return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(a.courseId) : null));
       }
     }

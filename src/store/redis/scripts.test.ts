@@ -30,7 +30,7 @@ function event<K extends EventKind>(kind: K, learnerId: string, payload: Learnin
 /** A course shape that never completes (these tests are about other things; completion has its own file). */
 const NO_SHAPE = '{"l":[],"q":[]}';
 
-const enroll = (learnerId: string, courseId: string, over: Partial<LearningEvent> = {}): PreparedEvent => ({ event: event('ENROLLED', learnerId, { courseId }, over), courseId });
+const enroll = (learnerId: string, courseId: string, over: Partial<LearningEvent> = {}): PreparedEvent => ({ event: event('ENROLLED', learnerId, { courseId }, over), courseId, badges: NO_CANDIDATES });
 
 const complete = (learnerId: string, lessonId: string, courseId: string, xp: number, over: Partial<LearningEvent> = {}, badges = NO_CANDIDATES): PreparedEvent => ({
   event: event('LESSON_COMPLETED', learnerId, { lessonId }, over),
@@ -471,6 +471,7 @@ describe('access (LESSON_ACCESSED, VIDEO_STARTED)', () => {
     event: event('ACCESSED', learnerId, { lessonId }, over),
     lessonId,
     courseId,
+    badges: NO_CANDIDATES,
   });
 
   it('moves the version and appends an entry, completing and paying nothing; refuses a course the learner is not in', async () => {

@@ -6,11 +6,14 @@
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
           ARGV[1..9] the event header (includes/eventHeader.lua)
           ARGV[10] lessonId  ARGV[11] courseId (the lesson's, from the catalog)
+          ARGV[12] candidate badges JSON (those a new active day may unlock)  ARGV[13..] hash fields they read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
+--- @include "payXp"
+--- @include "awardBadges"
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
 --- @include "activeDay"
@@ -20,17 +23,21 @@ local lesson, course = ARGV[10], ARGV[11]
 local seen = seenEvent()
 if seen then return {0, seen} end
 
-local fields = { 'v', 'xp', 'xat', 'lc' }
+local fields = { 'v', 'xp', 'xat', 'lc', 'rx', 'bs' }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 
 markActiveDay(rec)
+local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
+local aw = nil
+if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
-local json = appendOutbox('accessed', rec, { c = course, ls = lesson, ce = enrollmentSnapshot(rec, course) })
-rememberEvent(cjson.encode({ k = 'accessed', t = lesson, x = 0, s = num(rec, 'xp'), v = num(rec, 'v') }))
+local json = appendOutbox('accessed', rec, { c = course, ls = lesson, ce = enrollmentSnapshot(rec, course), aw = aw })
+rememberEvent(cjson.encode({ k = 'accessed', t = lesson, x = 0, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw }))
 return {1, json}
