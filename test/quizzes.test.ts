@@ -185,7 +185,7 @@ describe('the score chart page by page', () => {
     const rest = await t.gql(PAGE, { variables: { q: Q2, after: first[0]!.cursor }, token });
     expect(rest.data!.me.quizAttempts.map((a: { score: number }) => a.score)).toEqual([70]);
 
-    for (const bad of ['nope', Buffer.from('[1e20,"q",1]').toString('base64url'), Buffer.from('[1,"",1]').toString('base64url'), 'x'.repeat(500)]) {
+    for (const bad of ['nope', Buffer.from('[1e20,"q",1]').toString('base64url'), Buffer.from('[1,"",1]').toString('base64url'), Buffer.from('[0,"\\u0000",1]').toString('base64url'), Buffer.from('[0,"a b",1]').toString('base64url'), 'x'.repeat(500)]) {
       const res = await t.gql(PAGE, { variables: { after: bad }, token });
       expect(res.errors?.[0]?.extensions, bad.slice(0, 20)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     }

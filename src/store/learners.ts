@@ -219,6 +219,7 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
    * written behind first (a read-your-writes barrier, paid only right after an attempt).
    */
   async quizAttempts(learnerId: string, quizId: string | null, limit: number, after: AttemptCursor | null = null): Promise<QuizAttemptRecord[]> {
+    if (limit <= 0) return [];
     const count = (id: string) => this.hot.quizAttemptCount(id, quizId);
     const expected = (await count(learnerId)) ?? (await this.readLoaded(learnerId, count)) ?? 0;
     let found = await this.repo.quizAttempts(learnerId, quizId, limit, after);

@@ -172,7 +172,8 @@ export function decodeAttemptCursor(cursor: string): AttemptCursor | null {
   if (!Array.isArray(v) || v.length !== 3) return null;
   const [at, quizId, n] = v as unknown[];
   if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at > 8.64e15) return null;
-  if (typeof quizId !== 'string' || quizId.length === 0 || quizId.length > 100) return null;
+  // A catalog id as catalogId allows it (letters, digits, _ . : -): nothing else reaches a query.
+  if (typeof quizId !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(quizId)) return null;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 2_147_483_647) return null;
   return { attemptedAt: at, quizId, attemptNumber: n };
 }
