@@ -1,5 +1,6 @@
 import { activityCursor, describeActivity, statsOf, type ActivityDay, type ActivityRecord, type LearnerStats } from '../domain/activity/service';
 import { builder } from './builder';
+import { saturatedInt } from './scalars';
 import type { Context } from './context';
 import { LearnerRef, PageInfoRef } from './learner';
 
@@ -12,7 +13,7 @@ import { LearnerRef, PageInfoRef } from './learner';
 const LearnerStatsRef = builder.objectRef<LearnerStats>('LearnerStats').implement({
   fields: (t) => ({
     // Sums over every lesson watched: GraphQL's Int is 32-bit, so it saturates rather than fail.
-    totalWatchTimeSeconds: t.int({ resolve: (s) => Math.min(s.totalWatchTimeSeconds, 2_147_483_647) }),
+    totalWatchTimeSeconds: t.int({ resolve: (s) => saturatedInt(s.totalWatchTimeSeconds) }),
     videosCompleted: t.exposeInt('videosCompleted'),
     lessonsCompleted: t.exposeInt('lessonsCompleted'),
     quizzesTaken: t.exposeInt('quizzesTaken'),

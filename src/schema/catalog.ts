@@ -1,6 +1,14 @@
-import type { Badge, Course, Lesson, Module, Quiz } from '../domain/catalog/types';
+import type { Badge, Catalog, Course, Lesson, Module, Quiz } from '../domain/catalog/types';
 import { levelRows, type Level } from '../domain/levels/rules';
 import { builder } from './builder';
+
+/**
+ * A course by id for what refers to it (enrollments, certificates). A course is never deleted
+ * through the API; should one be gone, an empty shell keeps what refers to it readable.
+ */
+export function courseOrShell(catalog: Catalog, courseId: string): Course {
+  return catalog.course(courseId) ?? { id: courseId, title: courseId, description: null, modules: [], lessonCount: 0, quizCount: 0, totalXp: 0 };
+}
 
 export const LessonKindEnum = builder.enumType('LessonKind', { values: ['VIDEO', 'READING', 'CHALLENGE'] as const });
 

@@ -7,7 +7,8 @@ import { levelOf, type LevelProgress } from '../domain/levels/rules';
 import { courseProgress, type CourseProgress } from '../domain/progress/rules';
 import { parseInput } from '../domain/validation';
 import { builder } from './builder';
-import { BadgeRef, CourseRef } from './catalog';
+import { saturatedInt } from './scalars';
+import { BadgeRef, CourseRef, courseOrShell } from './catalog';
 import type { Context } from './context';
 
 /** What a Learner or PublicLearner object carries: its id; every field loads its own part. */
@@ -35,7 +36,7 @@ export const CourseProgressRef = builder.objectRef<CourseProgress>('CourseProgre
     totalQuizzes: t.exposeInt('totalQuizzes'),
     passedQuizzes: t.exposeInt('passedQuizzes'),
     // A sum over the course's lessons: GraphQL's Int is 32-bit, so it saturates rather than fail.
-    watchTimeSeconds: t.int({ resolve: (p) => Math.min(p.watchTimeSeconds, 2_147_483_647) }),
+    watchTimeSeconds: t.int({ resolve: (p) => saturatedInt(p.watchTimeSeconds) }),
     percentage: t.exposeFloat('percentage', { description: 'completedLessons / totalLessons x 100.' }),
     completionRate: t.exposeFloat('completionRate', {
       description: '0..1: half lessons completed, half quizzes passed (all lessons when there is no quiz).',
@@ -55,11 +56,7 @@ export const EnrollmentRef = builder.objectRef<EnrollmentView>('Enrollment').imp
     learnerId: t.id({ resolve: (e) => e.learnerId }),
     course: t.field({
       type: CourseRef,
-      resolve: (e, _a, ctx) => {
-        const course = ctx.services.catalog.get().course(e.enrollment.courseId);
-        // A course is never deleted through the API; an empty shell keeps old enrollments readable.
-        return course ?? { id: e.enrollment.courseId, title: e.enrollment.courseId, description: null, modules: [], lessonCount: 0, quizCount: 0, totalXp: 0 };
-      },
+      resolve: (e, _a, ctx) => courseOrShell(ctx.services.catalog.get(), e.enrollment.courseId),
     }),
     enrolledAt: t.field({ type: 'DateTime', resolve: (e) => e.enrollment.enrolledAt }),
     completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (e) => e.enrollment.completedAt }),

@@ -80,3 +80,8 @@ builder.scalarType('JSON', {
   // A literal's nesting is bounded by the query's token limit before it gets here.
   parseLiteral: (ast, variables) => boundedJson(literalToJson(ast, variables)),
 });
+
+/** GraphQL's Int is 32-bit: a sum that could pass it (watch seconds over many lessons) saturates rather than fail the field. */
+export function saturatedInt(n: number): number {
+  return Math.min(n, 2_147_483_647);
+}

@@ -5,6 +5,7 @@ import type { EventStore, LearnerReads, LedgerCursor } from '../domain/ports';
 import type { IssuedCertificate } from '../domain/progress/certificates';
 import type { LessonState } from '../domain/progress/lessons';
 import { unavailableStore } from './faults';
+import { Slots } from './slots';
 import { effectsOfEntry, outboxEntrySchema } from './outbox/entry';
 import type { LearnerRepository } from './pg/learners';
 import { LearnerHotStore, type ScriptOutcome } from './redis/learners';
@@ -20,35 +21,8 @@ export const STRANGER_TTL_MS = 30_000;
 /** Most strangers remembered at once. */
 const STRANGERS_MAX = 10_000;
 
-/** Most scripts one batch has in flight at once (see `apply`). */
-export const SCRIPT_WAVE = 64;
 /** Most learner scripts this process has in flight at once, all requests together (see `apply`). */
 export const MAX_SCRIPTS_IN_FLIGHT = 128;
-
-/**
- * A first-come, first-served limit on work in flight. Grants go in call order, so work that is
- * started in order is also issued in order (a learner's scripts keep their order).
- */
-export class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.free = size;
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0 && this.waiting.length === 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free += 1;
-    }
-  }
-}
 
 export class HydratingLearnerStore implements EventStore, LearnerReads {
   private readonly inflight = new Map<string, Promise<LearnerState | null>>();
@@ -116,14 +90,9 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
 
   async apply(events: readonly PreparedEvent[]): Promise<Outcome[]> {
     await this.options.beforeWrite?.();
-    // Issued in order on one connection (one node, on a cluster), which keeps each learner's
-    // order, in waves of SCRIPT_WAVE: a command's timeout (REDIS_COMMAND_TIMEOUT_MS) counts
-    // from when it was issued, so 500 scripts issued at once would time out their tail on a
-    // busy but healthy Redis, and other requests would wait behind the whole batch.
-    const outcomes: ScriptOutcome[] = [];
-    for (let i = 0; i < events.length; i += SCRIPT_WAVE) {
-      outcomes.push(...(await Promise.all(events.slice(i, i + SCRIPT_WAVE).map((e) => this.runScript(e)))));
-    }
+    // Issued in order on one connection (one node, on a cluster), through the script slots
+    // (first come, first served), which keeps each learner's order.
+    const outcomes: ScriptOutcome[] = await Promise.all(events.map((e) => this.runScript(e)));
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const waiting = new Map<string, number[]>();
       outcomes.forEach((o, i) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Slots } from './learners';
+import { Slots } from './slots';
 
 describe('Slots', () => {
   it('keeps at most `size` in flight and starts work in call order', async () => {

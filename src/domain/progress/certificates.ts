@@ -24,6 +24,8 @@ const CODE_BYTES = 16;
 const CODE_SYMBOLS = 26;
 const GROUPS = [5, 5, 5, 5, 6] as const;
 const PREFIX = 'CERT';
+/** Most characters a typed code may have, spaces around it included. */
+const MAX_TYPED_LENGTH = 64;
 
 /** The canonical form: what `newCertificateCode` returns and storage holds. */
 const CANONICAL = /^CERT-[0-7][0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{6}$/;
@@ -65,6 +67,8 @@ export function isCertificateCode(s: string): boolean {
  * storage. Pure.
  */
 export function normaliseCertificateCode(s: string): string | null {
+  // Longer than any code, even with spaces around it: not one, and not worth uppercasing.
+  if (s.length > MAX_TYPED_LENGTH) return null;
   const upper = s.trim().toUpperCase();
   if (!upper.startsWith(`${PREFIX}-`)) return null;
   const body = upper.slice(PREFIX.length).replace(/O/g, '0').replace(/[IL]/g, '1');
