@@ -5,6 +5,7 @@ import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, Q
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
+import { eventContext } from './eventContext';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
 
@@ -179,6 +180,7 @@ export class LearnerHotStore {
       this.keys.channel('learner'),
       this.keys.partitionOf(e.learnerId),
       fresh ? 1 : 0,
+      JSON.stringify(eventContext(e)),
     ];
     let reply: unknown;
     switch (p.event.kind) {

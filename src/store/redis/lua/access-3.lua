@@ -4,9 +4,9 @@
   the outbox entry (the activity history and the learning day are kept from it in Postgres)
   and pushes it, in one atomic step.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..9] the event header (includes/eventHeader.lua)
-          ARGV[10] lessonId  ARGV[11] courseId (the lesson's, from the catalog)
-          ARGV[12] candidate badges JSON (those a new active day may unlock)  ARGV[13..] hash fields they read
+          ARGV[1..10] the event header (includes/eventHeader.lua)
+          ARGV[11] lessonId  ARGV[12] courseId (the lesson's, from the catalog)
+          ARGV[13] candidate badges JSON (those a new active day may unlock)  ARGV[14..] hash fields they read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
 ]]
@@ -18,7 +18,7 @@
 --- @include "enrollmentSnapshot"
 --- @include "activeDay"
 
-local lesson, course = ARGV[10], ARGV[11]
+local lesson, course = ARGV[11], ARGV[12]
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -26,13 +26,13 @@ if seen then return {0, seen} end
 local fields = { 'v', 'xp', 'xat', 'lc', 'rx', 'bs' }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
-for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[13]))
 local aw = nil
 if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)

@@ -3,11 +3,11 @@
   award the badges that became due, append the outbox entry and push it, in one atomic step.
   The completion itself is includes/completeLessonCore.lua, shared with watchLesson-3.lua.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..9] the event header (includes/eventHeader.lua)
-          ARGV[10] lessonId  ARGV[11] courseId  ARGV[12] xp (from the catalog)
-          ARGV[13] '1' for a VIDEO lesson (counted in vc)
-          ARGV[14] the course's shape JSON  ARGV[15] a new certificate code (includes/completeCourse.lua)
-          ARGV[16] candidate badges JSON  ARGV[17..] hash fields the candidates read
+          ARGV[1..10] the event header (includes/eventHeader.lua)
+          ARGV[11] lessonId  ARGV[12] courseId  ARGV[13] xp (from the catalog)
+          ARGV[14] '1' for a VIDEO lesson (counted in vc)
+          ARGV[15] the course's shape JSON  ARGV[16] a new certificate code (includes/completeCourse.lua)
+          ARGV[17] candidate badges JSON  ARGV[18..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
 ]]
@@ -21,7 +21,7 @@
 --- @include "completeCourse"
 --- @include "activeDay"
 
-local lesson, course, xp, video = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
+local lesson, course, xp, video = ARGV[11], ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -30,16 +30,16 @@ local fields = lessonCoreFields(lesson, course)
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
-for i = 17, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
 if rec.cur['l:' .. lesson] then return {-2} end
 
 completeLessonCore(rec, lesson, course, xp, video)
-local crt = completeCourse(rec, course, ARGV[14], ARGV[15])
+local crt = completeCourse(rec, course, ARGV[15], ARGV[16])
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[16]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

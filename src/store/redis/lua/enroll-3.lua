@@ -2,8 +2,8 @@
   ENROLLED: enroll a learner in a course once (the field e:<courseId> is the semantic key);
   the event key is the enrollment's id. Appends the outbox entry and pushes it, atomically.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..9] the event header (includes/eventHeader.lua)   ARGV[10] courseId
-          ARGV[11] candidate badges JSON (those a new active day may unlock)  ARGV[12..] hash fields they read
+          ARGV[1..10] the event header (includes/eventHeader.lua)   ARGV[11] courseId
+          ARGV[12] candidate badges JSON (those a new active day may unlock)  ARGV[13..] hash fields they read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} already enrolled
 ]]
@@ -14,14 +14,14 @@
 --- @include "appendOutbox"
 --- @include "activeDay"
 
-local course = ARGV[10]
+local course = ARGV[11]
 
 local seen = seenEvent()
 if seen then return {0, seen} end
 
 local fields = { 'v', 'xp', 'xat', 'lc', 'cs', 'rx', 'bs', 'e:' .. course }
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
-for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if rec.cur['e:' .. course] then return {-1} end
@@ -32,7 +32,7 @@ put(rec, 'ex:' .. course, 0)
 put(rec, 'cc:' .. course, 0)
 appendList(rec, 'cs', course)
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[11]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
 local aw = nil
 if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)

@@ -4,11 +4,11 @@
   key), count it in the course, award the badges that became due; append the outbox entry and
   push it, in one atomic step. Retakes after the first pass are recorded and pay nothing.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..9] the event header (includes/eventHeader.lua)
-          ARGV[10] quizId  ARGV[11] courseId  ARGV[12] score (0..100)  ARGV[13] passScore
-          ARGV[14] xp (from the catalog)
-          ARGV[15] the course's shape JSON  ARGV[16] a new certificate code (includes/completeCourse.lua)
-          ARGV[17] candidate badges JSON  ARGV[18..] hash fields the candidates read
+          ARGV[1..10] the event header (includes/eventHeader.lua)
+          ARGV[11] quizId  ARGV[12] courseId  ARGV[13] score (0..100)  ARGV[14] passScore
+          ARGV[15] xp (from the catalog)
+          ARGV[16] the course's shape JSON  ARGV[17] a new certificate code (includes/completeCourse.lua)
+          ARGV[18] candidate badges JSON  ARGV[19..] hash fields the candidates read
   Fields: qn:<quiz> attempts  qb:<quiz> best score  qp:<quiz> first passed at
           cq:<course> quizzes passed in the course  qt attempts  qpc quizzes passed
           qbs / qbn sum and count of the quizzes' best scores (averageQuizScore = qbs / qbn)
@@ -25,8 +25,8 @@
 --- @include "completeCourse"
 --- @include "activeDay"
 
-local quiz, course = ARGV[10], ARGV[11]
-local score, passScore, xp = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+local quiz, course = ARGV[11], ARGV[12]
+local score, passScore, xp = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -38,7 +38,7 @@ local fields = {
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
-for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 19, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
@@ -76,10 +76,10 @@ if passed and not rec.cur['qp:' .. quiz] then
     put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
     if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
   end
-  crt = completeCourse(rec, course, ARGV[15], ARGV[16])
+  crt = completeCourse(rec, course, ARGV[16], ARGV[17])
 end
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[18]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

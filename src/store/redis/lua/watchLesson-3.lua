@@ -7,15 +7,15 @@
   awarding the badges that became due. Watching a completed lesson adds watch time only.
   Appends the outbox entry and pushes it, in one atomic step.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
-          ARGV[1..9] the event header (includes/eventHeader.lua)
-          ARGV[10] lessonId  ARGV[11] courseId  ARGV[12] seconds
-          ARGV[13] '1': add only what is missing for the lesson's total to reach ARGV[12]
-                   (VIDEO_COMPLETED, ARGV[12] = the duration; nothing when it is reached)
-          ARGV[14] threshold seconds (0 = never completes by watching)
-          ARGV[15] the most the lesson's total can reach (10 viewings): seconds past it add nothing
-          ARGV[16] xp (from the catalog)  ARGV[17] '1' for a VIDEO lesson
-          ARGV[18] the course's shape JSON  ARGV[19] a new certificate code (includes/completeCourse.lua)
-          ARGV[20] candidate badges JSON  ARGV[21..] hash fields the candidates read
+          ARGV[1..10] the event header (includes/eventHeader.lua)
+          ARGV[11] lessonId  ARGV[12] courseId  ARGV[13] seconds
+          ARGV[14] '1': add only what is missing for the lesson's total to reach ARGV[13]
+                   (VIDEO_COMPLETED, ARGV[13] = the duration; nothing when it is reached)
+          ARGV[15] threshold seconds (0 = never completes by watching)
+          ARGV[16] the most the lesson's total can reach (10 viewings): seconds past it add nothing
+          ARGV[17] xp (from the catalog)  ARGV[18] '1' for a VIDEO lesson
+          ARGV[19] the course's shape JSON  ARGV[20] a new certificate code (includes/completeCourse.lua)
+          ARGV[21] candidate badges JSON  ARGV[22..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
           {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
 ]]
@@ -29,8 +29,8 @@
 --- @include "completeCourse"
 --- @include "activeDay"
 
-local lesson, course, seconds, toEnd = ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13] == '1'
-local threshold, cap, xp, video = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]), ARGV[17] == '1'
+local lesson, course, seconds, toEnd = ARGV[11], ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
+local threshold, cap, xp, video = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17]), ARGV[18] == '1'
 
 local seen = seenEvent()
 if seen then return {0, seen} end
@@ -42,7 +42,7 @@ fields[#fields + 1] = 'wu:' .. lesson
 fields[#fields + 1] = 'wt'
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
-for i = 21, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 22, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if not rec.cur['e:' .. course] then return {-1} end
@@ -65,10 +65,10 @@ local completedNow, crt = false, nil
 if threshold > 0 and total >= threshold and not rec.cur['l:' .. lesson] then
   completeLessonCore(rec, lesson, course, xp, video)
   completedNow = true
-  crt = completeCourse(rec, course, ARGV[18], ARGV[19])
+  crt = completeCourse(rec, course, ARGV[19], ARGV[20])
 end
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[20]))
+local awarded = awardBadges(rec, cjson.decode(ARGV[21]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

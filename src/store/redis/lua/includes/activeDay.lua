@@ -6,7 +6,7 @@
   that does not ask pays nothing for a long history. Call after the guards, before badges.
   Needs the fields of activeDayFields().
 ]]
-local ACTIVE_DAY = math.floor(ev.at / 86400000)
+local ACTIVE_DAY = ev.ctx.d
 
 local function activeDayFields()
   return { 'ad', 'd:' .. ACTIVE_DAY }
