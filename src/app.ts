@@ -1,3 +1,4 @@
+import { EngagementService } from './domain/engagement/service';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config';
 import { ActivityService } from './domain/activity/service';
@@ -215,6 +216,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
+    engagement: new EngagementService({ events }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),
       boards: new BoardFeeds(pubsub, boardStore, log.child({ component: 'feeds' }), { minIntervalMs: options.boardFeedIntervalMs ?? 250 }),

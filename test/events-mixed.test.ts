@@ -103,7 +103,7 @@ describe('recordEvents with every progress kind mixed', () => {
       if (r < 0.05 && batch.length) batch.push({ ...pick(batch) }); // the same id again
       else if (r < 0.07) batch.push({ ...base, type: 'QUIZ_ATTEMPTED', quizId: pick(quizzes), score: 101 });
       else if (r < 0.09) batch.push({ ...base, type: 'VIDEO_PROGRESS', lessonId: 'mx-nope', watchedSeconds: 30 });
-      else if (r < 0.1) batch.push({ ...base, type: 'DAILY_LOGIN' });
+      else if (r < 0.1) batch.push({ ...base, type: 'GOAL_SET', goalKind: 'XP', target: 50 });
       else if (r < 0.3) batch.push({ ...base, type: 'LESSON_COMPLETED', lessonId: pick(lessons).id });
       else if (r < 0.5) batch.push({ ...base, type: 'VIDEO_PROGRESS', lessonId: pick(lessons).id, watchedSeconds: 20 + Math.floor(rand() * 150) });
       else if (r < 0.55) batch.push({ ...base, type: 'VIDEO_COMPLETED', lessonId: pick(videos) });

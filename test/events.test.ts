@@ -71,7 +71,7 @@ describe('recordEvents', () => {
       else if (r < 0.06) batch.push({ ...earlier[Math.floor(rand() * earlier.length)]! }); // id of an earlier batch
       else if (r < 0.08) batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now), learnerId, lessonId: 'no-such-lesson' });
       else if (r < 0.1) batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now + 3600_000), learnerId, lessonId: lessons[0]! });
-      else if (r < 0.11) batch.push({ id: `b-${i}`, type: 'DAILY_LOGIN', occurredAt: iso(now), learnerId });
+      else if (r < 0.11) batch.push({ id: `b-${i}`, type: 'GOAL_SET', occurredAt: iso(now), learnerId, goalKind: 'XP', target: 50 });
       else batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now - Math.floor(rand() * 86_400_000)), learnerId, lessonId: lessons[Math.floor(rand() * lessons.length)]! });
     }
 

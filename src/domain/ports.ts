@@ -2,6 +2,7 @@
  * What the domain needs from the outside world. `src/store` and `src/subscriptions`
  * implement these; services take them as constructor arguments.
  */
+import type { EngagementFacts } from './engagement/facts';
 import type { Badge, Catalog, Course } from './catalog/types';
 import type { PreparedEvent } from './events/prepare';
 import type { AttemptCursor, EventEffects, Outcome, QuizAttemptRecord } from './events/types';
@@ -62,6 +63,8 @@ export interface LearnerReads {
   lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>>;
   /** The hash counters of `LearnerStats` (one HMGET); zeros for a stranger. */
   statCounters(learnerId: string): Promise<StatCounters>;
+  /** Display name, zone history and streak (one HMGET; `at` picks the days checked for "active today"); empty for a stranger. */
+  engagement(learnerId: string, at: number): Promise<EngagementFacts>;
 }
 
 /**

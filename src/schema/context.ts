@@ -1,3 +1,5 @@
+import type { EngagementService } from '../domain/engagement/service';
+import type { EngagementFacts } from '../domain/engagement/facts';
 import type DataLoader from 'dataloader';
 import type { ActivityService, ActivityTotals } from '../domain/activity/service';
 import type { Viewer } from '../domain/auth/viewer';
@@ -17,6 +19,7 @@ export interface Services {
   catalog: CatalogService;
   events: EventService;
   progress: ProgressService;
+  engagement: EngagementService;
   learners: LearnerService;
   activity: ActivityService;
   boards: BoardService;
@@ -43,6 +46,8 @@ export interface Loaders {
    * barrier of stats, activityCalendar and recentActivity: paid once per request).
    */
   activityTotals: DataLoader<string, ActivityTotals>;
+  /** Display name, zone history and streak facts (one HMGET each), read at the request's time. */
+  engagement: DataLoader<string, EngagementFacts>;
 }
 
 /** A learner and the lessons a read needs from their hash. */

@@ -6,7 +6,9 @@ import { encodeCursor, MAX_PAGE } from '../domain/learners/service';
 import { levelOf, type LevelProgress } from '../domain/levels/rules';
 import { courseProgress, type CourseProgress } from '../domain/progress/rules';
 import { parseInput } from '../domain/validation';
+import { streakNow, zoneNow } from '../domain/engagement/facts';
 import { builder } from './builder';
+import { StreakRef } from './streak';
 import { saturatedInt } from './scalars';
 import { BadgeRef, CourseRef, courseOrShell } from './catalog';
 import type { Context } from './context';
@@ -152,10 +154,15 @@ const first = (max: number, def: number) => z.number().int().min(0, 'first canno
 export const LearnerRef = builder.objectRef<LearnerSource>('Learner').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    displayName: t.string({ nullable: true, resolve: () => null }),
+    displayName: t.string({ nullable: true, resolve: async (s, _a, ctx) => (await ctx.loaders.engagement.load(s.id)).displayName }),
     timeZone: t.string({
       description: "IANA time zone that defines the learner's days (default UTC).",
-      resolve: () => 'UTC',
+      resolve: async (s, _a, ctx) => zoneNow(await ctx.loaders.engagement.load(s.id), ctx.services.clock.now()),
+    }),
+    streak: t.field({
+      type: StreakRef,
+      description: 'Consecutive learning days, from the set of active days (late events included), with freezes.',
+      resolve: async (s, _a, ctx) => streakNow(await ctx.loaders.engagement.load(s.id), ctx.services.clock.now()),
     }),
     totalXp: t.int({ resolve: (s, _a, ctx) => totalXpOf(s.id, ctx) }),
     level: t.field({ type: LevelProgressRef, resolve: async (s, _a, ctx) => levelOf(await totalXpOf(s.id, ctx), ctx.services.catalog.get().levels) }),
@@ -183,7 +190,8 @@ export const LearnerRef = builder.objectRef<LearnerSource>('Learner').implement(
 export const PublicLearnerRef = builder.objectRef<LearnerSource>('PublicLearner').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    displayName: t.string({ nullable: true, resolve: () => null }),
+    displayName: t.string({ nullable: true, resolve: async (s, _a, ctx) => (await ctx.loaders.engagement.load(s.id)).displayName }),
+    streak: t.field({ type: StreakRef, resolve: async (s, _a, ctx) => streakNow(await ctx.loaders.engagement.load(s.id), ctx.services.clock.now()) }),
     totalXp: t.int({ resolve: (s, _a, ctx) => totalXpOf(s.id, ctx) }),
     level: t.field({ type: LevelProgressRef, resolve: async (s, _a, ctx) => levelOf(await totalXpOf(s.id, ctx), ctx.services.catalog.get().levels) }),
     badges: t.field({ type: [BadgeAwardRef], resolve: (s, _a, ctx) => badgeAwards(s.id, ctx) }),
@@ -211,6 +219,27 @@ builder.queryFields((t) => ({
       // The fields below read the same counters: no second round trip.
       ctx.loaders.counters.prime(learner, counters);
       return { id: learner };
+    },
+  }),
+}));
+
+const ProfileInputRef = builder.inputType('ProfileInput', {
+  fields: (t) => ({
+    displayName: t.string({ description: 'Shown on boards: 1 to 60 characters, trimmed; null clears it.' }),
+    timeZone: t.string({ description: 'An IANA zone, e.g. "Europe/Berlin". Events from now on count in its days; days already counted stay.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  updateProfile: t.field({
+    type: LearnerRef,
+    description: "Set the signed-in learner's display name and/or time zone (fields left out are kept).",
+    authScopes: { learner: true },
+    args: { input: t.arg({ type: ProfileInputRef, required: true }) },
+    resolve: async (_r, { input }, ctx) => {
+      const id = requireViewer(ctx.viewer).id;
+      await ctx.services.engagement.updateProfile(id, input);
+      return { id };
     },
   }),
 }));

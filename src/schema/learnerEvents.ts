@@ -5,21 +5,12 @@ import type { RankMove } from '../subscriptions/feeds';
 import { learnerEventStream, type LearnerEventData, type XpReason } from '../subscriptions/learnerEvents';
 import { unlockedAward } from './achievements';
 import { builder } from './builder';
+import { StreakRef, type StreakView } from './streak';
 import { CertificateRef, type CertificateView } from './certificates';
 import type { Context } from './context';
 import { GoalKindEnum } from './events';
 import { RankChangeRef } from './leaderboard';
 import { BadgeAwardRef, type BadgeAwardView } from './learner';
-
-/** A learner's streak as the API shows it. */
-export interface StreakView {
-  current: number;
-  longest: number;
-  /** YYYY-MM-DD in the learner's zone; null before any active day. */
-  lastActiveDate: string | null;
-  activeToday: boolean;
-  freezesAvailable: number;
-}
 
 /** One daily goal on one day. */
 export interface DailyGoalView {
@@ -30,16 +21,6 @@ export interface DailyGoalView {
   current: number;
   completed: boolean;
 }
-
-export const StreakRef = builder.objectRef<StreakView>('Streak').implement({
-  fields: (t) => ({
-    current: t.exposeInt('current', { description: 'Consecutive learning days ending today or yesterday; 0 once broken.' }),
-    longest: t.exposeInt('longest'),
-    lastActiveDate: t.field({ type: 'Date', nullable: true, resolve: (s) => s.lastActiveDate }),
-    activeToday: t.exposeBoolean('activeToday'),
-    freezesAvailable: t.exposeInt('freezesAvailable'),
-  }),
-});
 
 export const DailyGoalRef = builder.objectRef<DailyGoalView>('DailyGoal').implement({
   fields: (t) => ({
@@ -140,6 +121,8 @@ async function viewOf(event: LearnerEventData, ctx: Context): Promise<LearnerEve
       return { kind: 'LevelUp', level: event.level, name: event.name, totalXp: event.totalXp };
     case 'BadgeUnlocked':
       return { kind: 'BadgeUnlocked', award: await unlockedAward(event, ctx) };
+    case 'StreakUpdated':
+      return { kind: 'StreakUpdated', streak: event.streak };
     case 'CertificateIssued':
       return {
         kind: 'CertificateIssued',

@@ -7,7 +7,7 @@ import type { Loaders } from './context';
 const MAX_BATCH = 200;
 
 /** Per-request loaders over the learner store; `cache` keeps a value for the rest of the request. */
-export function createLoaders(reads: LearnerReads, cache: boolean, activity: ActivityService): Loaders {
+export function createLoaders(reads: LearnerReads, cache: boolean, activity: ActivityService, now: () => number = Date.now): Loaders {
   // Made on first use: most requests need one of them, or none.
   let counters: Loaders['counters'] | undefined;
   let enrollments: Loaders['enrollments'] | undefined;
@@ -15,6 +15,7 @@ export function createLoaders(reads: LearnerReads, cache: boolean, activity: Act
   let lessonStates: Loaders['lessonStates'] | undefined;
   let statCounters: Loaders['statCounters'] | undefined;
   let activityTotals: Loaders['activityTotals'] | undefined;
+  let engagement: Loaders['engagement'] | undefined;
   const loaders: Loaders = {
     get counters() {
       return (counters ??= new DataLoader((ids) => reads.counters(ids), { cache, maxBatchSize: MAX_BATCH }));
@@ -41,6 +42,9 @@ export function createLoaders(reads: LearnerReads, cache: boolean, activity: Act
         (ids) => Promise.all(ids.map(async (id) => activity.totals(id, (await loaders.statCounters.load(id)).version))),
         { cache, maxBatchSize: MAX_BATCH },
       ));
+    },
+    get engagement() {
+      return (engagement ??= new DataLoader((ids) => Promise.all(ids.map((id) => reads.engagement(id, now()))), { cache, maxBatchSize: MAX_BATCH }));
     },
   };
   return loaders;

@@ -1,6 +1,8 @@
 import { actingFor } from '../domain/auth/viewer';
 import type { LessonCompletion, WatchProgress } from '../domain/progress/service';
+import { streakNow } from '../domain/engagement/facts';
 import { builder } from './builder';
+import { StreakRef } from './streak';
 import { CertificateRef, certificateView } from './certificates';
 import { BadgeAwardRef, EnrollmentRef } from './learner';
 
@@ -16,6 +18,11 @@ const LessonCompletionRef = builder.objectRef<LessonCompletion>('LessonCompletio
       resolve: (c) => c.badgesUnlocked.map((a) => ({ badge: a.badge, learnerId: c.learnerId, awardedAt: a.awardedAt })),
     }),
     enrollment: t.field({ type: EnrollmentRef, resolve: (c) => ({ enrollment: c.enrollment, learnerId: c.learnerId }) }),
+    streak: t.field({
+      type: StreakRef,
+      description: "The learner's streak after this completion.",
+      resolve: async (c, _a, ctx) => c.streak ?? streakNow(await ctx.loaders.engagement.load(c.learnerId), ctx.services.clock.now()),
+    }),
     certificateIssued: t.field({
       type: CertificateRef,
       nullable: true,

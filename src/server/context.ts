@@ -54,6 +54,6 @@ export function contextFactory(tokens: TokenVerifier, services: Services, reads:
       throw err;
     }
     const requestId = (!ws && initial.request.headers.get('x-request-id')?.slice(0, 100)) || randomUUID();
-    return { viewer, services, loaders: createLoaders(reads, !ws, services.activity), requestId, client: clientOf(viewer, initial as never) };
+    return { viewer, services, loaders: createLoaders(reads, !ws, services.activity, () => services.clock.now()), requestId, client: clientOf(viewer, initial as never) };
   };
 }

@@ -1,3 +1,4 @@
+import { NO_ENGAGEMENT, type EngagementFacts } from '../domain/engagement/facts';
 import type { PreparedEvent } from '../domain/events/prepare';
 import type { AttemptCursor, EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
 import { type EnrollmentState, type LearnerCounters, type LearnerState, type LessonQuizFacts, type StatCounters, type XpTransaction } from '../domain/learners/state';
@@ -224,6 +225,11 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
         bestScoreCount: 0,
       }
     );
+  }
+
+  async engagement(learnerId: string, at: number): Promise<EngagementFacts> {
+    const read = (id: string) => this.hot.engagement(id, at);
+    return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? NO_ENGAGEMENT;
   }
 
   /**

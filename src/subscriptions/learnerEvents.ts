@@ -1,5 +1,7 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import type { Streak } from '../domain/engagement/streak';
 import { levelOf, type LevelTable } from '../domain/levels/rules';
+import { streakOfSnapshot } from '../store/outbox/entry';
 import type { RankMove } from './feeds';
 import { LEARNER_BUFFER, type LearnerUpdate } from './learnerFeed';
 
@@ -17,6 +19,7 @@ export type LearnerEventData =
   | { type: 'XpAwarded'; amount: number; totalXp: number; reason: XpReason; occurredAt: number }
   | { type: 'LevelUp'; level: number; name: string | null; totalXp: number }
   | { type: 'BadgeUnlocked'; learnerId: string; badgeId: string; awardedAt: number }
+  | { type: 'StreakUpdated'; streak: Streak }
   | { type: 'CertificateIssued'; code: string; learnerId: string; courseId: string; issuedAt: number }
   | { type: 'RankChange'; move: RankMove };
 
@@ -25,8 +28,10 @@ export type LearnerEventData =
  * paid (the lesson's or the quiz's own XP, then each unlocked badge's XP, awards of 0 left out),
  * each with the running total after it, so the last one's `totalXp` is the snapshot's total;
  * then one LevelUp when the level at the total after is above the level at the total before
- * (one message with the new level, however many levels were crossed); then a BadgeUnlocked per
- * unlocked badge (with or without XP); then CertificateIssued when the event completed a course.
+ * (one message with the new level, however many levels were crossed); then StreakUpdated when
+ * the event marked a new active day (the streak as of the learner's day when it was recorded);
+ * then a BadgeUnlocked per unlocked badge (with or without XP); then CertificateIssued when the
+ * event completed a course.
  * An event that paid nothing and unlocked nothing (a failed quiz attempt, a watch short of the
  * threshold, an enrollment) tells nothing. Pure.
  */
@@ -49,6 +54,10 @@ export function eventsOfEntry(entry: FeedEntry, levels: LevelTable): LearnerEven
     const was = levelOf(before, levels);
     const now = levelOf(after, levels);
     if (now.level > was.level) events.push({ type: 'LevelUp', level: now.level, name: now.name, totalXp: after });
+  }
+  if (entry.st?.c) {
+    const { changed: _, ...streak } = streakOfSnapshot(entry.st);
+    events.push({ type: 'StreakUpdated', streak });
   }
   for (const [badgeId, , awardedAt] of badges) events.push({ type: 'BadgeUnlocked', learnerId: entry.l, badgeId, awardedAt });
   if (entry.crt) events.push({ type: 'CertificateIssued', code: entry.crt.code, learnerId: entry.l, courseId: entry.crt.c, issuedAt: entry.crt.at });

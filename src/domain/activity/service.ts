@@ -156,6 +156,8 @@ export function describeActivity(a: ActivityRecord, catalog: Catalog): string {
       return `Scored ${a.value ?? 0} on quiz ${q(catalog.quiz(a.target)?.title ?? a.target)}`;
     case 'ACCESSED':
       return `Opened lesson ${q(lesson()?.title ?? a.target)}`;
+    case 'LOGGED_IN':
+      return 'Showed up for the day';
     default:
       return `${String(a.type)} ${q(a.target)}`;
   }

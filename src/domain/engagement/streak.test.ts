@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { learningDay } from '../activity/days';
-import { streakOf } from './streak';
+import { advanceStreak, NO_STREAK, streakAt, streakOf, streakStateOf } from './streak';
 
 /** The learning days of instants (ISO strings, UTC) in `zone`. */
 const daysIn = (zone: string, instants: string[]) => instants.map((i) => learningDay(Date.parse(i), zone));
@@ -115,5 +115,39 @@ describe('streakOf with learning days in time zones', () => {
     const all = [...tokyo, ...newYork];
     expect(streakOf([...all].reverse(), '2026-11-21')).toEqual(streakOf(all, '2026-11-21'));
     expect(streakOf(all, '2026-11-21')).toMatchObject({ current: 5, longest: 5 });
+  });
+});
+
+describe('the stored streak state (what the scripts keep) agrees with streakOf', () => {
+  const dayStr = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10);
+  // A fixed pseudo-random sequence (no Math.random: a failure must replay).
+  let seed = 12345;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+
+  it('for 2,000 random day sets, built in order, in reverse and all at once, on every day from the last to 3 after', () => {
+    for (let trial = 0; trial < 2000; trial += 1) {
+      const start = 20_400; // 2025-11-08
+      const days: number[] = [];
+      const span = 1 + Math.floor(rnd() * 40);
+      const density = 0.4 + rnd() * 0.6;
+      for (let n = start; n < start + span; n += 1) if (rnd() < density) days.push(n);
+      if (days.length === 0) continue;
+      let inOrder = NO_STREAK;
+      for (const d of days) inOrder = advanceStreak(inOrder, d);
+      const reversed = streakStateOf([...days].reverse());
+      expect(reversed).toEqual(inOrder);
+      const last = days[days.length - 1]!;
+      for (let today = last; today <= last + 3; today += 1) {
+        const expected = streakOf(days.map(dayStr), dayStr(today));
+        expect(streakAt(inOrder, today, days.includes(today))).toEqual(expected);
+      }
+    }
+  });
+
+  it('a year-long streak: 365 days, 2 freezes held, longest 365', () => {
+    const s = streakStateOf(Array.from({ length: 365 }, (_, i) => 20_000 + i));
+    expect(s).toEqual({ run: 365, last: 20_364, freezes: 2, longest: 365 });
+    expect(streakAt(s, 20_366, false)).toMatchObject({ current: 365, freezesAvailable: 1 });
+    expect(streakAt(s, 20_367, false)).toMatchObject({ current: 0, longest: 365 });
   });
 });

@@ -85,3 +85,55 @@ export function streakOf(days: Iterable<string>, today: string): Streak {
   settleGap();
   return { current: run, longest, lastActiveDate: last, activeToday, freezesAvailable: freezes };
 }
+
+/**
+ * The streak as a learner's hash keeps it (lua/includes/activeDay.lua): the run, held freezes
+ * and longest run as of the latest active day `last` (a day number), with every gap before it
+ * settled. The scripts move it forward one new day at a time (`advanceStreak`) and rebuild it
+ * from the day set when a late day lands before `last` (`streakStateOf`); `streakAt` turns it
+ * into the streak of a given day. The three agree with `streakOf` (streak.test.ts checks it).
+ */
+export interface StreakState {
+  run: number;
+  /** The latest active day (days since 1970-01-01), or null before any. */
+  last: number | null;
+  freezes: number;
+  longest: number;
+}
+
+export const NO_STREAK: StreakState = { run: 0, last: null, freezes: 0, longest: 0 };
+
+/** The state after a new latest active day `day` (> state.last). Pure. */
+export function advanceStreak(s: StreakState, day: number): StreakState {
+  let { run, freezes } = s;
+  if (s.last !== null) {
+    const missed = day - s.last - 1;
+    if (missed === 1 && freezes > 0) freezes -= 1;
+    else if (missed > 0) run = 0;
+  }
+  run += 1;
+  if (run % DAYS_PER_FREEZE === 0) freezes = Math.min(MAX_FREEZES, freezes + 1);
+  return { run, last: day, freezes, longest: Math.max(s.longest, run) };
+}
+
+/** The state of a set of active day numbers (any order, repeats allowed). Pure. */
+export function streakStateOf(days: Iterable<number>): StreakState {
+  let s = NO_STREAK;
+  for (const day of [...new Set(days)].sort((a, b) => a - b)) s = advanceStreak(s, day);
+  return s;
+}
+
+/**
+ * The streak on learning day `today` (a day number) of a learner in state `s`; `activeToday`
+ * says whether `today` is one of their active days. A latest day after `today` (an event from a
+ * zone ahead) counts as if it were today. Pure.
+ */
+export function streakAt(s: StreakState, today: number, activeToday: boolean): Streak {
+  if (s.last === null) return { current: 0, longest: 0, lastActiveDate: null, activeToday: false, freezesAvailable: 0 };
+  let current = s.run;
+  let freezes = s.freezes;
+  const missed = today - s.last - 1;
+  if (missed === 1 && freezes > 0) freezes -= 1;
+  else if (missed > 0) current = 0;
+  return { current, longest: s.longest, lastActiveDate: new Date(s.last * DAY_MS).toISOString().slice(0, 10), activeToday, freezesAvailable: freezes };
+}

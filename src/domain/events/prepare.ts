@@ -58,7 +58,13 @@ export type PreparedEvent =
       courseId: string;
       /** The badges a new active day may unlock (Catalog.dayCandidates). */
       badges: BadgeCandidates;
-    };
+    }
+  | {
+      event: LearningEvent<'LOGGED_IN'>;
+      /** The badges a new active day may unlock (Catalog.dayCandidates). */
+      badges: BadgeCandidates;
+    }
+  | { event: LearningEvent<'PROFILE_UPDATED'> };
 
 /**
  * Resolve an event against the catalog snapshot: XP comes from the catalog, never from the
@@ -129,5 +135,9 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
       if (!lesson) throw new NotFound('lesson', lessonId);
       return { event: event as LearningEvent<'ACCESSED'>, lessonId, courseId: lesson.courseId, badges: catalog.dayCandidates() };
     }
+    case 'LOGGED_IN':
+      return { event: event as LearningEvent<'LOGGED_IN'>, badges: catalog.dayCandidates() };
+    case 'PROFILE_UPDATED':
+      return { event: event as LearningEvent<'PROFILE_UPDATED'> };
   }
 }

@@ -33,6 +33,7 @@ const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = {
   VIDEO_COMPLETED: 'WATCHED',
   LESSON_ACCESSED: 'ACCESSED',
   VIDEO_STARTED: 'ACCESSED',
+  DAILY_LOGIN: 'LOGGED_IN',
 };
 
 /** One event as `recordEvents` receives it (LearningEventInput). */
@@ -183,6 +184,9 @@ export class EventService {
         if (!input.lessonId) throw new BadInput(`Invalid ${field('lessonId')}: a ${input.type} event names its lesson.`, field('lessonId'));
         payload = parseInput(eventPayloads.ACCESSED, { lessonId: input.lessonId }, `events.${index}`);
         break;
+      case 'LOGGED_IN':
+        payload = {};
+        break;
       default:
         throw new UnsupportedEventType(String(input.type));
     }
@@ -256,7 +260,7 @@ function sameAction(p: PreparedEvent, e: EventEffects): boolean {
   if (e.kind !== p.event.kind) return false;
   // A quiz attempt is its quiz and its score: the same id with another score is another attempt.
   if ('quizId' in p && e.attempt && e.attempt.score !== p.score) return false;
-  return e.target === ('lessonId' in p ? p.lessonId : 'quizId' in p ? p.quizId : p.courseId);
+  return e.target === ('lessonId' in p ? p.lessonId : 'quizId' in p ? p.quizId : 'courseId' in p ? p.courseId : '');
 }
 
 /** The caller's id as a rejection may echo it: whole when valid, a short prefix otherwise. */

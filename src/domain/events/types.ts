@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { catalogId } from '../catalog/input';
+import type { Streak } from '../engagement/streak';
+import { canonicalZone } from '../engagement/zones';
 import type { DomainError } from '../errors';
 import type { EnrollmentState } from '../learners/state';
 import { printableId } from '../validation';
@@ -9,7 +11,7 @@ import { printableId } from '../validation';
  * them to one apply path (`EventService`); each kind has one Lua script that applies it in
  * one atomic step and appends its outbox entry.
  */
-export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED' | 'ACCESSED';
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED' | 'ACCESSED' | 'LOGGED_IN' | 'PROFILE_UPDATED';
 
 /** What each kind carries besides the common fields. */
 export interface EventPayloads {
@@ -23,6 +25,13 @@ export interface EventPayloads {
   WATCHED: { lessonId: string; seconds: number; toEnd?: boolean | undefined };
   /** LESSON_ACCESSED, VIDEO_STARTED: the learner opened the lesson (completes and pays nothing). */
   ACCESSED: { lessonId: string };
+  /** DAILY_LOGIN: the learner showed up; the day is active (pays nothing). */
+  LOGGED_IN: Record<string, never>;
+  /**
+   * updateProfile: a new display name (null clears it) and/or a new time zone (canonical IANA
+   * name), each absent when unchanged. Not learning activity: marks no day.
+   */
+  PROFILE_UPDATED: { displayName?: string | null | undefined; timeZone?: string | undefined };
 }
 
 /** A quiz score: a whole number from 0 to 100. */
@@ -36,6 +45,23 @@ const WATCH_SECONDS = 'Watched seconds are a whole number of at least 1.';
 
 /** Watched seconds of one call: a whole number from 1 (the bound above depends on the lesson). */
 export const watchSeconds = z.number({ error: WATCH_SECONDS }).int(WATCH_SECONDS).min(1, WATCH_SECONDS);
+
+/** A display name: trimmed, 1 to 60 characters, no control characters; shown on boards. */
+export const displayName = z
+  .string()
+  .transform((s) => s.normalize('NFC').trim())
+  .refine((s) => s.length >= 1 && [...s].length <= 60, 'A display name is 1 to 60 characters (spaces around it are dropped).')
+  .refine((s) => !/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(s), 'A display name cannot hold control or invisible formatting characters.');
+
+/** An IANA time zone the runtime knows, as its canonical name ('europe/berlin' → 'Europe/Berlin'). */
+export const timeZone = z.string().transform((zone, ctx) => {
+  const name = canonicalZone(zone);
+  if (name === null) {
+    ctx.addIssue({ code: 'custom', message: 'Not a time zone: use an IANA name such as "Europe/Berlin" or "America/New_York".' });
+    return z.NEVER;
+  }
+  return name;
+});
 
 /** The payload schema of each kind. */
 export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = {
@@ -64,6 +90,11 @@ export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = 
   ACCESSED: z.object({
     /** The lesson opened. */
     lessonId: catalogId,
+  }),
+  LOGGED_IN: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  PROFILE_UPDATED: z.object({
+    displayName: displayName.nullable().optional(),
+    timeZone: timeZone.optional(),
   }),
 };
 
@@ -115,6 +146,8 @@ export interface EventEffects {
   watch?: WatchRecord;
   /** The certificate this event issued by completing a course. */
   certificate?: CertificateIssue;
+  /** The learner's streak when the event was recorded, and whether the event changed it (a new active day). */
+  streak?: Streak & { changed: boolean };
 }
 
 /** A certificate as the event that completed its course issued it. */

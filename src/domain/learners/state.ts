@@ -98,8 +98,15 @@ export interface LearnerState extends LearnerCounters {
   watched: ReadonlyMap<string, LessonWatch>;
   /** VIDEO lessons completed (`vc`; counted by the kind the lesson had when completed). */
   videosCompleted: number;
-  /** The learner's active learning days, as UTC day numbers (days since 1970-01-01): `d:<day>` and `ad`. */
+  /**
+   * The learner's active learning days, as day numbers (days since 1970-01-01 of each calendar
+   * date, in the zone in force when its event occurred): `d:<day>`, `ad` and the streak.
+   */
   activeDays: readonly number[];
+  /** The display name (`dn`), null for none. */
+  displayName: string | null;
+  /** The zone history, encoded (`tzh`; src/domain/engagement/zones.ts), '' for none (UTC). */
+  zoneHistory: string;
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
 }
@@ -119,6 +126,8 @@ export function emptyLearner(id: string): LearnerState {
     watched: new Map(),
     videosCompleted: 0,
     activeDays: [],
+    displayName: null,
+    zoneHistory: '',
     recentXp: [],
   };
 }

@@ -1,3 +1,4 @@
+import type { Streak } from '../engagement/streak';
 import type { Badge, Course } from '../catalog/types';
 import { BadInput, NotFound } from '../errors';
 import { normaliseCertificateCode, type IssuedCertificate } from './certificates';
@@ -30,6 +31,8 @@ export interface LessonCompletion {
   enrollment: EnrollmentState;
   /** The certificate this completion issued by completing the course; null otherwise. */
   certificate: IssuedCertificate | null;
+  /** The learner's streak after it; null when answering a repeat (read it fresh). */
+  streak: Streak | null;
 }
 
 /** What `recordWatchTime` answers (WatchProgress). */
@@ -135,6 +138,7 @@ export class ProgressService {
       badgesUnlocked: badgesOf(done.effects, catalog),
       enrollment,
       certificate: certificateOf(learnerId, done.effects),
+      streak: done.effects.streak ?? null,
     };
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { streakAt, type Streak } from '../../domain/engagement/streak';
 import type { EventEffects, EventKind } from '../../domain/events/types';
 
 /**
@@ -45,6 +46,21 @@ const badgeAward = z.tuple([z.string().min(1), z.number().int().nonnegative(), z
 /** A certificate issued in the same step: its code, the course, and when (the event's time, ms). */
 const certificateIssue = z.object({ code: z.string().min(1), c: z.string().min(1), at: z.number().int().nonnegative() });
 
+/**
+ * The learner's streak after the event: run `r`, freezes `f`, longest `l` as of the latest
+ * active day `d` (StreakState), the learner's day `t` when the event was recorded and whether
+ * it is active `a`, and whether this event changed the streak `c` (it marked a new day).
+ */
+const streakSnapshot = z.object({
+  r: z.number().int().nonnegative(),
+  f: z.number().int().nonnegative(),
+  l: z.number().int().nonnegative(),
+  d: z.number().int(),
+  t: z.number().int(),
+  a: z.boolean(),
+  c: z.boolean(),
+});
+
 const common = {
   /** learner id */
   l: z.string().min(1),
@@ -65,6 +81,10 @@ const common = {
   aw: z.array(badgeAward).optional(),
   /** the certificate issued when this event completed a course (lua/includes/completeCourse.lua) */
   crt: certificateIssue.optional(),
+  /** the learning day the event marked active (days since 1970-01-01, in the learner's zone); absent in entries written before zones */
+  dy: z.number().int().optional(),
+  /** the streak after the event (lua/includes/activeDay.lua); absent in entries written before streaks */
+  st: streakSnapshot.optional(),
 };
 
 export const outboxEntrySchema = z.discriminatedUnion('k', [
@@ -141,6 +161,18 @@ export const outboxEntrySchema = z.discriminatedUnion('k', [
     /** lesson id (opened: LESSON_ACCESSED, VIDEO_STARTED) */
     ls: z.string().min(1),
     ce: enrollmentSnapshot,
+  }),
+  z.object({
+    k: z.literal('logged_in'),
+    ...common,
+  }),
+  z.object({
+    k: z.literal('profile'),
+    ...common,
+    /** the display name after the change ('' for none) */
+    dn: z.string(),
+    /** the zone history after it (src/domain/engagement/zones.ts encodeZoneHistory) */
+    tzh: z.string(),
   }),
 ]);
 
@@ -241,7 +273,15 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-const KIND_OF: Record<OutboxKind, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
+const KIND_OF: Record<OutboxKind, EventKind> = {
+  enrolled: 'ENROLLED',
+  lesson_completed: 'LESSON_COMPLETED',
+  quiz_attempted: 'QUIZ_ATTEMPTED',
+  watched: 'WATCHED',
+  accessed: 'ACCESSED',
+  logged_in: 'LOGGED_IN',
+  profile: 'PROFILE_UPDATED',
+};
 
 /** What an entry's event changed, as a request answers it. Pure. */
 export function effectsOfEntry(d: OutboxEntryData): EventEffects {
@@ -249,24 +289,28 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
     kind: KIND_OF[d.k],
     learnerId: d.l,
     version: d.v,
-    xpAwarded: d.k === 'enrolled' || d.k === 'accessed' ? 0 : d.x,
+    xpAwarded: 'x' in d ? d.x : 0,
     totalXp: d.s.xp,
     badges: (d.aw ?? []).map(([badgeId, xp, awardedAt]) => ({ badgeId, xp, awardedAt })),
-    target: d.k === 'lesson_completed' || d.k === 'watched' || d.k === 'accessed' ? d.ls : d.k === 'quiz_attempted' ? d.q : d.c,
-    enrollment: {
-      id: d.ce.i,
-      courseId: d.c,
-      enrolledAt: d.ce.eat,
-      xpEarned: d.ce.x,
-      xpAt: d.ce.xat > 0 ? d.ce.xat : null,
-      lessonsCompleted: d.ce.cc,
-      quizzesPassed: d.ce.cq ?? 0,
-      watchSeconds: d.ce.cw ?? 0,
-      completedAt: d.ce.ec > 0 ? d.ce.ec : null,
-      certificateCode: d.crt && d.crt.c === d.c ? d.crt.code : null,
-    },
+    target: 'ls' in d ? d.ls : 'q' in d ? d.q : 'c' in d ? d.c : '',
+    enrollment:
+      'ce' in d
+        ? {
+            id: d.ce.i,
+            courseId: d.c,
+            enrolledAt: d.ce.eat,
+            xpEarned: d.ce.x,
+            xpAt: d.ce.xat > 0 ? d.ce.xat : null,
+            lessonsCompleted: d.ce.cc,
+            quizzesPassed: d.ce.cq ?? 0,
+            watchSeconds: d.ce.cw ?? 0,
+            completedAt: d.ce.ec > 0 ? d.ce.ec : null,
+            certificateCode: d.crt && d.crt.c === d.c ? d.crt.code : null,
+          }
+        : null,
   };
   if (d.crt) effects.certificate = { code: d.crt.code, courseId: d.crt.c, issuedAt: d.crt.at };
+  if (d.st) effects.streak = streakOfSnapshot(d.st);
   if (d.k === 'quiz_attempted') {
     effects.attempt = { id: d.id, quizId: d.q, score: d.sc, attemptNumber: d.n, passed: d.ps, attemptedAt: d.oa };
   }
@@ -274,4 +318,9 @@ export function effectsOfEntry(d: OutboxEntryData): EventEffects {
     effects.watch = { seconds: d.w, completed: d.dn, completedNow: d.cd };
   }
   return effects;
+}
+
+/** The streak an entry's snapshot says the learner had when the event was recorded. Pure. */
+export function streakOfSnapshot(st: NonNullable<OutboxEntryData['st']>): Streak & { changed: boolean } {
+  return { ...streakAt({ run: st.r, freezes: st.f, longest: st.l, last: st.d }, st.t, st.a), changed: st.c };
 }

@@ -27,7 +27,8 @@ const PASSED_IN_COURSE = `(select count(*) from (select distinct on (a.quiz_id) 
  */
 const LOAD_LEARNER = `
 select
-  (select json_build_object('xp', total_xp, 'lc', lessons_completed, 'xat', ${MS('xp_reached_at')}, 'v', version)
+  (select json_build_object('xp', total_xp, 'lc', lessons_completed, 'xat', ${MS('xp_reached_at')}, 'v', version,
+            'dn', display_name, 'tzh', zone_history)
      from learners where id = :id) as learner,
   (select coalesce(json_agg(json_build_object(
             'c', e.course_id, 'i', e.id, 'eat', ${MS('e.enrolled_at')}, 'x', e.xp_earned, 'xat', ${MS('e.xp_reached_at')},
@@ -142,7 +143,7 @@ export interface DurableAudit {
 }
 
 interface LoadRow {
-  learner: { xp: string | number; lc: number; xat: number | null; v: number } | null;
+  learner: { xp: string | number; lc: number; xat: number | null; v: number; dn: string | null; tzh: string | null } | null;
   enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; crt: string | null; v: number; cc: number; cq: number; cw: string | number }[];
   lessons: [string, number][];
   badges: [string, number][];
@@ -197,6 +198,8 @@ export class LearnerRepository {
       watched: new Map(row.watched.map(([id, seconds, at]) => [id, { seconds: Number(seconds), at: ms(at)! }])),
       videosCompleted: Number(row.videos),
       activeDays: row.days.map(Number),
+      displayName: row.learner?.dn ?? null,
+      zoneHistory: row.learner?.tzh ?? '',
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
     };
   }

@@ -1,18 +1,45 @@
+import { dayAt, decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import type { LearningEvent } from '../../domain/events/types';
 
 /**
  * What a learner script is told about its event besides the header (ARGV[10], JSON; see
- * lua/includes/eventHeader.lua): `d`, the event's learning day as days since 1970-01-01, and
- * `z`, the version of the learner's zone history that day was computed with.
+ * lua/includes/eventHeader.lua and activeDay.lua): `d`, the event's learning day as days since
+ * 1970-01-01 (its calendar date in the learner's zone in force when it occurred); `t`, the
+ * learner's day when it is recorded (in the zone in force then); `z`, the version of the zone
+ * history both were computed with.
  */
 export interface EventContext {
   d: number;
+  t: number;
   z: number;
 }
 
-const DAY_MS = 86_400_000;
+/** The context of `event` for a learner whose zone history is `history`. */
+export function eventContext(event: Pick<LearningEvent, 'occurredAt' | 'recordedAt'>, history: ZoneHistory = []): EventContext {
+  return { d: dayAt(history, event.occurredAt), t: dayAt(history, event.recordedAt), z: zoneVersion(history) };
+}
 
-/** The context of `event` for a learner in UTC (zone version 0). */
-export function eventContext(event: Pick<LearningEvent, 'occurredAt'>): EventContext {
-  return { d: Math.floor(event.occurredAt / DAY_MS), z: 0 };
+/**
+ * Zone histories of learners who set a zone, as this process last saw them (bounded; a miss
+ * means "UTC", and a script that finds another history answers it, so a stale or missing entry
+ * costs one more run of the script, never a wrong day).
+ */
+export class ZoneCache {
+  private readonly map = new Map<string, ZoneHistory>();
+  constructor(private readonly max = 100_000) {}
+
+  get(learnerId: string): ZoneHistory {
+    return this.map.get(learnerId) ?? [];
+  }
+
+  /** Remember the history a script answered (`tzh`). */
+  set(learnerId: string, tzh: string): ZoneHistory {
+    const history = decodeZoneHistory(tzh);
+    this.map.delete(learnerId);
+    if (history.length > 0) {
+      this.map.set(learnerId, history);
+      if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    }
+    return history;
+  }
 }

@@ -1,11 +1,14 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
-import type { EventEffects, EventKind, Outcome } from '../../domain/events/types';
+import type { EventEffects, EventKind, LearningEvent, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
-import { eventContext } from './eventContext';
+import { eventContext, ZoneCache } from './eventContext';
+import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
+import { streakStateOf } from '../../domain/engagement/streak';
+import type { EngagementFacts } from '../../domain/engagement/facts';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
 
@@ -51,7 +54,15 @@ interface RecordReply {
   crt?: { code: string; c: string; at: number };
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = { enrolled: 'ENROLLED', lesson_completed: 'LESSON_COMPLETED', quiz_attempted: 'QUIZ_ATTEMPTED', watched: 'WATCHED', accessed: 'ACCESSED' };
+const KIND_OF_RECORD: Record<string, EventKind> = {
+  enrolled: 'ENROLLED',
+  lesson_completed: 'LESSON_COMPLETED',
+  quiz_attempted: 'QUIZ_ATTEMPTED',
+  watched: 'WATCHED',
+  accessed: 'ACCESSED',
+  logged_in: 'LOGGED_IN',
+  profile: 'PROFILE_UPDATED',
+};
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -95,6 +106,11 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   if (state.videosCompleted > 0) out.push('vc', state.videosCompleted);
   if (state.activeDays.length) out.push('ad', state.activeDays.length);
   for (const day of state.activeDays) out.push(`d:${day}`, 1);
+  // The streak as the scripts keep it (lua/includes/activeDay.lua), from the same days.
+  const streak = streakStateOf(state.activeDays);
+  if (streak.last !== null) out.push('sk', streak.run, 'sf', streak.freezes, 'sl', streak.longest, 'sd', streak.last);
+  if (state.displayName !== null) out.push('dn', state.displayName);
+  if (state.zoneHistory !== '') out.push('tzh', state.zoneHistory, 'tzv', zoneVersion(decodeZoneHistory(state.zoneHistory)));
   if (state.watched.size) out.push('wt', [...state.watched.values()].reduce((sum, w) => sum + w.seconds, 0));
   for (const [lesson, w] of state.watched) out.push(`w:${lesson}`, w.seconds, `wu:${lesson}`, w.at);
   for (const [course, e] of state.enrollments) if (e.watchSeconds > 0) out.push(`cw:${course}`, e.watchSeconds);
@@ -162,11 +178,46 @@ export class LearnerHotStore {
     private readonly options: LearnerHotStoreOptions,
   ) {}
 
+  /** Zone histories of learners who set a zone (a miss costs one more script run, never a wrong day). */
+  readonly zones = new ZoneCache();
+
   /**
    * Apply one prepared event with its kind's script. `fresh`: Postgres has never seen the
    * learner, so a missing hash is an empty learner (written only if the event applies).
    */
   async run(p: PreparedEvent, fresh = false): Promise<ScriptOutcome> {
+    // The day is computed with the zone history this process knows; a script that finds
+    // another answers it (-101), and the event runs again with it. Each answer is the
+    // learner's current history, so the second run only misses if the zone changes again.
+    for (let attempt = 0; ; attempt += 1) {
+      const reply = await this.runOnce(p, fresh, this.zones.get(p.event.learnerId));
+      if (!Array.isArray(reply) || Number(reply[0]) !== -101 || attempt >= 3) return this.outcomeOf(p, reply);
+      this.zones.set(p.event.learnerId, String(reply[1] ?? ''));
+    }
+  }
+
+  private outcomeOf(p: PreparedEvent, reply: unknown): ScriptOutcome {
+    const id = p.event.learnerId;
+    switch (p.event.kind) {
+      case 'ENROLLED':
+        return this.outcome(reply, id, (code) => (code === -1 ? new AlreadyEnrolled((p as Extract<PreparedEvent, { event: { kind: 'ENROLLED' } }>).courseId) : null));
+      case 'LESSON_COMPLETED': {
+        const l = p as Extract<PreparedEvent, { event: { kind: 'LESSON_COMPLETED' } }>;
+        return this.outcome(reply, id, (code) => (code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null));
+      }
+      case 'QUIZ_ATTEMPTED':
+      case 'WATCHED':
+      case 'ACCESSED': {
+        const courseId = (p as { courseId: string }).courseId;
+        return this.outcome(reply, id, (code) => (code === -1 ? new NotEnrolled(courseId) : null));
+      }
+      case 'LOGGED_IN':
+      case 'PROFILE_UPDATED':
+        return this.outcome(reply, id, () => null);
+    }
+  }
+
+  private async runOnce(p: PreparedEvent, fresh: boolean, zones: ZoneHistory): Promise<unknown> {
     const e = p.event;
     const learnerKey = this.keys.learner(e.learnerId);
     const keys = [learnerKey, e.idFromCaller ? this.keys.eventRecord(e.learnerId, e.id) : learnerKey, this.keys.outboxOf(e.learnerId)];
@@ -180,28 +231,24 @@ export class LearnerHotStore {
       this.keys.channel('learner'),
       this.keys.partitionOf(e.learnerId),
       fresh ? 1 : 0,
-      JSON.stringify(eventContext(e)),
+      JSON.stringify(eventContext(e, zones)),
     ];
-    let reply: unknown;
     switch (p.event.kind) {
-      case 'ENROLLED':
-        reply = await this.redis.enroll(...keys, ...header, p.courseId, p.badges.json, ...p.badges.fields);
-        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new AlreadyEnrolled(p.courseId) : null));
+      case 'ENROLLED': {
+        const en = p as Extract<PreparedEvent, { event: { kind: 'ENROLLED' } }>;
+        return this.redis.enroll(...keys, ...header, en.courseId, en.badges.json, ...en.badges.fields);
+      }
       case 'LESSON_COMPLETED': {
         const l = p as Extract<PreparedEvent, { event: { kind: 'LESSON_COMPLETED' } }>;
-        reply = await this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.video ? 1 : 0, l.courseShape, newCertificateCode(), l.badges.json, ...l.badges.fields);
-        return this.outcome(reply, e.learnerId, (code) =>
-          code === -1 ? new NotEnrolled(l.courseId) : code === -2 ? new AlreadyCompleted(l.lessonId) : null,
-        );
+        return this.redis.completeLesson(...keys, ...header, l.lessonId, l.courseId, l.xp, l.video ? 1 : 0, l.courseShape, newCertificateCode(), l.badges.json, ...l.badges.fields);
       }
       case 'QUIZ_ATTEMPTED': {
         const q = p as Extract<PreparedEvent, { quizId: string }>;
-        reply = await this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.courseShape, newCertificateCode(), q.badges.json, ...q.badges.fields);
-        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(q.courseId) : null));
+        return this.redis.quizAttempt(...keys, ...header, q.quizId, q.courseId, q.score, q.passScore, q.xp, q.courseShape, newCertificateCode(), q.badges.json, ...q.badges.fields);
       }
       case 'WATCHED': {
         const w = p as Extract<PreparedEvent, { event: { kind: 'WATCHED' } }>;
-        reply = await this.redis.watchLesson(
+        return this.redis.watchLesson(
           ...keys,
           ...header,
           w.lessonId,
@@ -218,12 +265,18 @@ export class LearnerHotStore {
           w.badges.json,
           ...w.badges.fields,
         );
-        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(w.courseId) : null));
       }
       case 'ACCESSED': {
         const a = p as Extract<PreparedEvent, { event: { kind: 'ACCESSED' } }>;
-        reply = await this.redis.access(...keys, ...header, a.lessonId, a.courseId, a.badges.json, ...a.badges.fields);
-        return this.outcome(reply, e.learnerId, (code) => (code === -1 ? new NotEnrolled(a.courseId) : null));
+        return this.redis.access(...keys, ...header, a.lessonId, a.courseId, a.badges.json, ...a.badges.fields);
+      }
+      case 'LOGGED_IN': {
+        const l = p as Extract<PreparedEvent, { event: { kind: 'LOGGED_IN' } }>;
+        return this.redis.login(...keys, ...header, l.badges.json, ...l.badges.fields);
+      }
+      case 'PROFILE_UPDATED': {
+        const { displayName, timeZone } = (p.event as LearningEvent<'PROFILE_UPDATED'>).payload;
+        return this.redis.profile(...keys, ...header, displayName === undefined ? 0 : 1, displayName ?? '', timeZone ?? '');
       }
     }
   }
@@ -372,5 +425,23 @@ export class LearnerHotStore {
   /** One enrollment (null when not enrolled or not in Redis). */
   async enrollment(learnerId: string, courseId: string): Promise<EnrollmentState | null> {
     return enrollmentFromValues(courseId, await this.redis.hmget(this.keys.learner(learnerId), ...ENROLLMENT_FIELDS(courseId)));
+  }
+
+  /**
+   * Profile and streak facts (one HMGET): display name, zone history, the streak fields and
+   * whether the UTC days around `at` are active; null when not in Redis.
+   */
+  async engagement(learnerId: string, at: number): Promise<EngagementFacts | null> {
+    const day = Math.floor(at / 86_400_000);
+    const v = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'dn', 'tzh', 'sk', 'sd', 'sf', 'sl', `d:${day - 1}`, `d:${day}`, `d:${day + 1}`);
+    if (v[0] === null) return null;
+    const activeNear = new Set<number>();
+    for (let i = 0; i < 3; i += 1) if (v[7 + i]) activeNear.add(day - 1 + i);
+    return {
+      displayName: v[1] ? v[1] : null,
+      zones: decodeZoneHistory(v[2]),
+      streak: { run: Number(v[3] ?? 0), last: v[4] ? Number(v[4]) : null, freezes: Number(v[5] ?? 0), longest: Number(v[6] ?? 0) },
+      activeNear,
+    };
   }
 }

@@ -12,6 +12,8 @@ export type ScriptName =
   | 'quizAttempt'
   | 'watchLesson'
   | 'access'
+  | 'login'
+  | 'profile'
   | 'hydrateLearner'
   | 'replaceLearner'
   | 'readLearner'

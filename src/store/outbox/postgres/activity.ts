@@ -1,6 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import { dayUpdate } from '../../../domain/activity/daily';
 import { learningDay } from '../../../domain/activity/days';
+import { dayString } from '../../../domain/engagement/zones';
 import type { EventKind } from '../../../domain/events/types';
 import type { EntryOf, OutboxEntry, OutboxKind } from '../entry';
 import type { LedgerRow } from './rows';
@@ -33,19 +34,24 @@ export interface ActivityRow {
   /** XP the event paid, its own and its badges' (as the ledger took it); null when nothing. */
   xp: number | null;
   occurred_at: Date;
-  /** The learning day of `occurred_at` ('YYYY-MM-DD'; UTC until learners have zones). */
+  /** The learning day of `occurred_at` ('YYYY-MM-DD') in the learner's zone in force then. */
   day: string;
 }
 
 type Described = Pick<ActivityRow, 'kind' | 'target' | 'value'>;
 
-/** What each entry kind's activity row says. A new entry kind must say what its activity is. */
-const activityOf: { [K in OutboxKind]: (e: EntryOf<K>) => Described } = {
+/**
+ * What each entry kind's activity row says, or null when it is not learning activity (a
+ * profile change: no row, no day). A new entry kind must say what its activity is.
+ */
+const activityOf: { [K in OutboxKind]: (e: EntryOf<K>) => Described | null } = {
   enrolled: (e) => ({ kind: 'ENROLLED', target: e.c, value: null }),
   lesson_completed: (e) => ({ kind: 'LESSON_COMPLETED', target: e.ls, value: null }),
   watched: (e) => ({ kind: 'WATCHED', target: e.ls, value: e.sec }),
   quiz_attempted: (e) => ({ kind: 'QUIZ_ATTEMPTED', target: e.q, value: e.sc }),
   accessed: (e) => ({ kind: 'ACCESSED', target: e.ls, value: null }),
+  logged_in: () => ({ kind: 'LOGGED_IN', target: '', value: null }),
+  profile: () => null,
 };
 
 /** The event key a ledger row id derives from (see ledgerIdOf). */
@@ -68,16 +74,18 @@ export function activityRowsOf(entries: readonly OutboxEntry[], ledger: Readonly
   }
   const rows = new Map<string, ActivityRow>();
   for (const { data: d } of entries) {
-    const a = (activityOf[d.k] as (e: typeof d) => Described)(d);
+    const a = (activityOf[d.k] as (e: typeof d) => Described | null)(d);
+    if (a === null) continue;
     const earned = xp.get(d.id) ?? 0;
     rows.set(d.id, {
       event_key: d.id,
       learner_id: d.l,
       ...a,
-      course_id: d.c,
+      course_id: 'c' in d ? d.c : null,
       xp: earned > 0 ? earned : null,
       occurred_at: new Date(d.oa),
-      day: learningDay(d.oa, 'UTC'),
+      // The day the script marked (the learner's zone then); entries from before zones: UTC.
+      day: d.dy !== undefined ? dayString(d.dy) : learningDay(d.oa, 'UTC'),
     });
   }
   return [...rows.values()].sort((a, b) => (a.event_key < b.event_key ? -1 : a.event_key > b.event_key ? 1 : 0));

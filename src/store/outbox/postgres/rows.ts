@@ -1,3 +1,4 @@
+import { decodeZoneHistory } from '../../../domain/engagement/zones';
 import { ledgerIdOf, newer, type OutboxEntry } from '../entry';
 
 /**
@@ -10,6 +11,15 @@ export interface LearnerSnapshotRow {
   total_xp: number;
   lessons_completed: number;
   xp_reached_at: Date | null;
+  epoch: number;
+  version: number;
+}
+
+export interface ProfileRow {
+  id: string;
+  display_name: string | null;
+  time_zone: string;
+  zone_history: string;
   epoch: number;
   version: number;
 }
@@ -103,6 +113,22 @@ export class RowSet {
   readonly awards = new Map<string, BadgeAwardRow>();
   readonly events = new Map<string, EventRow>();
   readonly certificates = new Map<string, CertificateRow>();
+  readonly profiles = new Map<string, ProfileRow>();
+
+  /** A profile change: the newest per learner, by (epoch, version). */
+  profile(learnerId: string, epoch: number, version: number, displayName: string, zoneHistory: string): void {
+    const prev = this.profiles.get(learnerId);
+    if (prev && !newer({ epoch, version }, prev)) return;
+    const history = decodeZoneHistory(zoneHistory);
+    this.profiles.set(learnerId, {
+      id: learnerId,
+      display_name: displayName === '' ? null : displayName,
+      time_zone: history.length ? history[history.length - 1]![1] : 'UTC',
+      zone_history: zoneHistory,
+      epoch,
+      version,
+    });
+  }
 
   /** What every entry writes: the learner's snapshot, the event log row, and the badges it unlocked. */
   common(entry: OutboxEntry): void {

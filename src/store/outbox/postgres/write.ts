@@ -15,6 +15,9 @@ const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void }
   quiz_attempted: quizAttempted,
   watched,
   accessed,
+  // Nothing besides the common rows (the learner's counters, the event log, the activity).
+  logged_in: () => {},
+  profile: (entry, rows) => rows.profile(entry.l, entry.ep, entry.v, entry.dn, entry.tzh),
 };
 
 /** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
@@ -96,6 +99,13 @@ const LEARNERS = `
     xp_reached_at = excluded.xp_reached_at, epoch = excluded.epoch, version = excluded.version, updated_at = now()
   where (learners.epoch, learners.version) < (excluded.epoch, excluded.version)
   returning id`;
+
+// After LEARNERS (the row exists then); newer profile changes only.
+const PROFILES = `
+  update learners l set display_name = t.display_name, time_zone = t.time_zone, zone_history = t.zone_history,
+    profile_epoch = t.epoch, profile_version = t.version
+  from jsonb_to_recordset(?::jsonb) as t(id text, display_name text, time_zone text, zone_history text, epoch bigint, version int)
+  where l.id = t.id and (l.profile_epoch, l.profile_version) < (t.epoch, t.version)`;
 
 const ENROLLMENTS = `
   insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version)
@@ -219,6 +229,7 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     const clientMs = timeoutMs + WRITER_GRACE_MS;
     const moved = new Set((await returning<{ id: string }>(trx, LEARNERS, sorted(rows.learners), clientMs)).map((r) => r.id));
     result.learners = moved.size;
+    await run(trx, PROFILES, sorted(rows.profiles), clientMs);
     result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
     result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
     const attempted = new Set((await returning<{ event_key: string }>(trx, QUIZ_ATTEMPTS, sorted(rows.attempts), clientMs)).map((r) => r.event_key));

@@ -8,7 +8,8 @@
           ARGV[11] lessonId  ARGV[12] courseId (the lesson's, from the catalog)
           ARGV[13] candidate badges JSON (those a new active day may unlock)  ARGV[14..] hash fields they read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
-          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
+          {-100} learner not in Redis (hydrate, then retry); {-101, zone history} the day was
+          computed with another zone history (compute it again with this one, then retry); {-1} not enrolled in the lesson's course
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
@@ -29,6 +30,7 @@ for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
+if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 if not rec.cur['e:' .. course] then return {-1} end
 
 markActiveDay(rec)

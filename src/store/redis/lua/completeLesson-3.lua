@@ -9,7 +9,8 @@
           ARGV[15] the course's shape JSON  ARGV[16] a new certificate code (includes/completeCourse.lua)
           ARGV[17] candidate badges JSON  ARGV[18..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
-          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled; {-2} already completed
+          {-100} learner not in Redis (hydrate, then retry); {-101, zone history} the day was
+          computed with another zone history (compute it again with this one, then retry); {-1} not enrolled; {-2} already completed
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
@@ -33,6 +34,7 @@ for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
+if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 if not rec.cur['e:' .. course] then return {-1} end
 if rec.cur['l:' .. lesson] then return {-2} end
 

@@ -5,7 +5,8 @@
           ARGV[1..10] the event header (includes/eventHeader.lua)   ARGV[11] courseId
           ARGV[12] candidate badges JSON (those a new active day may unlock)  ARGV[13..] hash fields they read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
-          {-100} learner not in Redis (hydrate, then retry); {-1} already enrolled
+          {-100} learner not in Redis (hydrate, then retry); {-101, zone history} the day was
+          computed with another zone history (compute it again with this one, then retry); {-1} already enrolled
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
@@ -24,6 +25,7 @@ for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
+if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 if rec.cur['e:' .. course] then return {-1} end
 
 put(rec, 'e:' .. course, ev.at)

@@ -14,7 +14,8 @@
           qbs / qbn sum and count of the quizzes' best scores (averageQuizScore = qbs / qbn)
           qbm the highest best score over all quizzes (badge criteria quiz_score without quiz_id)
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
-          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the quiz's course
+          {-100} learner not in Redis (hydrate, then retry); {-101, zone history} the day was
+          computed with another zone history (compute it again with this one, then retry); {-1} not enrolled in the quiz's course
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
@@ -41,6 +42,7 @@ for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 19, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
+if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 if not rec.cur['e:' .. course] then return {-1} end
 
 local n = num(rec, 'qn:' .. quiz) + 1

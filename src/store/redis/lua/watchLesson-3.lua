@@ -17,7 +17,8 @@
           ARGV[19] the course's shape JSON  ARGV[20] a new certificate code (includes/completeCourse.lua)
           ARGV[21] candidate badges JSON  ARGV[22..] hash fields the candidates read
   Output: {1, entry json} applied; {0, record json} a repeat of the caller's event id;
-          {-100} learner not in Redis (hydrate, then retry); {-1} not enrolled in the lesson's course
+          {-100} learner not in Redis (hydrate, then retry); {-101, zone history} the day was
+          computed with another zone history (compute it again with this one, then retry); {-1} not enrolled in the lesson's course
 ]]
 --- @include "eventHeader"
 --- @include "learnerRecord"
@@ -45,6 +46,7 @@ for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
 for i = 22, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
+if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 if not rec.cur['e:' .. course] then return {-1} end
 
 local before = num(rec, 'w:' .. lesson)

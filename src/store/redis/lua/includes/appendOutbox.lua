@@ -8,6 +8,9 @@ local function appendOutbox(kind, rec, fields)
     k = kind, l = ev.learner, e = ev.id, id = ev.key, oa = ev.at, ra = ev.recordedAt,
     v = num(rec, 'v'), ep = num(rec, 'ep'), s = snapshotOf(rec),
   }
+  -- The learning day the event marked and the streak after it (includes/activeDay.lua).
+  if rec.day then entry.dy = rec.day end
+  if rec.streak then entry.st = rec.streak end
   for name, value in pairs(fields) do entry[name] = value end
   local json = cjson.encode(entry)
   redis.call('XADD', KEYS[3], '*', 'k', kind, 'j', json)

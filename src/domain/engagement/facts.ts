@@ -1,0 +1,28 @@
+import { NO_STREAK, streakAt, type Streak, type StreakState } from './streak';
+import { dayAt, zoneAt, type ZoneHistory } from './zones';
+
+/**
+ * What a learner's profile and streak read from their hash in one step (`dn`, `tzh`, the
+ * streak fields, and whether each day around the current UTC day is active: the learner's
+ * today is one of them in every zone, UTC-12 to UTC+14).
+ */
+export interface EngagementFacts {
+  displayName: string | null;
+  zones: ZoneHistory;
+  streak: StreakState;
+  /** Active days among the UTC day before, of and after the read. */
+  activeNear: ReadonlySet<number>;
+}
+
+export const NO_ENGAGEMENT: EngagementFacts = { displayName: null, zones: [], streak: NO_STREAK, activeNear: new Set() };
+
+/** The learner's zone now. Pure. */
+export function zoneNow(f: EngagementFacts, now: number): string {
+  return zoneAt(f.zones, now);
+}
+
+/** The learner's streak at `now` (their day in their zone now). Pure. */
+export function streakNow(f: EngagementFacts, now: number): Streak {
+  const today = dayAt(f.zones, now);
+  return streakAt(f.streak, today, f.activeNear.has(today));
+}

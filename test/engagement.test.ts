@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyStores } from '../src/store/verify';
+import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, subscribe, tokenFor, type TestApp } from './harness';
+
+// Profiles, time-zone-true learning days and streaks, end to end (API.md "Streaks and days").
+// The server's clock is fixed and moved by hand: NOW is 2026-11-20 12:00 UTC unless a test moves it.
+const env = newTestEnv();
+let t: TestApp;
+let service: string;
+let nowMs = Date.parse('2026-11-20T12:00:00Z');
+const clock = { now: () => nowMs };
+
+const RECORD = `mutation($e: [LearningEventInput!]!) { recordEvents(events: $e) { accepted duplicates rejected { index code message } } }`;
+const PROFILE = `mutation($i: ProfileInput!) { updateProfile(input: $i) { id displayName timeZone } }`;
+const STREAK = `{ me { timeZone streak { current longest lastActiveDate activeToday freezesAvailable } } }`;
+const CALENDAR = `query($from: Date!, $to: Date!) { me { activityCalendar(from: $from, to: $to) { date events } stats { activeDays } } }`;
+
+let seq = 0;
+/** DAILY_LOGIN events of `learnerId` at the given instants (service caller: any past time). */
+async function logins(learnerId: string, instants: string[]) {
+  const res = await t.gql(RECORD, {
+    variables: { e: instants.map((at) => ({ id: `login-${(seq += 1)}`, type: 'DAILY_LOGIN', occurredAt: at, learnerId })) },
+    token: service,
+  });
+  expect(res.errors).toBeUndefined();
+  expect(res.data!.recordEvents.rejected).toEqual([]);
+}
+
+async function as<T = any>(learnerId: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: any[] }> {
+  return t.gql(query, { variables, token: await tokenFor(learnerId) }) as Promise<{ data?: T; errors?: any[] }>;
+}
+
+/** Run `f` with the server's clock at `iso`. */
+async function at<T>(iso: string, f: () => Promise<T>): Promise<T> {
+  const saved = nowMs;
+  nowMs = Date.parse(iso);
+  try {
+    return await f();
+  } finally {
+    nowMs = saved;
+  }
+}
+
+async function streakOf(learnerId: string) {
+  const res = await as(learnerId, STREAK);
+  expect(res.errors).toBeUndefined();
+  return res.data!.me.streak;
+}
+
+beforeAll(async () => {
+  t = await startTestApp(env, { app: { clock } });
+  service = await tokenFor('svc', ['service']);
+  const admin = await tokenFor('admin', ['admin']);
+  const res = await t.gql('mutation($c: CourseInput!) { upsertCourse(input: $c) { id } }', { variables: { c: makeCourse({ id: 'en', lessons: 3 }) }, token: admin });
+  expect(res.errors).toBeUndefined();
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await destroyTestEnv(env);
+});
+
+describe('updateProfile', () => {
+  it('sets a trimmed display name and a canonical IANA zone; refuses what is not a zone or not a name, changing nothing', async () => {
+    let res = await as('pf-ann', PROFILE, { i: { displayName: '  Ann Lee  ', timeZone: 'europe/berlin' } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.updateProfile).toEqual({ id: 'pf-ann', displayName: 'Ann Lee', timeZone: 'Europe/Berlin' });
+
+    for (const [input, field] of [
+      [{ timeZone: 'Mars/Olympus' }, 'input.timeZone'],
+      [{ timeZone: '+05:00' }, 'input.timeZone'],
+      [{ timeZone: '' }, 'input.timeZone'],
+      [{ timeZone: null }, 'input.timeZone'],
+      [{ displayName: '   ' }, 'input.displayName'],
+      [{ displayName: 'x'.repeat(61) }, 'input.displayName'],
+      [{ displayName: 'evil\u202Ename' }, 'input.displayName'],
+      [{ displayName: 'a\nb' }, 'input.displayName'],
+    ] as const) {
+      res = await as('pf-ann', PROFILE, { i: input });
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.extensions?.field).toBe(field);
+    }
+    const after = await as('pf-ann', '{ me { displayName timeZone } }');
+    expect(after.data!.me).toEqual({ displayName: 'Ann Lee', timeZone: 'Europe/Berlin' });
+
+    // A field left out is kept; null clears the name.
+    res = await as('pf-ann', PROFILE, { i: { displayName: null } });
+    expect(res.data!.updateProfile).toEqual({ id: 'pf-ann', displayName: null, timeZone: 'Europe/Berlin' });
+  });
+
+  it('shows the display name to others, and keeps name and zone through a reload from Postgres', async () => {
+    await as('pf-bob', PROFILE, { i: { displayName: 'Bob', timeZone: 'Asia/Kolkata' } });
+    const pub = await t.gql('{ learner(id: "pf-bob") { displayName streak { current } } }', { token: service });
+    expect(pub.data!.learner).toEqual({ displayName: 'Bob', streak: { current: 0 } });
+    await t.app.settle();
+    await t.app.redis.del(t.app.keys.learner('pf-bob'));
+    const after = await as('pf-bob', '{ me { displayName timeZone } }');
+    expect(after.data!.me).toEqual({ displayName: 'Bob', timeZone: 'Asia/Kolkata' });
+  });
+});
+
+describe('learning days in the learner zone', () => {
+  it('puts the same instant on the day each learner lives (UTC vs Pacific/Kiritimati, +14:00)', async () => {
+    // A zone applies to events from its change on: set it before the events.
+    await at('2026-11-18T00:00:00Z', () => as('tz-kir', PROFILE, { i: { timeZone: 'Pacific/Kiritimati' } }));
+    // 2026-11-19 11:00 UTC is 2026-11-20 01:00 in Kiritimati.
+    await logins('tz-utc', ['2026-11-19T11:00:00Z']);
+    await logins('tz-kir', ['2026-11-19T11:00:00Z']);
+    await t.app.settle();
+    const range = { from: '2026-11-18', to: '2026-11-21' };
+    const utc = await as('tz-utc', CALENDAR, range);
+    const kir = await as('tz-kir', CALENDAR, range);
+    expect(utc.data!.me.activityCalendar.filter((d: any) => d.events > 0).map((d: any) => d.date)).toEqual(['2026-11-19']);
+    expect(kir.data!.me.activityCalendar.filter((d: any) => d.events > 0).map((d: any) => d.date)).toEqual(['2026-11-20']);
+    // Kiritimati's "today" is 2026-11-21 at NOW (12:00 UTC = 02:00 next day): yesterday was active.
+    expect(await streakOf('tz-kir')).toEqual({ current: 1, longest: 1, lastActiveDate: '2026-11-20', activeToday: false, freezesAvailable: 0 });
+  });
+
+  it('a zone change mid-streak neither drops nor double-counts a day; later events use the new zone', async () => {
+    const id = 'tz-move';
+    // Three UTC days.
+    await logins(id, ['2026-11-17T10:00:00Z', '2026-11-18T10:00:00Z', '2026-11-19T10:00:00Z']);
+    expect(await streakOf(id)).toMatchObject({ current: 3, lastActiveDate: '2026-11-19' });
+    // Moves to New York at NOW (2026-11-20 12:00 UTC = 07:00 there).
+    await as(id, PROFILE, { i: { timeZone: 'America/New_York' } });
+    // 2026-11-20 13:00 UTC is 08:00 in New York: 2026-11-20 there.
+    nowMs = Date.parse('2026-11-20T13:30:00Z');
+    try {
+      await logins(id, ['2026-11-20T13:00:00Z']);
+      // An event from before the move still counts on its UTC day (already counted: no new day).
+      await logins(id, ['2026-11-19T23:30:00Z']);
+      const s = await streakOf(id);
+      expect(s).toEqual({ current: 4, longest: 4, lastActiveDate: '2026-11-20', activeToday: true, freezesAvailable: 0 });
+      await t.app.settle();
+      const cal = await as(id, CALENDAR, { from: '2026-11-16', to: '2026-11-21' });
+      expect(cal.data!.me.activityCalendar.filter((d: any) => d.events > 0).map((d: any) => d.date)).toEqual(['2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+      expect(cal.data!.me.stats.activeDays).toBe(4);
+    } finally {
+      nowMs = Date.parse('2026-11-20T12:00:00Z');
+    }
+  });
+
+  it('another server that has not seen the zone change computes the day again (no wrong day from a stale cache)', async () => {
+    const id = 'tz-two';
+    const other = await startTestApp(env, { app: { clock } });
+    try {
+      // The other server records first: it has seen the learner in UTC.
+      await other.gql(RECORD, { variables: { e: [{ id: 'tt-1', type: 'DAILY_LOGIN', occurredAt: '2026-11-18T12:00:00Z', learnerId: id }] }, token: service });
+      await at('2026-11-19T00:00:00Z', () => as(id, PROFILE, { i: { timeZone: 'Pacific/Kiritimati' } }));
+      // 2026-11-20 11:00 UTC is 2026-11-21 01:00 in Kiritimati.
+      const res = await other.gql(RECORD, { variables: { e: [{ id: 'tt-2', type: 'DAILY_LOGIN', occurredAt: '2026-11-20T11:00:00Z', learnerId: id }] }, token: service });
+      expect(res.data!.recordEvents.accepted).toBe(1);
+      expect(await streakOf(id)).toMatchObject({ lastActiveDate: '2026-11-21', activeToday: true, current: 1 });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('streaks', () => {
+  it('late and out-of-order events give the in-order streak; a late day joining two runs rebuilds it', async () => {
+    const inOrder = ['2026-11-14', '2026-11-15', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20'].map((d) => `${d}T09:00:00Z`);
+    await logins('st-in', inOrder);
+    await logins('st-rev', [...inOrder].reverse());
+    const a = await streakOf('st-in');
+    expect(a).toEqual({ current: 4, longest: 4, lastActiveDate: '2026-11-20', activeToday: true, freezesAvailable: 0 });
+    expect(await streakOf('st-rev')).toEqual(a);
+    // The missing 2026-11-16 arrives last: one run of 7, a freeze earned.
+    await logins('st-in', ['2026-11-16T22:00:00Z']);
+    expect(await streakOf('st-in')).toEqual({ current: 7, longest: 7, lastActiveDate: '2026-11-20', activeToday: true, freezesAvailable: 1 });
+  });
+
+  it('a freeze bridges one missed day and not two', async () => {
+    const week = ['2026-11-05', '2026-11-06', '2026-11-07', '2026-11-08', '2026-11-09', '2026-11-10', '2026-11-11'].map((d) => `${d}T09:00:00Z`);
+    // 2026-11-12 missed, bridged by the week's freeze; then 2026-11-13.
+    await logins('st-fz', [...week, '2026-11-13T09:00:00Z']);
+    expect(await streakOf('st-fz')).toMatchObject({ current: 0, longest: 8 });
+    // Two missed days (11-14 and 11-15 for st-fz2): broken.
+    await logins('st-fz2', [...week, '2026-11-14T09:00:00Z']);
+    expect(await streakOf('st-fz2')).toMatchObject({ current: 0, longest: 7, freezesAvailable: 1 });
+    nowMs = Date.parse('2026-11-14T12:00:00Z');
+    try {
+      // On 2026-11-14: st-fz's run is alive (13th active, 12th bridged), 8 days, the freeze spent.
+      expect(await streakOf('st-fz')).toEqual({ current: 8, longest: 8, lastActiveDate: '2026-11-13', activeToday: false, freezesAvailable: 0 });
+      // st-fz2 on 2026-11-14: active today, but 11-12 and 11-13 missed: a new run of 1.
+      expect(await streakOf('st-fz2')).toMatchObject({ current: 1, activeToday: true, freezesAvailable: 1 });
+    } finally {
+      nowMs = Date.parse('2026-11-20T12:00:00Z');
+    }
+  });
+
+  it('sends StreakUpdated on myEvents for a new active day, not for a second event that day, and completeLesson answers the streak', async () => {
+    const id = 'st-live';
+    const sub = await subscribe(t.wsUrl, 'subscription { myEvents { __typename ... on StreakUpdated { streak { current activeToday lastActiveDate } } } }', { token: await tokenFor(id) });
+    try {
+      await logins(id, ['2026-11-19T09:00:00Z']);
+      await eventually(() => sub.values.length >= 1, 5000, 'first StreakUpdated');
+      const res = await t.gql('mutation { enroll(courseId: "en", learnerId: "st-live") { id } }', { token: service });
+      expect(res.errors).toBeUndefined();
+      const done = await as(id, 'mutation { completeLesson(lessonId: "en-l1") { streak { current activeToday } } }');
+      expect(done.errors).toBeUndefined();
+      expect(done.data!.completeLesson.streak).toEqual({ current: 2, activeToday: true });
+      await as(id, 'mutation { completeLesson(lessonId: "en-l2") { xpAwarded } }');
+      await new Promise((r) => setTimeout(r, 300));
+      // Enrolling on 2026-11-20 made the day active (one StreakUpdated); the lessons that day changed nothing.
+      expect(sub.values.map((v: any) => v.myEvents).filter((e: any) => e.__typename === 'StreakUpdated')).toEqual([
+        { __typename: 'StreakUpdated', streak: { current: 1, activeToday: false, lastActiveDate: '2026-11-19' } },
+        { __typename: 'StreakUpdated', streak: { current: 2, activeToday: true, lastActiveDate: '2026-11-20' } },
+      ]);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('hydration rebuilds the streak from activity_days, and verify agrees with Redis', async () => {
+    const id = 'st-hyd';
+    await logins(id, ['2026-11-17T09:00:00Z', '2026-11-18T09:00:00Z', '2026-11-20T09:00:00Z']);
+    const before = await streakOf(id);
+    await t.app.settle();
+    const hash = await t.app.redis.hgetall(t.app.keys.learner(id));
+    await t.app.redis.del(t.app.keys.learner(id));
+    expect(await streakOf(id)).toEqual(before);
+    const again = await t.app.redis.hgetall(t.app.keys.learner(id));
+    for (const f of ['sk', 'sf', 'sl', 'sd', 'ad']) expect(again[f], f).toBe(hash[f]);
+    const report = await verifyStores({ redis: t.app.redis, keys: t.app.keys, hot: t.app.hot, repo: t.app.learnerRepo }, { recheckDelayMs: 100 });
+    expect(report.drift).toEqual([]);
+  });
+});
