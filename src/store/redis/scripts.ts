@@ -21,7 +21,8 @@ export type ScriptName =
   | 'boardRanks'
   | 'boardAround'
   | 'installBoard'
-  | 'heartbeat';
+  | 'heartbeat'
+  | 'takeTokens';
 
 type Reply = unknown;
 
