@@ -96,6 +96,13 @@ describe('ActionLimits', () => {
     expect(freeService.limits.ruleFor('enroll', 'service')).toBeNull();
   });
 
+  it('never lets an action through when the store cannot be asked: its error goes up (UNAVAILABLE through the translator)', async () => {
+    const down: RateLimitStore = { take: () => Promise.reject(new Error('Connection is closed.')) };
+    const limits = new ActionLimits(down, BUDGETS, { now: () => T0 });
+    await expect(limits.actingFor(learner('amy'), null, 'enroll')).rejects.toThrow('Connection is closed.');
+    await expect(limits.takeEach(learner('amy'), ['amy', 'bob'], 'recordEvents')).rejects.toThrow('Connection is closed.');
+  });
+
   it('counts service and admin tokens as service callers', () => {
     expect([learner('amy'), service, admin].map(callerKindOf)).toEqual(['learner', 'service', 'service']);
   });
