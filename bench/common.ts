@@ -578,6 +578,9 @@ export function startBenchServer(s: BenchServer): ServerProcess {
       DEMO_CATALOG: 'false',
       LOG_LEVEL: 'warn',
       JWT_SECRET: s.env.jwtSecret,
+      // A bench drives a few learners far past any learner's budget: it measures the work, not the
+      // limiter (BENCH_ENV_<label>=RATE_LIMITS=true measures it on; an older checkout ignores it).
+      RATE_LIMITS: 'false',
       ...s.extraEnv,
     },
     nodeArgs: process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${s.profDir}`] : [],

@@ -9,6 +9,7 @@ import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
 import { EventService } from './domain/events/service';
 import { LearnerService } from './domain/learners/service';
+import { ActionLimits } from './domain/limits/service';
 import { systemClock, type Clock } from './domain/ports';
 import { ProgressService } from './domain/progress/service';
 import { createLogger, redactUrl, type Logger } from './logger';
@@ -47,6 +48,7 @@ import { watchConnection } from './store/redis/errors';
 import { Keys } from './store/redis/keys';
 import { LearnerHotStore } from './store/redis/learners';
 import { Membership } from './store/redis/membership';
+import { RedisRateLimits } from './store/redis/rateLimits';
 import type { ScriptedClient } from './store/redis/scripts';
 import { BoardFeeds } from './subscriptions/feeds';
 import { LearnerFeed } from './subscriptions/learnerFeed';
@@ -208,11 +210,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     flusher.doorbell(m.partition);
   });
   const catalog = new CatalogService(new CatalogRepository(orm), pubsub);
-  const events = new EventService({ store: learnerStore, catalog, clock, gate: new OutboxGate(monitor) });
+  // Taken before an action applies (a refused one changes nothing); a Redis outage fails the
+  // action (UNAVAILABLE, logged by the error translator), never lets it through unlimited.
+  const actionLimits = new ActionLimits(new RedisRateLimits(redis, keys), config.rateLimits, clock);
+  const events = new EventService({ store: learnerStore, catalog, clock, gate: new OutboxGate(monitor), limits: actionLimits });
   const services: Services = {
     catalog,
     events,
     boards: new BoardService(boardStore),
+    limits: actionLimits,
     learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),

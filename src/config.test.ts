@@ -71,6 +71,20 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/JWT_SECRET is required/);
   });
 
+  it('has per-learner rate limits on learner actions, each settable, 0 for unlimited, and a switch to turn them off', () => {
+    expect(loadConfig({}).rateLimits).toEqual({
+      enabled: true,
+      perMinute: { enroll: 120, completeLesson: 120, recordWatchTime: 120, submitQuizAttempt: 120, recordEvents: 1000 },
+      serviceFactor: 20,
+    });
+    const set = loadConfig({ RATE_LIMITS: 'false', RATE_LIMIT_COMPLETE_LESSON: '0', RATE_LIMIT_RECORD_EVENTS: '5000', RATE_LIMIT_SERVICE_FACTOR: '0' }).rateLimits;
+    expect(set).toMatchObject({ enabled: false, perMinute: { completeLesson: 0, recordEvents: 5000 }, serviceFactor: 0 });
+    expect(() => loadConfig({ RATE_LIMIT_ENROLL: '-1' })).toThrow(/^Invalid configuration: RATE_LIMIT_ENROLL: must be a whole number of actions a minute \(0: unlimited\)$/);
+    expect(() => loadConfig({ RATE_LIMIT_ENROLL: '1.5' })).toThrow(/^Invalid configuration: RATE_LIMIT_ENROLL: /);
+    expect(() => loadConfig({ RATE_LIMIT_RECORD_EVENTS: 'lots' })).toThrow(/^Invalid configuration: RATE_LIMIT_RECORD_EVENTS: must be a decimal number$/);
+    expect(() => loadConfig({ RATE_LIMITS: 'maybe' })).toThrow(/^Invalid configuration: RATE_LIMITS: /);
+  });
+
   it('refuses a published secret in production only', () => {
     for (const published of [DEV_JWT_SECRET, 'change-me-to-a-long-random-secret-0123456789']) {
       expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: published })).toThrow(

@@ -13,6 +13,15 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** Actions per learner and minute: a whole number, 0 for unlimited. */
+const perMinute = (fallback: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number of actions a minute (0: unlimited)')
+    .min(0, 'must be a whole number of actions a minute (0: unlimited)')
+    .max(1_000_000, 'must be at most 1000000 a minute (0: unlimited)')
+    .default(fallback);
+
 /** The environment the service reads at start-up. Every field has a developer default. */
 export const configSchema = z
   .object({
@@ -120,6 +129,20 @@ export const configSchema = z
     MAX_QUERY_COST: z.coerce.number().int().min(100).default(5000),
     /** `learner(id)` lookups per client (token subject, else address) and minute that may ask Postgres (ids Redis does not hold). */
     LEARNER_LOOKUPS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    /** Per-learner rate limits on learner actions (false: none at all, e.g. for benchmarks). */
+    RATE_LIMITS: bool.default(true),
+    /** enroll calls per learner and minute (their own calls; service callers: times RATE_LIMIT_SERVICE_FACTOR); 0: unlimited. */
+    RATE_LIMIT_ENROLL: perMinute(120),
+    /** completeLesson calls per learner and minute; 0: unlimited. */
+    RATE_LIMIT_COMPLETE_LESSON: perMinute(120),
+    /** recordWatchTime calls per learner and minute; 0: unlimited. */
+    RATE_LIMIT_RECORD_WATCH_TIME: perMinute(120),
+    /** submitQuizAttempt calls per learner and minute; 0: unlimited. */
+    RATE_LIMIT_SUBMIT_QUIZ_ATTEMPT: perMinute(120),
+    /** recordEvents events (not calls) per learner and minute; 0: unlimited. */
+    RATE_LIMIT_RECORD_EVENTS: perMinute(1000),
+    /** A service or admin caller's budget per learner is this many times a learner's own; 0: unlimited. */
+    RATE_LIMIT_SERVICE_FACTOR: z.coerce.number().int().min(0).max(10_000).default(20),
     /** How long reads believe "Postgres does not know this learner" before asking again. */
     UNKNOWN_LEARNER_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     /** Operations one WebSocket connection may run at once; one more gets TOO_MANY_SUBSCRIPTIONS (the connection stays). */
@@ -180,6 +203,17 @@ export const configSchema = z
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
+      rateLimits: {
+        enabled: env.RATE_LIMITS,
+        perMinute: {
+          enroll: env.RATE_LIMIT_ENROLL,
+          completeLesson: env.RATE_LIMIT_COMPLETE_LESSON,
+          recordWatchTime: env.RATE_LIMIT_RECORD_WATCH_TIME,
+          submitQuizAttempt: env.RATE_LIMIT_SUBMIT_QUIZ_ATTEMPT,
+          recordEvents: env.RATE_LIMIT_RECORD_EVENTS,
+        },
+        serviceFactor: env.RATE_LIMIT_SERVICE_FACTOR,
+      },
       learnerLookups: { perMinute: env.LEARNER_LOOKUPS_PER_MINUTE, unknownCacheMs: env.UNKNOWN_LEARNER_CACHE_MS },
       subscriptions: {
         maxPerConnection: env.MAX_SUBSCRIPTIONS_PER_CONNECTION,

@@ -7,6 +7,7 @@ import type { BoardService } from '../domain/boards/service';
 import type { CatalogService } from '../domain/catalog/service';
 import type { EventService } from '../domain/events/service';
 import type { LearnerService } from '../domain/learners/service';
+import type { ActionLimits } from '../domain/limits/service';
 import type { EnrollmentState, LearnerCounters, StatCounters } from '../domain/learners/state';
 import type { Clock } from '../domain/ports';
 import type { LessonState } from '../domain/progress/lessons';
@@ -23,6 +24,8 @@ export interface Services {
   learners: LearnerService;
   activity: ActivityService;
   boards: BoardService;
+  /** Per-learner rate limits on learner actions. */
+  limits: ActionLimits;
   feeds: { learner: LearnerFeed; boards: BoardFeeds };
   clock: Clock;
 }

@@ -1,4 +1,3 @@
-import { actingFor } from '../domain/auth/viewer';
 import type { LessonCompletion, WatchProgress } from '../domain/progress/service';
 import { streakNow } from '../domain/engagement/facts';
 import { builder } from './builder';
@@ -54,14 +53,15 @@ builder.mutationFields((t) => ({
     description: 'Enroll the signed-in learner (or, for service/admin callers, learnerId) in a course.',
     authScopes: { learner: true },
     args: { courseId: t.arg.id({ required: true }), learnerId: t.arg.id(), eventId: t.arg.id({ description: EVENT_ID }) },
-    resolve: (_r, args, ctx) => ctx.services.progress.enroll(actingFor(ctx.viewer, args.learnerId), args.courseId, args.eventId),
+    resolve: async (_r, args, ctx) => ctx.services.progress.enroll(await ctx.services.limits.actingFor(ctx.viewer, args.learnerId, 'enroll'), args.courseId, args.eventId),
   }),
   completeLesson: t.field({
     type: LessonCompletionRef,
     description: "Complete a lesson; pays the lesson's XP exactly once.",
     authScopes: { learner: true },
     args: { lessonId: t.arg.id({ required: true }), learnerId: t.arg.id(), eventId: t.arg.id({ description: EVENT_ID }) },
-    resolve: (_r, args, ctx) => ctx.services.progress.completeLesson(actingFor(ctx.viewer, args.learnerId), args.lessonId, args.eventId),
+    resolve: async (_r, args, ctx) =>
+      ctx.services.progress.completeLesson(await ctx.services.limits.actingFor(ctx.viewer, args.learnerId, 'completeLesson'), args.lessonId, args.eventId),
   }),
   recordWatchTime: t.field({
     type: WatchProgressRef,
@@ -73,7 +73,7 @@ builder.mutationFields((t) => ({
       learnerId: t.arg.id(),
       eventId: t.arg.id({ description: EVENT_ID }),
     },
-    resolve: (_r, args, ctx) =>
-      ctx.services.progress.recordWatchTime(actingFor(ctx.viewer, args.learnerId), args.lessonId, args.seconds, args.eventId),
+    resolve: async (_r, args, ctx) =>
+      ctx.services.progress.recordWatchTime(await ctx.services.limits.actingFor(ctx.viewer, args.learnerId, 'recordWatchTime'), args.lessonId, args.seconds, args.eventId),
   }),
 }));

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { actingFor } from '../domain/auth/viewer';
 import { catalogId } from '../domain/catalog/input';
 import { encodeAttemptCursor, type QuizAttemptRecord } from '../domain/events/types';
 import type { QuizResult } from '../domain/progress/service';
@@ -53,7 +52,8 @@ builder.mutationFields((t) => ({
       learnerId: t.arg.id(),
       eventId: t.arg.id({ description: 'Your id for this action (e.g. a UUID): a retry with the same id returns the first result instead of a second attempt.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.progress.submitQuizAttempt(actingFor(ctx.viewer, args.learnerId), args.quizId, args.score, args.eventId),
+    resolve: async (_r, args, ctx) =>
+      ctx.services.progress.submitQuizAttempt(await ctx.services.limits.actingFor(ctx.viewer, args.learnerId, 'submitQuizAttempt'), args.quizId, args.score, args.eventId),
   }),
 }));
 

@@ -3,6 +3,7 @@ import { learnerId as learnerIdSchema, type Viewer } from '../auth/viewer';
 import type { CatalogService } from '../catalog/service';
 import type { Catalog } from '../catalog/types';
 import { BadInput, DomainError, Forbidden, NotFound, quoted, UnsupportedEventType } from '../errors';
+import type { ActionLimits } from '../limits/service';
 import { maxWatchSeconds } from '../progress/rules';
 import type { Clock, EventStore, WriteGate } from '../ports';
 import { parseInput } from '../validation';
@@ -71,6 +72,8 @@ export interface EventServiceDeps {
   catalog: CatalogService;
   clock: Clock;
   gate: WriteGate;
+  /** Per-learner budgets of events (none: unlimited). */
+  limits?: ActionLimits;
 }
 
 const REPEAT_CODES = new Set(['ALREADY_COMPLETED', 'ALREADY_ENROLLED']);
@@ -114,7 +117,8 @@ export class EventService {
   /**
    * `recordEvents`: validate each event on its own (bad ones are rejected with their index and
    * code while the rest apply), then apply the valid ones in one go, in order per learner.
-   * @throws BadInput for a batch over the limit; Unavailable when the outbox is full
+   * @throws BadInput for a batch over the limit; Unavailable when the outbox is full; the
+   *   store's error when the rate limits cannot be read (UNAVAILABLE through the translator)
    */
   async record(viewer: Viewer, inputs: readonly LearningEventInput[]): Promise<EventBatchResult> {
     if (inputs.length > MAX_EVENTS_PER_BATCH) {
@@ -135,13 +139,21 @@ export class EventService {
     });
     let accepted = 0;
     let duplicates = 0;
-    if (valid.length) {
-      this.deps.gate.check(valid.length);
-      const prepared = valid.map((v) => v.prepared);
+    if (valid.length) this.deps.gate.check(valid.length);
+    // Each learner's events take from their budget before any applies: those past it are
+    // refused one by one (RATE_LIMITED), the first ones in the batch's order go on.
+    const refusals = this.deps.limits ? await this.deps.limits.takeEach(viewer, valid.map((v) => v.prepared.event.learnerId), 'recordEvents') : [];
+    const within = valid.filter((v, i) => {
+      const refusal = refusals[i];
+      if (refusal) rejected.push({ index: v.index, id: shownId(inputs[v.index]!.id), code: refusal.code, message: refusal.message });
+      return !refusal;
+    });
+    if (within.length) {
+      const prepared = within.map((v) => v.prepared);
       const outcomes = await this.resolveRepeats(prepared, await this.deps.store.apply(prepared));
       outcomes.forEach((o, i) => {
         if (o.status === 'rejected') {
-          rejected.push({ index: valid[i]!.index, id: shownId(inputs[valid[i]!.index]!.id), code: o.error.code, message: o.error.message });
+          rejected.push({ index: within[i]!.index, id: shownId(inputs[within[i]!.index]!.id), code: o.error.code, message: o.error.message });
         } else if (o.status === 'applied') accepted += 1;
         else duplicates += 1;
       });

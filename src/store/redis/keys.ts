@@ -54,6 +54,16 @@ export class Keys {
     return `${this.partitionTag(this.partitionOf(learnerId))}:event:${learnerId.length}:${learnerId}:${eventId}`;
   }
 
+  /**
+   * A learner's rate-limit bucket for one action and kind of caller (`learner`, `service`), in
+   * the learner's partition. Action and caller are names of letters from fixed lists; the
+   * learner id comes last, length-prefixed.
+   */
+  rateBucket(learnerId: string, action: string, caller: string): string {
+    if (!/^[A-Za-z]+$/.test(action) || !/^[A-Za-z]+$/.test(caller)) throw new Error(`Not a rate-limit budget: ${action}, ${caller}`);
+    return `${this.partitionTag(this.partitionOf(learnerId))}:rate:${action}:${caller}:${learnerId.length}:${learnerId}`;
+  }
+
   /** The outbox stream of a partition. */
   outbox(partition: number): string {
     return `${this.partitionTag(partition)}:outbox`;

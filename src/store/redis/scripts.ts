@@ -23,7 +23,8 @@ export type ScriptName =
   | 'boardRanks'
   | 'boardAround'
   | 'installBoard'
-  | 'heartbeat';
+  | 'heartbeat'
+  | 'takeTokens';
 
 type Reply = unknown;
 
