@@ -141,6 +141,8 @@ export const configSchema = z
     RATE_LIMIT_SUBMIT_QUIZ_ATTEMPT: perMinute(120),
     /** recordEvents events (not calls) per learner and minute; 0: unlimited. */
     RATE_LIMIT_RECORD_EVENTS: perMinute(1000),
+    /** updateProfile calls per learner and minute (each zone change is kept in a bounded history); 0: unlimited. */
+    RATE_LIMIT_UPDATE_PROFILE: perMinute(10),
     /** A service or admin caller's budget per learner is this many times a learner's own; 0: unlimited. */
     RATE_LIMIT_SERVICE_FACTOR: z.coerce.number().int().min(0).max(10_000).default(20),
     /** How long reads believe "Postgres does not know this learner" before asking again. */
@@ -211,6 +213,7 @@ export const configSchema = z
           recordWatchTime: env.RATE_LIMIT_RECORD_WATCH_TIME,
           submitQuizAttempt: env.RATE_LIMIT_SUBMIT_QUIZ_ATTEMPT,
           recordEvents: env.RATE_LIMIT_RECORD_EVENTS,
+          updateProfile: env.RATE_LIMIT_UPDATE_PROFILE,
         },
         serviceFactor: env.RATE_LIMIT_SERVICE_FACTOR,
       },

@@ -49,6 +49,8 @@ interface Ev {
   quizId?: string;
   score?: number;
   watchedSeconds?: number;
+  goalKind?: string;
+  target?: number;
 }
 
 async function setUp(t: TestApp) {

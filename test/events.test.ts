@@ -44,6 +44,8 @@ interface Ev {
   occurredAt: string;
   learnerId?: string;
   lessonId?: string;
+  goalKind?: string;
+  target?: number;
 }
 
 /** A fixed pseudo-random plan, so a failure can be replayed. */

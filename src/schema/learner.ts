@@ -237,7 +237,7 @@ builder.mutationFields((t) => ({
     authScopes: { learner: true },
     args: { input: t.arg({ type: ProfileInputRef, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const id = requireViewer(ctx.viewer).id;
+      const id = await ctx.services.limits.actingFor(ctx.viewer, null, 'updateProfile');
       await ctx.services.engagement.updateProfile(id, input);
       return { id };
     },
