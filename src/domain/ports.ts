@@ -62,6 +62,11 @@ export interface LearnerReads {
   lessonStates(learnerId: string, lessonIds: readonly string[]): Promise<Map<string, LessonState>>;
   /** The hash counters of `LearnerStats` (one HMGET); zeros for a stranger. */
   statCounters(learnerId: string): Promise<StatCounters>;
+  /**
+   * Counter fields of the learner's hash (e.g. `xp`, `cc:<course>`, `b:<badge>`), in the order
+   * asked, as the scripts read them (absent: 0), with one read; zeros for a stranger.
+   */
+  numbers(learnerId: string, fields: readonly string[]): Promise<number[]>;
 }
 
 /**

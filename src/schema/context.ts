@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { ActivityService, ActivityTotals } from '../domain/activity/service';
 import type { Viewer } from '../domain/auth/viewer';
+import type { BadgeService } from '../domain/badges/service';
 import type { BoardService } from '../domain/boards/service';
 import type { CatalogService } from '../domain/catalog/service';
 import type { EventService } from '../domain/events/service';
@@ -17,6 +18,7 @@ export interface Services {
   catalog: CatalogService;
   events: EventService;
   progress: ProgressService;
+  badges: BadgeService;
   learners: LearnerService;
   activity: ActivityService;
   boards: BoardService;

@@ -13,11 +13,9 @@ const CONTRACT = fileURLToPath(new URL('../../../shared/contract/schema.graphql'
 const PENDING = [
   // Profiles, streaks, stats, goals, activity, quizzes, certificates, events.
   'TYPE_REMOVED: ProfileInput was removed.',
-  'TYPE_REMOVED: BadgeProgress was removed.',
   'FIELD_REMOVED: Mutation.setDailyGoal was removed.',
   'FIELD_REMOVED: Mutation.updateProfile was removed.',
   'FIELD_REMOVED: Learner.streak was removed.',
-  'FIELD_REMOVED: Learner.badgeProgress was removed.',
   'FIELD_REMOVED: Learner.dailyGoals was removed.',
   'FIELD_REMOVED: PublicLearner.streak was removed.',
   'FIELD_REMOVED: LessonCompletion.streak was removed.',
