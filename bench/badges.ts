@@ -16,25 +16,31 @@
  * place). Apart from that it times `candidatesFor` itself, cold (what the first completion of
  * a course pays after each catalog change).
  * The Postgres writer and the board projector are off: they run after the answer, and here
- * they would only add noise. Redis is the shared one (other clients add noise to both apps).
+ * they would only add noise. Each app has a redis-server of its own (from PATH, free port, no
+ * persistence), so INFO commandstats and INFO cpu count that app's scripts only: the script
+ * time (EVALSHA µs per call, as Redis measures it) and Redis CPU per completion.
  *
  * Run:  npx tsx bench/badges.ts
  * Env:  BENCH_BADGES (200)  BENCH_EVENTS (1000 per app and round)  BENCH_ROUNDS (4)
- *       BENCH_WARMUP (300 per app)  BENCH_LEARNERS (60)  BENCH_PG_URL, BENCH_REDIS_URL
+ *       BENCH_WARMUP (300 per app)  BENCH_LEARNERS (60)  BENCH_PG_URL
+ *       BENCH_PRIVATE_REDIS (1; 0: both apps on BENCH_REDIS_URL, where Redis figures are shared)
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import { buildApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { candidatesFor } from '../src/domain/badges/compile';
 import type { BadgeCriteria } from '../src/domain/badges/criteria';
 import { Catalog } from '../src/domain/catalog/types';
-import { bigCourse, destroyBenchEnv, emitResult, envInt, log, newBenchEnv, round, runMain, type BenchEnv } from './lib';
+import { bigCourse, destroyBenchEnv, emitResult, envInt, freePort, log, newBenchEnv, redisCpuSeconds, round, runMain, sleep, type BenchEnv } from './lib';
 
 const BADGES = envInt('BENCH_BADGES', 200);
 const EVENTS = envInt('BENCH_EVENTS', 1000);
 const ROUNDS = envInt('BENCH_ROUNDS', 4);
 const WARMUP = envInt('BENCH_WARMUP', 300);
 const LEARNERS = envInt('BENCH_LEARNERS', 60);
+const PRIVATE_REDIS = (process.env.BENCH_PRIVATE_REDIS ?? '1') !== '0';
 const COURSE_ID = 'bench-badges';
 const OTHER_COURSE = 'bench-other';
 const XP = 10;
@@ -49,6 +55,9 @@ export interface LatencyFigures {
   cpuUsPerEvent: number;
   /** Time in the Catalog's lookups (lesson, course, lessonCandidates, courseShape) per completion. */
   catalogLookupUsPerEvent: number;
+  /** Script time per completion as Redis measures it (EVALSHA), and Redis CPU; null on a shared Redis. */
+  scriptUsPerEvent: number | null;
+  redisCpuUsPerEvent: number | null;
 }
 
 export interface BadgesResult {
@@ -60,7 +69,7 @@ export interface BadgesResult {
   none: LatencyFigures;
   withBadges: LatencyFigures;
   /** withBadges minus none, per completion. */
-  costUs: { p50: number; p99: number; mean: number; cpu: number };
+  costUs: { p50: number; p99: number; mean: number; cpu: number; script: number | null };
 }
 
 /** Badge `i` of the mix: a fixed rotation of shapes; thresholds out of reach of the run. */
@@ -134,9 +143,55 @@ interface Side {
   samplesMs: number[];
   cpuUs: number;
   lookupMs: number;
+  /** Its own redis-server, when PRIVATE_REDIS. */
+  redis: ChildProcess | null;
+  scriptUs: number;
+  redisCpuS: number;
+}
+
+/** A redis-server of our own (no persistence, like the shared one here), so its stats count one app only. */
+async function startPrivateRedis(side: Side): Promise<void> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  side.redis = child;
+  let spawnError: Error | null = null;
+  child.once('error', (err) => (spawnError = err));
+  process.on('exit', () => child.kill('SIGKILL'));
+  side.env.redisUrl = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(side.env.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    for (let i = 0; ; i += 1) {
+      if (spawnError) throw new Error(`cannot start redis-server (${(spawnError as Error).message}); install it or set BENCH_PRIVATE_REDIS=0`);
+      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch (err) {
+        if (i >= 50) throw new Error(`redis-server on port ${port} did not answer: ${(err as Error).message}`);
+        probe.disconnect();
+        await sleep(100);
+      }
+    }
+  } finally {
+    probe.disconnect();
+  }
+  log(`${side.name}: private redis-server on ${side.env.redisUrl} (pid ${child.pid})`);
+}
+
+/** Microseconds Redis has spent running scripts (EVAL and EVALSHA), from INFO commandstats. */
+async function scriptMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/gm)) total += Number(m[1]);
+  return total;
 }
 
 async function startSide(side: Side, withBadges: boolean): Promise<void> {
+  if (PRIVATE_REDIS) await startPrivateRedis(side);
   const config = loadConfig({
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -163,6 +218,9 @@ async function startSide(side: Side, withBadges: boolean): Promise<void> {
 /** Complete `count` fresh (learner, lesson) pairs one at a time; keep the samples when `record`. */
 async function run(side: Side, count: number, record: boolean): Promise<void> {
   const progress = side.app!.services.progress;
+  const redis = side.app!.redis as unknown as Redis;
+  const script0 = record && PRIVATE_REDIS ? await scriptMicros(redis) : 0;
+  const redisCpu0 = record && PRIVATE_REDIS ? await redisCpuSeconds(redis) : 0;
   const cpu0 = process.cpuUsage();
   const lookup0 = lookup.ms;
   for (let i = 0; i < count; i += 1) {
@@ -180,6 +238,10 @@ async function run(side: Side, count: number, record: boolean): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     side.cpuUs += cpu.user + cpu.system;
     side.lookupMs += lookup.ms - lookup0;
+    if (PRIVATE_REDIS) {
+      side.scriptUs += (await scriptMicros(redis)) - script0;
+      side.redisCpuS += (await redisCpuSeconds(redis)) - redisCpu0;
+    }
   }
 }
 
@@ -194,10 +256,12 @@ function figures(side: Side): LatencyFigures {
     meanUs: us(sorted.reduce((s, x) => s + x, 0) / sorted.length),
     cpuUsPerEvent: round(side.cpuUs / sorted.length, 0),
     catalogLookupUsPerEvent: round((side.lookupMs * 1000) / sorted.length, 2),
+    scriptUsPerEvent: PRIVATE_REDIS ? round(side.scriptUs / sorted.length, 0) : null,
+    redisCpuUsPerEvent: PRIVATE_REDIS ? round((side.redisCpuS * 1e6) / sorted.length, 0) : null,
   };
 }
 
-const sides: Side[] = (['none', 'withBadges'] as const).map((name) => ({ name, env: newBenchEnv(), app: null, learners: [], lessons: [], next: 0, samplesMs: [], cpuUs: 0, lookupMs: 0 }));
+const sides: Side[] = (['none', 'withBadges'] as const).map((name) => ({ name, env: newBenchEnv(), app: null, learners: [], lessons: [], next: 0, samplesMs: [], cpuUs: 0, lookupMs: 0, redis: null, scriptUs: 0, redisCpuS: 0 }));
 
 async function main(): Promise<void> {
   log(`badges: ${BADGES} badges vs none; ${ROUNDS} rounds of ${EVENTS} completions per app, one at a time, after ${WARMUP} each`);
@@ -241,17 +305,21 @@ async function main(): Promise<void> {
       p99: withBadges.p99Us - none.p99Us,
       mean: withBadges.meanUs - none.meanUs,
       cpu: withBadges.cpuUsPerEvent - none.cpuUsPerEvent,
+      script: withBadges.scriptUsPerEvent === null || none.scriptUsPerEvent === null ? null : withBadges.scriptUsPerEvent - none.scriptUsPerEvent,
     },
   };
   console.log(JSON.stringify(out, null, 2));
   const line = (name: string, f: LatencyFigures) =>
-    `  ${name.padEnd(12)} p50 ${f.p50Us} µs  p90 ${f.p90Us} µs  p99 ${f.p99Us} µs  mean ${f.meanUs} µs  CPU ${f.cpuUsPerEvent} µs  catalog lookups ${f.catalogLookupUsPerEvent} µs`;
+    `  ${name.padEnd(12)} p50 ${f.p50Us} µs  p90 ${f.p90Us} µs  p99 ${f.p99Us} µs  mean ${f.meanUs} µs  CPU ${f.cpuUsPerEvent} µs  catalog lookups ${f.catalogLookupUsPerEvent} µs` +
+    (f.scriptUsPerEvent === null ? '' : `  script ${f.scriptUsPerEvent} µs  Redis CPU ${f.redisCpuUsPerEvent} µs`);
   console.log(
     [
       `\ncompleteLesson, one at a time, ${none.events} per app (${candidates.ids.length} of ${BADGES} badges judged per completion, ${candidates.json.length} bytes of rules):`,
       line('no badges', none),
       line(`${BADGES} badges`, withBadges),
-      `  cost of the badges: p50 ${signed(out.costUs.p50)} µs, p99 ${signed(out.costUs.p99)} µs, mean ${signed(out.costUs.mean)} µs, CPU ${signed(out.costUs.cpu)} µs per completion`,
+      `  cost of the badges: p50 ${signed(out.costUs.p50)} µs, p99 ${signed(out.costUs.p99)} µs, mean ${signed(out.costUs.mean)} µs, CPU ${signed(out.costUs.cpu)} µs` +
+        (out.costUs.script === null ? '' : `, script ${signed(out.costUs.script)} µs`) +
+        ' per completion',
       `  candidatesFor, cold (once per course and catalog change): p50 ${out.candidatesForColdUs.p50} µs, p99 ${out.candidatesForColdUs.p99} µs`,
     ].join('\n'),
   );
@@ -264,7 +332,19 @@ runMain(main, async () => {
     side.app = null;
     // Nothing to keep: the writer is off and the database goes next.
     if (running) await running.crash().catch(() => undefined);
-    await destroyBenchEnv(side.env);
+    if (side.redis) {
+      // Our own server: stopping it removes its keys; the database still goes.
+      const child = side.redis;
+      side.redis = null;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await destroyBenchEnv({ ...side.env, redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' }).catch((err) => log(`clean-up: ${(err as Error).message}`));
+    } else {
+      await destroyBenchEnv(side.env);
+    }
   }
   log('cleaned up databases and keys');
 });
