@@ -5,6 +5,7 @@ import { ActivityService } from './domain/activity/service';
 import { TokenVerifier } from './domain/auth/tokens';
 import { Unavailable } from './domain/errors';
 import { BoardService } from './domain/boards/service';
+import { BadgeService } from './domain/badges/service';
 import { CatalogService } from './domain/catalog/service';
 import { demoBadges, demoCourses } from './domain/catalog/demo';
 import { EventService } from './domain/events/service';
@@ -223,6 +224,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
     engagement: new EngagementService({ events }),
+    badges: new BadgeService({ learners: learnerStore, catalog, clock }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),
       boards: new BoardFeeds(pubsub, boardStore, log.child({ component: 'feeds' }), { minIntervalMs: options.boardFeedIntervalMs ?? 250 }),

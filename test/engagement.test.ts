@@ -51,8 +51,15 @@ beforeAll(async () => {
   t = await startTestApp(env, { app: { clock } });
   service = await tokenFor('svc', ['service']);
   const admin = await tokenFor('admin', ['admin']);
-  const res = await t.gql('mutation($c: CourseInput!) { upsertCourse(input: $c) { id } }', { variables: { c: makeCourse({ id: 'en', lessons: 3 }) }, token: admin });
-  expect(res.errors).toBeUndefined();
+  for (const c of [makeCourse({ id: 'en', lessons: 3 }), makeCourse({ id: 'eq', modules: 1, lessons: 1, quizzes: 1 })]) {
+    const res = await t.gql('mutation($c: CourseInput!) { upsertCourse(input: $c) { id } }', { variables: { c }, token: admin });
+    expect(res.errors).toBeUndefined();
+  }
+  const badge = await t.gql('mutation($b: BadgeInput!) { upsertBadge(input: $b) { id } }', {
+    variables: { b: { id: 'steady-ace', name: 'Steady ace', description: 'A 3-day streak and a quiz at 90 or more', xpReward: 25, criteria: { all: [{ type: 'streak_days', value: 3 }, { type: 'quiz_score', min_score: 90 }] } } },
+    token: admin,
+  });
+  expect(badge.errors).toBeUndefined();
 });
 
 afterAll(async () => {
@@ -224,5 +231,30 @@ describe('streaks', () => {
     for (const f of ['sk', 'sf', 'sl', 'sd', 'ad']) expect(again[f], f).toBe(hash[f]);
     const report = await verifyStores({ redis: t.app.redis, keys: t.app.keys, hot: t.app.hot, repo: t.app.learnerRepo }, { recheckDelayMs: 100 });
     expect(report.drift).toEqual([]);
+  });
+});
+
+describe('streak badges', () => {
+  it('{"all":[streak_days 3, quiz_score 90]} unlocks on the event that completes it, once, under 20 concurrent qualifying attempts', async () => {
+    const ATTEMPT = 'mutation { submitQuizAttempt(quizId: "eq-m1-q1", score: 95) { badgesUnlocked { badge { id } } } }';
+    for (const id of ['sb-amy', 'sb-ben']) {
+      const res = await t.gql(`mutation { enroll(courseId: "eq", learnerId: "${id}") { id } }`, { token: service });
+      expect(res.errors).toBeUndefined();
+    }
+    // Amy was active the two days before today; Ben only yesterday.
+    await logins('sb-amy', ['2026-11-18T09:00:00Z', '2026-11-19T09:00:00Z']);
+    await logins('sb-ben', ['2026-11-19T09:00:00Z']);
+    const token = await tokenFor('sb-amy');
+    const results = await Promise.all(Array.from({ length: 20 }, () => t.gql(ATTEMPT, { token })));
+    for (const r of results) expect(r.errors).toBeUndefined();
+    const unlocked = results.filter((r) => r.data!.submitQuizAttempt.badgesUnlocked.some((b: any) => b.badge.id === 'steady-ace'));
+    expect(unlocked.length).toBe(1);
+    const held = await as('sb-amy', '{ me { badges { badge { id } } totalXp } }');
+    expect(held.data!.me.badges.map((b: any) => b.badge.id)).toEqual(['steady-ace']);
+    // The quiz's 40 XP once, the badge's 25 once.
+    expect(held.data!.me.totalXp).toBe(65);
+    // A 2-day streak with the same score: not yet.
+    const ben = await as('sb-ben', ATTEMPT);
+    expect(ben.data!.submitQuizAttempt.badgesUnlocked).toEqual([]);
   });
 });

@@ -65,6 +65,11 @@ export interface LearnerReads {
   statCounters(learnerId: string): Promise<StatCounters>;
   /** Display name, zone history and streak (one HMGET; `at` picks the days checked for "active today"); empty for a stranger. */
   engagement(learnerId: string, at: number): Promise<EngagementFacts>;
+  /**
+   * Counter fields of the learner's hash (e.g. `xp`, `cc:<course>`, `b:<badge>`), in the order
+   * asked, as the scripts read them (absent: 0), with one read; zeros for a stranger.
+   */
+  numbers(learnerId: string, fields: readonly string[]): Promise<number[]>;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { EngagementFacts } from '../domain/engagement/facts';
 import type DataLoader from 'dataloader';
 import type { ActivityService, ActivityTotals } from '../domain/activity/service';
 import type { Viewer } from '../domain/auth/viewer';
+import type { BadgeService } from '../domain/badges/service';
 import type { BoardService } from '../domain/boards/service';
 import type { CatalogService } from '../domain/catalog/service';
 import type { EventService } from '../domain/events/service';
@@ -21,6 +22,7 @@ export interface Services {
   events: EventService;
   progress: ProgressService;
   engagement: EngagementService;
+  badges: BadgeService;
   learners: LearnerService;
   activity: ActivityService;
   boards: BoardService;

@@ -12,9 +12,7 @@ const CONTRACT = fileURLToPath(new URL('../../../shared/contract/schema.graphql'
  */
 const PENDING = [
   // Profiles, streaks, stats, goals, activity, quizzes, certificates, events.
-  'TYPE_REMOVED: BadgeProgress was removed.',
   'FIELD_REMOVED: Mutation.setDailyGoal was removed.',
-  'FIELD_REMOVED: Learner.badgeProgress was removed.',
   'FIELD_REMOVED: Learner.dailyGoals was removed.',
 ];
 

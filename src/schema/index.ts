@@ -10,6 +10,7 @@ import './lessonProgress';
 import './events';
 import './leaderboard';
 import './achievements';
+import './badgeProgress';
 import './certificates';
 import './learnerEvents';
 import './activity';

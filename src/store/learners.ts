@@ -232,6 +232,11 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
     return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? NO_ENGAGEMENT;
   }
 
+  async numbers(learnerId: string, fields: readonly string[]): Promise<number[]> {
+    const read = (id: string) => this.hot.numbers(id, fields);
+    return (await read(learnerId)) ?? (await this.readLoaded(learnerId, read)) ?? fields.map(() => 0);
+  }
+
   /**
    * Load a learner from Postgres into Redis, once per process at a time. Nothing is written
    * for a learner Postgres has never seen. A write asks Postgres even for a remembered

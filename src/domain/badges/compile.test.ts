@@ -78,17 +78,18 @@ describe('compileCriteria', () => {
     expect(rule).toEqual([
       'all',
       ['ge', 'qpc', 3],
-      ['any', ['ge', 'vc', 5], ['ge', 'wt', 7200]],
+      ['any', ['ge', 'vc', 5], ['ge', 'wt', 7200], ['ge', 'sk', 7]],
       ['ge', 'qn:final', 1],
       ['any', ['ge', 'ec:c', 1], ['ge', 'crs', 2]],
     ]);
     const r = rule as CompiledRule;
-    expect(fieldsOf(r)).toEqual(new Set(['qpc', 'vc', 'wt', 'qn:final', 'ec:c', 'crs']));
+    expect(fieldsOf(r)).toEqual(new Set(['qpc', 'vc', 'wt', 'sk', 'qn:final', 'ec:c', 'crs']));
     const met = { qpc: 3, wt: 7200, 'qn:final': 2, 'ec:c': Date.UTC(2026, 10, 22) };
     expect(holds(met, r)).toBe(true);
     expect(holds({ ...met, qpc: 2 }, r)).toBe(false);
     expect(holds({ ...met, wt: 7199 }, r)).toBe(false);
     expect(holds({ ...met, wt: 0, vc: 5 }, r)).toBe(true);
+    expect(holds({ ...met, wt: 0, sk: 7 }, r)).toBe(true);
     expect(holds({ ...met, 'qn:final': 0 }, r)).toBe(false);
     expect(holds({ ...met, 'ec:c': 0 }, r)).toBe(false);
     expect(holds({ ...met, 'ec:c': 0, crs: 2 }, r)).toBe(true);
@@ -98,18 +99,25 @@ describe('compileCriteria', () => {
     expect(compileCriteria({ type: 'active_days', value: 30 }, null)).toEqual(['ge', 'ad', 30]);
   });
 
-  it('keeps streaks and goals at never (their facts arrive with the engagement issue)', () => {
-    for (const type of ['streak_days', 'goals_completed'] as const) {
-      expect(compileCriteria({ type, value: 1 }, null), type).toBe(false);
-    }
+  it('reads the current streak from sk and goals completed from gc', () => {
+    expect(compileCriteria({ type: 'streak_days', value: 7 }, null)).toEqual(['ge', 'sk', 7]);
+    expect(compileCriteria({ type: 'goals_completed', value: 10 }, null)).toEqual(['ge', 'gc', 10]);
+    const r = compileCriteria({ all: [{ type: 'streak_days', value: 7 }, { type: 'goals_completed', value: 2 }] }, null) as CompiledRule;
+    expect(holds({ sk: 7, gc: 2 }, r)).toBe(true);
+    expect(holds({ sk: 6, gc: 2 }, r)).toBe(false);
+    // Before the scripts keep them, the fields are absent and read 0: never passes.
+    expect(holds({ ad: 30, xp: 5000 }, r)).toBe(false);
   });
 
-  it('drops facts not tracked yet: all fails, any keeps the rest', () => {
-    const streak = { type: 'streak_days' as const, value: 3 };
+  it('drops what can never pass: all fails, any keeps the rest', () => {
+    const never = { type: 'courses_completed' as const, value: 2, course_id: 'c' };
+    const unreachable = { type: 'level_reached' as const, value: 5 };
     const xp = { type: 'xp_total' as const, value: 10 };
-    expect(compileCriteria({ all: [xp, streak] }, null)).toBe(false);
-    expect(compileCriteria({ any: [xp, streak] }, null)).toEqual(['ge', 'xp', 10]);
-    expect(compileCriteria({ any: [streak] }, null)).toBe(false);
+    expect(compileCriteria({ all: [xp, never] }, null)).toBe(false);
+    expect(compileCriteria({ any: [xp, never] }, null)).toEqual(['ge', 'xp', 10]);
+    expect(compileCriteria({ any: [never] }, null)).toBe(false);
+    expect(compileCriteria({ any: [unreachable, xp] }, table)).toEqual(['ge', 'xp', 10]);
+    expect(compileCriteria({ all: [xp, unreachable] }, table)).toBe(false);
     expect(compileCriteria({ all: [xp, { any: [{ type: 'lessons_completed', value: 2 }, { type: 'xp_total', value: 50 }] }] }, null)).toEqual([
       'all',
       ['ge', 'xp', 10],

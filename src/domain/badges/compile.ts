@@ -7,8 +7,9 @@ import { defaultMinXp, type LevelTable } from '../levels/rules';
  * (total XP), `lc` (lessons completed), `cc:<courseId>` (lessons completed in a course), `vc`
  * (videos completed), `wt` (seconds watched), `qt` (quiz attempts), `qpc` (quizzes passed),
  * `qn:<quizId>` (attempts of a quiz), `qb:<quizId>` (its best score), `qbm` (the best score
- * over all quizzes), `crs` (courses completed) and `ec:<courseId>` (the course's completion
- * time, ms). Pure data, JSON-encodable.
+ * over all quizzes), `crs` (courses completed), `ec:<courseId>` (the course's completion
+ * time, ms), `ad` (active days), `sk` (the current streak, in days, as of the latest active
+ * day) and `gc` (daily goals completed). Pure data, JSON-encodable.
  */
 export type CompiledRule = ['ge', string, number] | ['all', ...CompiledRule[]] | ['any', ...CompiledRule[]];
 
@@ -24,8 +25,8 @@ export function minXpForLevel(level: number, table: LevelTable): number | null {
 }
 
 /**
- * Compile criteria into a rule the scripts can evaluate, or `false` when it can never pass
- * with the facts tracked so far (e.g. streaks before they exist). Pure.
+ * Compile criteria into a rule the scripts can evaluate, or `false` when it can never pass (a
+ * level a finite table never reaches, the same course completed twice). Pure.
  */
 export function compileCriteria(c: BadgeCriteria, levels: LevelTable): CompiledRule | false {
   if ('all' in c) {
@@ -72,9 +73,11 @@ export function compileCriteria(c: BadgeCriteria, levels: LevelTable): CompiledR
       // `ad`: the learner's active days (lua/includes/activeDay.lua), counted by every event.
       return ['ge', 'ad', c.value];
     case 'streak_days':
+      // `sk`: the learner's current streak as of their latest active day (the streak scripts keep it).
+      return ['ge', 'sk', c.value];
     case 'goals_completed':
-      // Facts later issues track (streaks, goals): not yet, so never.
-      return false;
+      // `gc`: daily goals completed (the goal scripts count them).
+      return ['ge', 'gc', c.value];
   }
 }
 

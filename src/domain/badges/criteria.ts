@@ -18,37 +18,67 @@ export type BadgeCriteria =
   | { all: BadgeCriteria[] }
   | { any: BadgeCriteria[] };
 
+/** The leaf rule types, as API.md lists them. */
+export const CRITERIA_TYPES = [
+  'xp_total',
+  'level_reached',
+  'lessons_completed',
+  'videos_completed',
+  'quiz_score',
+  'quizzes_passed',
+  'streak_days',
+  'courses_completed',
+  'watch_time_seconds',
+  'active_days',
+  'goals_completed',
+] as const satisfies readonly Extract<BadgeCriteria, { type: string }>['type'][];
+
 const count = z.number().int().min(1).max(1_000_000_000);
 
-const leaf = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('xp_total'), value: count }),
-  z.strictObject({ type: z.literal('level_reached'), value: count }),
-  z.strictObject({ type: z.literal('lessons_completed'), value: count, course_id: catalogId.optional() }),
-  z.strictObject({ type: z.literal('videos_completed'), value: count }),
-  z.strictObject({
-    type: z.literal('quiz_score'),
-    min_score: z.number().int().min(0).max(100),
-    quiz_id: catalogId.optional(),
-  }),
-  z.strictObject({ type: z.literal('quizzes_passed'), value: count }),
-  z.strictObject({ type: z.literal('streak_days'), value: count }),
-  z.strictObject({ type: z.literal('courses_completed'), value: count, course_id: catalogId.optional() }),
-  z.strictObject({ type: z.literal('watch_time_seconds'), value: count }),
-  z.strictObject({ type: z.literal('active_days'), value: count }),
-  z.strictObject({ type: z.literal('goals_completed'), value: count }),
-]);
+const leaf = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('xp_total'), value: count }),
+    z.strictObject({ type: z.literal('level_reached'), value: count }),
+    z.strictObject({ type: z.literal('lessons_completed'), value: count, course_id: catalogId.optional() }),
+    z.strictObject({ type: z.literal('videos_completed'), value: count }),
+    z.strictObject({
+      type: z.literal('quiz_score'),
+      min_score: z.number().int().min(0).max(100),
+      quiz_id: catalogId.optional(),
+    }),
+    z.strictObject({ type: z.literal('quizzes_passed'), value: count }),
+    z.strictObject({ type: z.literal('streak_days'), value: count }),
+    z.strictObject({ type: z.literal('courses_completed'), value: count, course_id: catalogId.optional() }),
+    z.strictObject({ type: z.literal('watch_time_seconds'), value: count }),
+    z.strictObject({ type: z.literal('active_days'), value: count }),
+    z.strictObject({ type: z.literal('goals_completed'), value: count }),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? `type must be one of ${CRITERIA_TYPES.join(', ')}.` : undefined) },
+);
 
 /** Deepest nesting of all/any, and most rules in one badge. */
 export const MAX_CRITERIA_DEPTH = 4;
 export const MAX_CRITERIA_NODES = 32;
 
-const node: z.ZodType<BadgeCriteria> = z.lazy(() =>
-  z.union([
-    leaf,
-    z.strictObject({ all: z.array(node).min(1).max(MAX_CRITERIA_NODES) }),
-    z.strictObject({ any: z.array(node).min(1).max(MAX_CRITERIA_NODES) }),
-  ]),
-);
+const allOf: z.ZodType<BadgeCriteria> = z.lazy(() => z.strictObject({ all: z.array(node).min(1).max(MAX_CRITERIA_NODES) }));
+const anyOf: z.ZodType<BadgeCriteria> = z.lazy(() => z.strictObject({ any: z.array(node).min(1).max(MAX_CRITERIA_NODES) }));
+
+/**
+ * One rule, checked by the shape it claims: `all` or `any` when it has that key, a leaf
+ * otherwise. A union would try every shape and, when none fits, report only "Invalid input"
+ * at the top; choosing first lets a mistake deep inside (`all.1.any.0.value`) be named where
+ * it is. Depth is bounded before this runs (MAX_CRITERIA_JSON), so the recursion is too.
+ */
+const node: z.ZodType<BadgeCriteria> = z.unknown().transform((value, ctx) => {
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  const schema = isObject && 'all' in value ? allOf : isObject && 'any' in value ? anyOf : leaf;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  // Issues keep their paths relative to this rule; the enclosing arrays and objects prefix theirs.
+  ctx.issues.push(...(parsed.error.issues as typeof ctx.issues));
+  return z.NEVER;
+}) as unknown as z.ZodType<BadgeCriteria>;
 
 function shape(c: BadgeCriteria, depth = 1): { depth: number; nodes: number } {
   if ('all' in c || 'any' in c) {
@@ -107,6 +137,7 @@ export interface BadgeFacts {
   lessonsCompletedIn(courseId: string): number;
   videosCompleted?: number;
   quizzesPassed?: number;
+  /** The best score of a quiz, or over all quizzes; null before any attempt. */
   bestQuizScore?: (quizId?: string) => number | null;
   streakDays?: number;
   coursesCompleted?: (courseId?: string) => number;
@@ -129,7 +160,11 @@ export function measure(c: Exclude<BadgeCriteria, { all: unknown } | { any: unkn
       return of(f.videosCompleted, c.value);
     case 'quiz_score': {
       if (!f.bestQuizScore) return null;
-      return { current: f.bestQuizScore(c.quiz_id) ?? 0, target: c.min_score };
+      const best = f.bestQuizScore(c.quiz_id);
+      // As compileCriteria: a best score of 0 is what no attempt reads as too, so min_score 0
+      // asks for an attempt (one to make, none made yet) rather than passing before any.
+      if (c.min_score === 0) return { current: best === null ? 0 : 1, target: 1 };
+      return { current: best ?? 0, target: c.min_score };
     }
     case 'quizzes_passed':
       return of(f.quizzesPassed, c.value);

@@ -102,8 +102,9 @@ export class Catalog {
 
   /**
    * The badges completing a lesson of `courseId` may unlock: those reading what a completion
-   * changes (total XP, lessons completed in all and in the course, videos completed, and the
-   * course's completion: `crs`, `ec:<course>`). Compiled once per snapshot and course.
+   * changes (total XP, lessons completed in all and in the course, videos completed, the
+   * course's completion: `crs`, `ec:<course>`, and what a new day moves: {@link DAY_CHANGES}).
+   * Compiled once per snapshot and course.
    */
   lessonCandidates(courseId: string): BadgeCandidates {
     return cached(this.candidatesByCourse, courseId, () => this.candidatesChanging(lessonChanges(courseId)));
@@ -121,24 +122,25 @@ export class Catalog {
   /**
    * The badges an attempt of `quizId` may unlock: those reading total XP (the first pass
    * pays), attempts (`qt`, `qn:<quiz>`), best scores (`qb:<quiz>`, `qbm`), quizzes passed
-   * (`qpc`), the completion of the quiz's course (`crs`, `ec:<course>`), or active days (`ad`). Compiled once per
-   * snapshot and quiz; nothing for a quiz the catalog does not hold.
+   * (`qpc`), the completion of the quiz's course (`crs`, `ec:<course>`), or what a new day
+   * moves (`ad`, `sk`, `gc`: see {@link DAY_CHANGES}). Compiled once per snapshot and quiz;
+   * nothing for a quiz the catalog does not hold.
    */
   quizCandidates(quizId: string): BadgeCandidates {
     const quiz = this.quizById.get(quizId);
     if (!quiz) return NO_CANDIDATES;
     return cached(this.candidatesByQuiz, quizId, () =>
-      this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`, 'ad']),
+      this.candidatesChanging(['xp', 'qt', 'qpc', `qn:${quizId}`, `qb:${quizId}`, 'qbm', 'crs', `ec:${quiz.courseId}`, ...DAY_CHANGES]),
     );
   }
 
   /**
    * The badges an event that only marks its day active may unlock (an enrollment, a lesson
-   * access): those reading active days (`ad`), and total XP, since a badge's XP can unlock
-   * another. Compiled once per snapshot.
+   * access): those reading what a new day moves ({@link DAY_CHANGES}), and total XP, since a
+   * badge's XP (or a goal's bonus) can unlock another. Compiled once per snapshot.
    */
   dayCandidates(): BadgeCandidates {
-    this.dayBadges ??= this.candidatesChanging(['ad', 'xp']);
+    this.dayBadges ??= this.candidatesChanging([...DAY_CHANGES, 'xp']);
     return this.dayBadges;
   }
 
@@ -166,9 +168,15 @@ export class Catalog {
   }
 }
 
+/**
+ * What any learner event can move by bringing a new active day, or by counting towards the
+ * day's goal: active days (`ad`), the current streak (`sk`) and daily goals completed (`gc`).
+ */
+export const DAY_CHANGES = ['ad', 'sk', 'gc'] as const;
+
 /** What completing a lesson of `courseId` can change in the learner's hash. */
 function lessonChanges(courseId: string): string[] {
-  return ['xp', 'lc', `cc:${courseId}`, 'vc', 'crs', `ec:${courseId}`, 'ad'];
+  return ['xp', 'lc', `cc:${courseId}`, 'vc', 'crs', `ec:${courseId}`, ...DAY_CHANGES];
 }
 
 function cached(map: Map<string, BadgeCandidates>, key: string, make: () => BadgeCandidates): BadgeCandidates {

@@ -444,4 +444,17 @@ export class LearnerHotStore {
       activeNear,
     };
   }
+
+  /**
+   * Numeric fields of a learner's hash, in the order asked, read as the scripts read them (an
+   * absent field is 0), with one HMGET; null when not in Redis.
+   */
+  async numbers(learnerId: string, fields: readonly string[]): Promise<number[] | null> {
+    const values = await this.redis.hmget(this.keys.learner(learnerId), 'v', ...fields);
+    if (values[0] === null) return null;
+    return values.slice(1).map((v) => {
+      const n = Number(v ?? 0);
+      return Number.isFinite(n) ? n : 0;
+    });
+  }
 }
