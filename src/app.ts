@@ -169,7 +169,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxEntries: config.outbox.maxEntries,
   });
 
-  const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs });
+  const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs, goalBonusXp: config.goalBonusXp });
   const learnerRepo = new LearnerRepository(orm);
   repair = new LearnerRepair({
     keys,
@@ -223,7 +223,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),
     progress: new ProgressService({ events, learners: learnerStore, catalog }),
-    engagement: new EngagementService({ events }),
+    engagement: new EngagementService({ events, learners: learnerStore, clock }),
     badges: new BadgeService({ learners: learnerStore, catalog, clock }),
     feeds: {
       learner: new LearnerFeed(pubsub, log.child({ component: 'feeds' })),

@@ -74,7 +74,7 @@ describe('config', () => {
   it('has per-learner rate limits on learner actions, each settable, 0 for unlimited, and a switch to turn them off', () => {
     expect(loadConfig({}).rateLimits).toEqual({
       enabled: true,
-      perMinute: { enroll: 120, completeLesson: 120, recordWatchTime: 120, submitQuizAttempt: 120, recordEvents: 1000, updateProfile: 10 },
+      perMinute: { enroll: 120, completeLesson: 120, recordWatchTime: 120, submitQuizAttempt: 120, recordEvents: 1000, updateProfile: 10, setDailyGoal: 30 },
       serviceFactor: 20,
     });
     const set = loadConfig({ RATE_LIMITS: 'false', RATE_LIMIT_COMPLETE_LESSON: '0', RATE_LIMIT_RECORD_EVENTS: '5000', RATE_LIMIT_SERVICE_FACTOR: '0' }).rateLimits;

@@ -121,6 +121,8 @@ export const configSchema = z
     PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
     /** Load the demo catalog when the catalog is empty. */
     DEMO_CATALOG: bool.default(true),
+    /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
+    GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
     /** pino level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Deepest selection a query may have. */
@@ -143,6 +145,8 @@ export const configSchema = z
     RATE_LIMIT_RECORD_EVENTS: perMinute(1000),
     /** updateProfile calls per learner and minute (each zone change is kept in a bounded history); 0: unlimited. */
     RATE_LIMIT_UPDATE_PROFILE: perMinute(10),
+    /** setDailyGoal calls per learner and minute; 0: unlimited. */
+    RATE_LIMIT_SET_DAILY_GOAL: perMinute(30),
     /** A service or admin caller's budget per learner is this many times a learner's own; 0: unlimited. */
     RATE_LIMIT_SERVICE_FACTOR: z.coerce.number().int().min(0).max(10_000).default(20),
     /** How long reads believe "Postgres does not know this learner" before asking again. */
@@ -202,6 +206,7 @@ export const configSchema = z
         pgConnectMs: env.PG_CONNECT_TIMEOUT_MS,
       },
       eventRecordTtlMs: Math.round(env.EVENT_RECORD_DAYS * 86_400_000),
+      goalBonusXp: env.GOAL_BONUS_XP,
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
@@ -214,6 +219,7 @@ export const configSchema = z
           submitQuizAttempt: env.RATE_LIMIT_SUBMIT_QUIZ_ATTEMPT,
           recordEvents: env.RATE_LIMIT_RECORD_EVENTS,
           updateProfile: env.RATE_LIMIT_UPDATE_PROFILE,
+          setDailyGoal: env.RATE_LIMIT_SET_DAILY_GOAL,
         },
         serviceFactor: env.RATE_LIMIT_SERVICE_FACTOR,
       },

@@ -258,3 +258,105 @@ describe('streak badges', () => {
     expect(ben.data!.submitQuizAttempt.badgesUnlocked).toEqual([]);
   });
 });
+
+describe('daily goals', () => {
+  const GOALS = `{ me { totalXp dailyGoals { kind date target current completed } } }`;
+  const SET = `mutation($k: GoalKind!, $t: Int!) { setDailyGoal(kind: $k, target: $t) { kind date target current completed } }`;
+
+  it('a LESSONS goal completes once on the lesson that reaches it, pays the bonus once, and says so on myEvents', async () => {
+    const id = 'gl-ann';
+    await t.gql(`mutation { enroll(courseId: "en", learnerId: "${id}") { id } }`, { token: service });
+    const set = await as(id, SET, { k: 'LESSONS', t: 2 });
+    expect(set.errors).toBeUndefined();
+    expect(set.data!.setDailyGoal).toEqual({ kind: 'LESSONS', date: '2026-11-20', target: 2, current: 0, completed: false });
+    const sub = await subscribe(t.wsUrl, 'subscription { myEvents { __typename ... on GoalCompleted { goal { kind target current completed } } ... on XpAwarded { amount reason } } }', { token: await tokenFor(id) });
+    try {
+      for (const lesson of ['en-l1', 'en-l2', 'en-l3']) expect((await as(id, `mutation { completeLesson(lessonId: "${lesson}") { xpAwarded } }`)).errors).toBeUndefined();
+      const goals = await as(id, GOALS);
+      // 3 lessons of 50 XP and one bonus of 20.
+      expect(goals.data!.me).toEqual({ totalXp: 170, dailyGoals: [{ kind: 'LESSONS', date: '2026-11-20', target: 2, current: 3, completed: true }] });
+      await eventually(() => sub.values.some((v: any) => v.myEvents.__typename === 'GoalCompleted'), 5000, 'GoalCompleted');
+      await new Promise((r) => setTimeout(r, 200));
+      const seen = sub.values.map((v: any) => v.myEvents);
+      expect(seen.filter((e: any) => e.__typename === 'GoalCompleted')).toEqual([{ __typename: 'GoalCompleted', goal: { kind: 'LESSONS', target: 2, current: 2, completed: true } }]);
+      expect(seen.filter((e: any) => e.reason === 'goal_completed')).toEqual([{ __typename: 'XpAwarded', amount: 20, reason: 'goal_completed' }]);
+    } finally {
+      await sub.close();
+    }
+    await t.app.settle();
+    const ledger = await t.app.orm.em.getKnex()('xp_transactions').where({ learner_id: id, reason: 'goal_completed' }).select('amount', 'source_id');
+    expect(ledger.map((r: any) => [Number(r.amount), r.source_id])).toEqual([[20, 'LESSONS:2026-11-20']]);
+  });
+
+  it('a target already reached completes at once; a lower or equal target later pays nothing more; bad targets change nothing', async () => {
+    const id = 'gl-ben';
+    await t.gql(`mutation { enroll(courseId: "en", learnerId: "${id}") { id } }`, { token: service });
+    await as(id, 'mutation { completeLesson(lessonId: "en-l1") { xpAwarded } }');
+    const set = await as(id, SET, { k: 'XP', t: 40 });
+    expect(set.data!.setDailyGoal).toEqual({ kind: 'XP', date: '2026-11-20', target: 40, current: 50, completed: true });
+    expect((await as(id, SET, { k: 'XP', t: 30 })).data!.setDailyGoal.completed).toBe(true);
+    for (const [k, target] of [['XP', -1], ['WATCH_MINUTES', 1441], ['QUIZZES', 1001]] as const) {
+      const bad = await as(id, SET, { k, t: target });
+      expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'target' });
+    }
+    const goals = await as(id, GOALS);
+    expect(goals.data!.me.totalXp).toBe(70);
+    expect(goals.data!.me.dailyGoals).toEqual([{ kind: 'XP', date: '2026-11-20', target: 30, current: 50, completed: true }]);
+    // 0 removes it.
+    await as(id, SET, { k: 'XP', t: 0 });
+    expect((await as(id, GOALS)).data!.me.dailyGoals).toEqual([]);
+  });
+
+  it('GOAL_SET events, WATCH_MINUTES and QUIZZES goals, a goals_completed badge, and a reload from Postgres that keeps them', async () => {
+    const id = 'gl-cat';
+    const admin = await tokenFor('admin', ['admin']);
+    expect((await t.gql('mutation($b: BadgeInput!) { upsertBadge(input: $b) { id } }', { variables: { b: { id: 'goal-getter', name: 'Goal getter', description: 'Two goals', xpReward: 0, criteria: { type: 'goals_completed', value: 2 } } }, token: admin })).errors).toBeUndefined();
+    await t.gql(`mutation { enroll(courseId: "eq", learnerId: "${id}") { id } }`, { token: service });
+    const at = '2026-11-20T10:00:00Z';
+    const res = await t.gql(RECORD, {
+      variables: {
+        e: [
+          { id: 'gc-1', type: 'GOAL_SET', occurredAt: at, learnerId: id, goalKind: 'WATCH_MINUTES', target: 5 },
+          { id: 'gc-2', type: 'GOAL_SET', occurredAt: at, learnerId: id, goalKind: 'QUIZZES', target: 2 },
+          { id: 'gc-3', type: 'GOAL_SET', occurredAt: at, learnerId: id, goalKind: 'XP', target: 0 },
+          { id: 'gc-4', type: 'GOAL_SET', occurredAt: at, learnerId: id },
+          { id: 'gc-5', type: 'VIDEO_PROGRESS', occurredAt: at, learnerId: id, lessonId: 'eq-l1', watchedSeconds: 299 },
+          { id: 'gc-6', type: 'QUIZ_ATTEMPTED', occurredAt: at, learnerId: id, quizId: 'eq-m1-q1', score: 10 },
+          { id: 'gc-7', type: 'QUIZ_ATTEMPTED', occurredAt: at, learnerId: id, quizId: 'eq-m1-q1', score: 20 },
+        ],
+      },
+      token: service,
+    });
+    expect(res.data!.recordEvents.rejected.map((r: any) => [r.index, r.code])).toEqual([[3, 'BAD_USER_INPUT']]);
+    const before = await as(id, `{ me { dailyGoals { kind target current completed } badges { badge { id } } } }`);
+    expect(before.data!.me).toEqual({
+      dailyGoals: [
+        { kind: 'WATCH_MINUTES', target: 5, current: 4, completed: false },
+        { kind: 'QUIZZES', target: 2, current: 2, completed: true },
+      ],
+      badges: [],
+    });
+    await t.gql(RECORD, { variables: { e: [{ id: 'gc-8', type: 'VIDEO_PROGRESS', occurredAt: at, learnerId: id, lessonId: 'eq-l1', watchedSeconds: 60 }] }, token: service });
+    const after = await as(id, `{ me { dailyGoals { kind current completed } badges { badge { id } } } }`);
+    expect(after.data!.me.dailyGoals[0]).toEqual({ kind: 'WATCH_MINUTES', current: 5, completed: true });
+    expect(after.data!.me.badges.map((b: any) => b.badge.id)).toEqual(['goal-getter']);
+    await t.app.settle();
+    const hash = await t.app.redis.hgetall(t.app.keys.learner(id));
+    await t.app.redis.del(t.app.keys.learner(id));
+    expect((await as(id, `{ me { dailyGoals { kind current completed } badges { badge { id } } } }`)).data!.me).toEqual(after.data!.me);
+    const again = await t.app.redis.hgetall(t.app.keys.learner(id));
+    for (const f of ['gt', 'gtd', 'gr', 'gc']) expect(again[f], f).toBe(hash[f]);
+  });
+
+  it('a day older than the hash keeps is read from Postgres', async () => {
+    const id = 'gl-old';
+    await at('2026-11-05T08:00:00Z', () => as(id, SET, { k: 'QUIZZES', t: 3 }));
+    // Eleven active days after it: the hash keeps the newest eight.
+    await logins(id, Array.from({ length: 11 }, (_, i) => `2026-11-${String(6 + i).padStart(2, '0')}T09:00:00Z`));
+    await t.app.settle();
+    const old = await as(id, `query($d: Date) { me { dailyGoals(date: $d) { date target current completed } } }`, { d: '2026-11-06' });
+    expect(old.data!.me.dailyGoals).toEqual([{ date: '2026-11-06', target: 3, current: 0, completed: false }]);
+    const bad = await as(id, `query($d: Date) { me { dailyGoals(date: $d) { date } } }`, { d: '2026-02-30' });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});

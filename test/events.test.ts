@@ -73,7 +73,7 @@ describe('recordEvents', () => {
       else if (r < 0.06) batch.push({ ...earlier[Math.floor(rand() * earlier.length)]! }); // id of an earlier batch
       else if (r < 0.08) batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now), learnerId, lessonId: 'no-such-lesson' });
       else if (r < 0.1) batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now + 3600_000), learnerId, lessonId: lessons[0]! });
-      else if (r < 0.11) batch.push({ id: `b-${i}`, type: 'GOAL_SET', occurredAt: iso(now), learnerId, goalKind: 'XP', target: 50 });
+      else if (r < 0.11) batch.push({ id: `b-${i}`, type: 'GOAL_SET', occurredAt: iso(now), learnerId, goalKind: 'XP', target: -1 });
       else batch.push({ id: `b-${i}`, type: 'LESSON_COMPLETED', occurredAt: iso(now - Math.floor(rand() * 86_400_000)), learnerId, lessonId: lessons[Math.floor(rand() * lessons.length)]! });
     }
 
@@ -84,7 +84,8 @@ describe('recordEvents', () => {
     const applied: Ev[] = [];
     batch.forEach((e, index) => {
       const reject = (code: string) => expected.rejected.push({ index, id: e.id, code });
-      if (e.type !== 'LESSON_COMPLETED') return reject('UNSUPPORTED_EVENT_TYPE');
+      // A GOAL_SET with a negative target.
+      if (e.type !== 'LESSON_COMPLETED') return reject('BAD_USER_INPUT');
       if (Date.parse(e.occurredAt) > now + 300_000) return reject('BAD_USER_INPUT');
       if (!xpOf.has(e.lessonId!)) return reject('NOT_FOUND');
       if (seen.has(`${e.learnerId}|${e.id}`)) return void (expected.duplicates += 1);
@@ -96,7 +97,7 @@ describe('recordEvents', () => {
       applied.push(e);
     });
     expect(expected.duplicates).toBeGreaterThan(5);
-    expect(new Set(expected.rejected.map((r) => r.code))).toEqual(new Set(['UNSUPPORTED_EVENT_TYPE', 'BAD_USER_INPUT', 'NOT_FOUND', 'NOT_ENROLLED', 'ALREADY_COMPLETED']));
+    expect(new Set(expected.rejected.map((r) => r.code))).toEqual(new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'NOT_ENROLLED', 'ALREADY_COMPLETED']));
 
     const res = await bulk.gql(RECORD, { variables: { e: batch }, token: service });
     expect(res.errors).toBeUndefined();

@@ -1,3 +1,4 @@
+import type { GoalDay } from './engagement/goals';
 /**
  * What the domain needs from the outside world. `src/store` and `src/subscriptions`
  * implement these; services take them as constructor arguments.
@@ -65,6 +66,8 @@ export interface LearnerReads {
   statCounters(learnerId: string): Promise<StatCounters>;
   /** Display name, zone history and streak (one HMGET; `at` picks the days checked for "active today"); empty for a stranger. */
   engagement(learnerId: string, at: number): Promise<EngagementFacts>;
+  /** A learning day toward goals as Postgres holds it (days older than the hash keeps); null when none. */
+  goalDay(learnerId: string, day: number): Promise<GoalDay | null>;
   /**
    * Counter fields of the learner's hash (e.g. `xp`, `cc:<course>`, `b:<badge>`), in the order
    * asked, as the scripts read them (absent: 0), with one read; zeros for a stranger.

@@ -14,6 +14,7 @@ import './badgeProgress';
 import './certificates';
 import './learnerEvents';
 import './activity';
+import './goals';
 
 let schema: GraphQLSchema | null = null;
 

@@ -72,7 +72,7 @@ const XpAwardedRef = builder.objectRef<XpAwardedView>('XpAwarded').implement({
   fields: (t) => ({
     amount: t.exposeInt('amount'),
     totalXp: t.exposeInt('totalXp', { description: 'The learner\'s total XP after this award.' }),
-    reason: t.exposeString('reason', { description: 'As in xpHistory: lesson_completed, quiz_passed or badge_unlocked.' }),
+    reason: t.exposeString('reason', { description: 'As in xpHistory: lesson_completed, quiz_passed, badge_unlocked or goal_completed.' }),
     occurredAt: t.field({ type: 'DateTime', description: 'When the event that paid it happened.', resolve: (x) => x.occurredAt }),
   }),
 });
@@ -123,6 +123,8 @@ async function viewOf(event: LearnerEventData, ctx: Context): Promise<LearnerEve
       return { kind: 'BadgeUnlocked', award: await unlockedAward(event, ctx) };
     case 'StreakUpdated':
       return { kind: 'StreakUpdated', streak: event.streak };
+    case 'GoalCompleted':
+      return { kind: 'GoalCompleted', goal: event.goal };
     case 'CertificateIssued':
       return {
         kind: 'CertificateIssued',

@@ -1,3 +1,4 @@
+import type { GoalDay } from '../domain/engagement/goals';
 import { NO_ENGAGEMENT, type EngagementFacts } from '../domain/engagement/facts';
 import type { PreparedEvent } from '../domain/events/prepare';
 import type { AttemptCursor, EventEffects, Outcome, QuizAttemptRecord } from '../domain/events/types';
@@ -198,6 +199,10 @@ export class HydratingLearnerStore implements EventStore, LearnerReads {
       found = await this.repo.quizAttempts(learnerId, quizId, limit, after);
     }
     return found.attempts;
+  }
+
+  goalDay(learnerId: string, day: number): Promise<GoalDay | null> {
+    return this.repo.goalDay(learnerId, day);
   }
 
   certificate(code: string): Promise<IssuedCertificate | null> {

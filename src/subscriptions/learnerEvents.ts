@@ -1,5 +1,7 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import type { DailyGoal } from '../domain/engagement/goals';
 import type { Streak } from '../domain/engagement/streak';
+import { dayString } from '../domain/engagement/zones';
 import { levelOf, type LevelTable } from '../domain/levels/rules';
 import { streakOfSnapshot } from '../store/outbox/entry';
 import type { RankMove } from './feeds';
@@ -9,7 +11,7 @@ import { LEARNER_BUFFER, type LearnerUpdate } from './learnerFeed';
 export type FeedEntry = LearnerUpdate;
 
 /** Why XP was paid, as the ledger (`xpHistory`) names it. */
-export type XpReason = 'lesson_completed' | 'quiz_passed' | 'badge_unlocked';
+export type XpReason = 'lesson_completed' | 'quiz_passed' | 'badge_unlocked' | 'goal_completed';
 
 /**
  * One thing `myEvents` tells the learner, as plain data (the schema resolves it). `type` is the
@@ -20,6 +22,7 @@ export type LearnerEventData =
   | { type: 'LevelUp'; level: number; name: string | null; totalXp: number }
   | { type: 'BadgeUnlocked'; learnerId: string; badgeId: string; awardedAt: number }
   | { type: 'StreakUpdated'; streak: Streak }
+  | { type: 'GoalCompleted'; goal: DailyGoal }
   | { type: 'CertificateIssued'; code: string; learnerId: string; courseId: string; issuedAt: number }
   | { type: 'RankChange'; move: RankMove };
 
@@ -30,8 +33,9 @@ export type LearnerEventData =
  * then one LevelUp when the level at the total after is above the level at the total before
  * (one message with the new level, however many levels were crossed); then StreakUpdated when
  * the event marked a new active day (the streak as of the learner's day when it was recorded);
- * then a BadgeUnlocked per unlocked badge (with or without XP); then CertificateIssued when the
- * event completed a course.
+ * then a BadgeUnlocked per unlocked badge (with or without XP); then a GoalCompleted per daily
+ * goal it completed (its bonus is an XpAwarded with reason goal_completed); then
+ * CertificateIssued when the event completed a course.
  * An event that paid nothing and unlocked nothing (a failed quiz attempt, a watch short of the
  * threshold, an enrollment) tells nothing. Pure.
  */
@@ -41,6 +45,8 @@ export function eventsOfEntry(entry: FeedEntry, levels: LevelTable): LearnerEven
   if (own > 0) awards.push({ amount: own, reason: entry.k === 'quiz_attempted' ? 'quiz_passed' : 'lesson_completed' });
   const badges = entry.aw ?? [];
   for (const [, xp] of badges) if (xp > 0) awards.push({ amount: xp, reason: 'badge_unlocked' });
+  const goals = entry.gd ?? [];
+  for (const [, , , , xp] of goals) if (xp > 0) awards.push({ amount: xp, reason: 'goal_completed' });
 
   const events: LearnerEventData[] = [];
   const after = entry.s.xp;
@@ -60,6 +66,7 @@ export function eventsOfEntry(entry: FeedEntry, levels: LevelTable): LearnerEven
     events.push({ type: 'StreakUpdated', streak });
   }
   for (const [badgeId, , awardedAt] of badges) events.push({ type: 'BadgeUnlocked', learnerId: entry.l, badgeId, awardedAt });
+  for (const [kind, day, target, current] of goals) events.push({ type: 'GoalCompleted', goal: { kind, date: dayString(day), target, current, completed: true } });
   if (entry.crt) events.push({ type: 'CertificateIssued', code: entry.crt.code, learnerId: entry.l, courseId: entry.crt.c, issuedAt: entry.crt.at });
   return events;
 }

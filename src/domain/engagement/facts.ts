@@ -1,4 +1,5 @@
 import { NO_STREAK, streakAt, type Streak, type StreakState } from './streak';
+import type { GoalDay } from './goals';
 import { dayAt, zoneAt, type ZoneHistory } from './zones';
 
 /**
@@ -12,9 +13,22 @@ export interface EngagementFacts {
   streak: StreakState;
   /** Active days among the UTC day before, of and after the read. */
   activeNear: ReadonlySet<number>;
+  /** Standing goal targets (GOAL_KINDS order) and the day they apply from. */
+  goalTargets: readonly [number, number, number, number];
+  goalTargetsDay: number;
+  /** The recent learning days toward goals the hash keeps (at most GOAL_DAYS). */
+  goalDays: readonly GoalDay[];
 }
 
-export const NO_ENGAGEMENT: EngagementFacts = { displayName: null, zones: [], streak: NO_STREAK, activeNear: new Set() };
+export const NO_ENGAGEMENT: EngagementFacts = {
+  displayName: null,
+  zones: [],
+  streak: NO_STREAK,
+  activeNear: new Set(),
+  goalTargets: [0, 0, 0, 0],
+  goalTargetsDay: 0,
+  goalDays: [],
+};
 
 /** The learner's zone now. Pure. */
 export function zoneNow(f: EngagementFacts, now: number): string {

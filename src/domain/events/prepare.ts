@@ -64,7 +64,12 @@ export type PreparedEvent =
       /** The badges a new active day may unlock (Catalog.dayCandidates). */
       badges: BadgeCandidates;
     }
-  | { event: LearningEvent<'PROFILE_UPDATED'> };
+  | { event: LearningEvent<'PROFILE_UPDATED'> }
+  | {
+      event: LearningEvent<'GOAL_SET'>;
+      /** A goal completed at once pays its bonus: the badges reading XP or goals completed. */
+      badges: BadgeCandidates;
+    };
 
 /**
  * Resolve an event against the catalog snapshot: XP comes from the catalog, never from the
@@ -139,5 +144,7 @@ export function prepareEvent(event: LearningEvent, catalog: Catalog): PreparedEv
       return { event: event as LearningEvent<'LOGGED_IN'>, badges: catalog.dayCandidates() };
     case 'PROFILE_UPDATED':
       return { event: event as LearningEvent<'PROFILE_UPDATED'> };
+    case 'GOAL_SET':
+      return { event: event as LearningEvent<'GOAL_SET'>, badges: catalog.dayCandidates() };
   }
 }

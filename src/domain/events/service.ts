@@ -35,6 +35,7 @@ const SUPPORTED: Partial<Record<LearningEventType, EventKind>> = {
   LESSON_ACCESSED: 'ACCESSED',
   VIDEO_STARTED: 'ACCESSED',
   DAILY_LOGIN: 'LOGGED_IN',
+  GOAL_SET: 'GOAL_SET',
 };
 
 /** One event as `recordEvents` receives it (LearningEventInput). */
@@ -198,6 +199,11 @@ export class EventService {
         break;
       case 'LOGGED_IN':
         payload = {};
+        break;
+      case 'GOAL_SET':
+        if (!input.goalKind) throw new BadInput(`Invalid ${field('goalKind')}: a GOAL_SET event names its goal kind.`, field('goalKind'));
+        if (input.target === null || input.target === undefined) throw new BadInput(`Invalid ${field('target')}: a GOAL_SET event carries its target.`, field('target'));
+        payload = parseInput(eventPayloads.GOAL_SET, { kind: input.goalKind, target: input.target }, `events.${index}`);
         break;
       default:
         throw new UnsupportedEventType(String(input.type));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { catalogId } from '../catalog/input';
 import type { Streak } from '../engagement/streak';
 import { canonicalZone } from '../engagement/zones';
+import { goalKind, MAX_GOAL_TARGET, type GoalKind } from '../engagement/goals';
 import type { DomainError } from '../errors';
 import type { EnrollmentState } from '../learners/state';
 import { printableId } from '../validation';
@@ -11,7 +12,7 @@ import { printableId } from '../validation';
  * them to one apply path (`EventService`); each kind has one Lua script that applies it in
  * one atomic step and appends its outbox entry.
  */
-export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED' | 'ACCESSED' | 'LOGGED_IN' | 'PROFILE_UPDATED';
+export type EventKind = 'ENROLLED' | 'LESSON_COMPLETED' | 'QUIZ_ATTEMPTED' | 'WATCHED' | 'ACCESSED' | 'LOGGED_IN' | 'PROFILE_UPDATED' | 'GOAL_SET';
 
 /** What each kind carries besides the common fields. */
 export interface EventPayloads {
@@ -32,6 +33,8 @@ export interface EventPayloads {
    * name), each absent when unchanged. Not learning activity: marks no day.
    */
   PROFILE_UPDATED: { displayName?: string | null | undefined; timeZone?: string | undefined };
+  /** setDailyGoal, GOAL_SET: the target of one kind of daily goal from the event's day on (0 removes it). */
+  GOAL_SET: { kind: GoalKind; target: number };
 }
 
 /** A quiz score: a whole number from 0 to 100. */
@@ -96,6 +99,15 @@ export const eventPayloads: { [K in EventKind]: z.ZodType<EventPayloads[K]> } = 
     displayName: displayName.nullable().optional(),
     timeZone: timeZone.optional(),
   }),
+  GOAL_SET: z
+    .object({
+      kind: goalKind,
+      target: z.number({ error: 'A target is a whole number.' }).int('A target is a whole number.').min(0, 'A target cannot be negative (0 removes the goal).'),
+    })
+    .superRefine((g, ctx) => {
+      const max = MAX_GOAL_TARGET[g.kind];
+      if (g.target > max) ctx.addIssue({ code: 'custom', path: ['target'], message: `A ${g.kind} target is at most ${max}.` });
+    }),
 };
 
 /** One learner event, as the apply path takes it. */

@@ -1,3 +1,4 @@
+import type { GoalDay } from '../engagement/goals';
 /** A learner's enrollment in one course, as the hot store holds it. */
 export interface EnrollmentState {
   id: string;
@@ -107,6 +108,13 @@ export interface LearnerState extends LearnerCounters {
   displayName: string | null;
   /** The zone history, encoded (`tzh`; src/domain/engagement/zones.ts), '' for none (UTC). */
   zoneHistory: string;
+  /** Standing daily-goal targets (`gt`, "tx|tl|tw|tq"; '' for none) and the day they apply from (`gtd`). */
+  goalTargets: string;
+  goalTargetsDay: number;
+  /** The most recent learning days toward goals (`gr`, at most GOAL_DAYS), newest first. */
+  goalDays: readonly GoalDay[];
+  /** Daily goals completed in all (`gc`). */
+  goalsCompleted: number;
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
 }
@@ -128,6 +136,10 @@ export function emptyLearner(id: string): LearnerState {
     activeDays: [],
     displayName: null,
     zoneHistory: '',
+    goalTargets: '',
+    goalTargetsDay: 0,
+    goalDays: [],
+    goalsCompleted: 0,
     recentXp: [],
   };
 }

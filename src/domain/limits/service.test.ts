@@ -25,7 +25,7 @@ function memoryStore(): RateLimitStore & { asks: string[] } {
 
 const BUDGETS: RateBudgets = {
   enabled: true,
-  perMinute: { enroll: 2, completeLesson: 3, recordWatchTime: 120, submitQuizAttempt: 0, recordEvents: 4, updateProfile: 1 },
+  perMinute: { enroll: 2, completeLesson: 3, recordWatchTime: 120, submitQuizAttempt: 0, recordEvents: 4, updateProfile: 1, setDailyGoal: 1 },
   serviceFactor: 10,
 };
 

@@ -4,7 +4,7 @@ import type { Clock } from '../ports';
 import { retryAfterSeconds, type RateRule } from './rate';
 
 /** The learner actions with a budget of their own (`recordEvents` counts events, the others calls). */
-export const LIMITED_ACTIONS = ['enroll', 'completeLesson', 'recordWatchTime', 'submitQuizAttempt', 'recordEvents', 'updateProfile'] as const;
+export const LIMITED_ACTIONS = ['enroll', 'completeLesson', 'recordWatchTime', 'submitQuizAttempt', 'recordEvents', 'updateProfile', 'setDailyGoal'] as const;
 export type LimitedAction = (typeof LIMITED_ACTIONS)[number];
 
 /** Learners acting for themselves, or service (and admin) callers acting for a learner: separate budgets. */
@@ -40,6 +40,7 @@ const NOUNS: Record<LimitedAction, string> = {
   submitQuizAttempt: 'quiz attempts',
   recordEvents: 'events',
   updateProfile: 'profile changes',
+  setDailyGoal: 'goal changes',
 };
 
 /**

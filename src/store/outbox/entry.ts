@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GOAL_KINDS } from '../../domain/engagement/goals';
 import { streakAt, type Streak } from '../../domain/engagement/streak';
 import type { EventEffects, EventKind } from '../../domain/events/types';
 
@@ -61,6 +62,17 @@ const streakSnapshot = z.object({
   c: z.boolean(),
 });
 
+/** A learning day toward daily goals (GoalDay): counts, targets (GOAL_KINDS order), done bits. */
+const goalDay = z.object({
+  d: z.number().int(),
+  x: z.number().int(),
+  l: z.number().int(),
+  w: z.number().int(),
+  q: z.number().int(),
+  t: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]),
+  m: z.number().int().min(0).max(15),
+});
+
 const common = {
   /** learner id */
   l: z.string().min(1),
@@ -85,6 +97,10 @@ const common = {
   dy: z.number().int().optional(),
   /** the streak after the event (lua/includes/activeDay.lua); absent in entries written before streaks */
   st: streakSnapshot.optional(),
+  /** the event's learning day toward daily goals, after it (lua/includes/goals.lua) */
+  gl: goalDay.optional(),
+  /** the daily goals this event completed: [kind, day, target, current, bonus XP paid] */
+  gd: z.array(z.tuple([z.enum(GOAL_KINDS), z.number().int(), z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()])).optional(),
 };
 
 export const outboxEntrySchema = z.discriminatedUnion('k', [
@@ -173,6 +189,16 @@ export const outboxEntrySchema = z.discriminatedUnion('k', [
     dn: z.string(),
     /** the zone history after it (src/domain/engagement/zones.ts encodeZoneHistory) */
     tzh: z.string(),
+  }),
+  z.object({
+    k: z.literal('goal_set'),
+    ...common,
+    /** the kind set (1 XP, 2 LESSONS, 3 WATCH_MINUTES, 4 QUIZZES) */
+    gk: z.number().int().min(1).max(4),
+    /** the standing targets after it ("tx|tl|tw|tq") */
+    gt: z.string(),
+    /** the learning day they apply from */
+    gtd: z.number().int(),
   }),
 ]);
 
@@ -281,6 +307,7 @@ const KIND_OF: Record<OutboxKind, EventKind> = {
   accessed: 'ACCESSED',
   logged_in: 'LOGGED_IN',
   profile: 'PROFILE_UPDATED',
+  goal_set: 'GOAL_SET',
 };
 
 /** What an entry's event changed, as a request answers it. Pure. */

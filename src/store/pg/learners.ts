@@ -1,3 +1,5 @@
+import type { GoalDay } from '../../domain/engagement/goals';
+import { dayString } from '../../domain/engagement/zones';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
 import type { AttemptCursor, QuizAttemptRecord } from '../../domain/events/types';
@@ -25,11 +27,17 @@ const PASSED_IN_COURSE = `(select count(*) from (select distinct on (a.quiz_id) 
  * meanwhile is either all in it or not at all (no lesson without its XP, no XP without its
  * lesson). A stranger costs this one round trip and nothing else.
  */
+/** Day records toward goals a learner's hash keeps (GOAL_DAYS in lua/includes/goals.lua). */
+const GOAL_DAYS = 8;
+
 const LOAD_LEARNER = `
 select
   (select json_build_object('xp', total_xp, 'lc', lessons_completed, 'xat', ${MS('xp_reached_at')}, 'v', version,
-            'dn', display_name, 'tzh', zone_history)
+            'dn', display_name, 'tzh', zone_history, 'gt', goal_targets, 'gtd', goal_targets_day)
      from learners where id = :id) as learner,
+  (select coalesce(json_agg(json_build_array(g.day - date '1970-01-01', g.xp, g.lessons, g.watch_seconds, g.quizzes, g.targets, g.done) order by g.day desc), '[]'::json)
+     from (select * from daily_goals where learner_id = :id order by day desc limit ${GOAL_DAYS}) g) as goal_days,
+  (select coalesce(sum((done & 1) + ((done >> 1) & 1) + ((done >> 2) & 1) + ((done >> 3) & 1)), 0) from daily_goals where learner_id = :id) as goals_done,
   (select coalesce(json_agg(json_build_object(
             'c', e.course_id, 'i', e.id, 'eat', ${MS('e.enrolled_at')}, 'x', e.xp_earned, 'xat', ${MS('e.xp_reached_at')},
             'ec', ${MS('e.completed_at')}, 'v', e.version,
@@ -143,7 +151,9 @@ export interface DurableAudit {
 }
 
 interface LoadRow {
-  learner: { xp: string | number; lc: number; xat: number | null; v: number; dn: string | null; tzh: string | null } | null;
+  learner: { xp: string | number; lc: number; xat: number | null; v: number; dn: string | null; tzh: string | null; gt: string | null; gtd: number | null } | null;
+  goal_days: [number, string | number, number, string | number, number, number[], number][];
+  goals_done: string | number;
   enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; crt: string | null; v: number; cc: number; cq: number; cw: string | number }[];
   lessons: [string, number][];
   badges: [string, number][];
@@ -200,7 +210,37 @@ export class LearnerRepository {
       activeDays: row.days.map(Number),
       displayName: row.learner?.dn ?? null,
       zoneHistory: row.learner?.tzh ?? '',
+      goalTargets: row.learner?.gt ?? '',
+      goalTargetsDay: row.learner?.gtd ?? 0,
+      goalDays: row.goal_days.map(([day, xp, lessons, watch, quizzes, targets, done]) => ({
+        day: Number(day),
+        xp: Number(xp),
+        lessons: Number(lessons),
+        watchSeconds: Number(watch),
+        quizzes: Number(quizzes),
+        targets: [Number(targets[0] ?? 0), Number(targets[1] ?? 0), Number(targets[2] ?? 0), Number(targets[3] ?? 0)],
+        done: Number(done),
+      })),
+      goalsCompleted: Number(row.goals_done),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
+    };
+  }
+
+  /** A learner's record of one learning day toward goals (daily_goals), or null. */
+  async goalDay(learnerId: string, day: number): Promise<GoalDay | null> {
+    const rows = (await this.knex()('daily_goals')
+      .select('xp', 'lessons', 'watch_seconds', 'quizzes', 'targets', 'done')
+      .where({ learner_id: learnerId, day: dayString(day) })) as { xp: string; lessons: number; watch_seconds: string; quizzes: number; targets: number[]; done: number }[];
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      day,
+      xp: Number(r.xp),
+      lessons: r.lessons,
+      watchSeconds: Number(r.watch_seconds),
+      quizzes: r.quizzes,
+      targets: [r.targets[0] ?? 0, r.targets[1] ?? 0, r.targets[2] ?? 0, r.targets[3] ?? 0],
+      done: r.done,
     };
   }
 

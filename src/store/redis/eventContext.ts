@@ -1,4 +1,4 @@
-import { dayAt, decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
+import { dayAt, dayString, decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import type { LearningEvent } from '../../domain/events/types';
 
 /**
@@ -12,11 +12,16 @@ export interface EventContext {
   d: number;
   t: number;
   z: number;
+  /** `d` as 'YYYY-MM-DD' (goal bonuses name their day in the ledger). */
+  ds: string;
+  /** The XP a completed daily goal pays (config GOAL_BONUS_XP). */
+  gb: number;
 }
 
 /** The context of `event` for a learner whose zone history is `history`. */
-export function eventContext(event: Pick<LearningEvent, 'occurredAt' | 'recordedAt'>, history: ZoneHistory = []): EventContext {
-  return { d: dayAt(history, event.occurredAt), t: dayAt(history, event.recordedAt), z: zoneVersion(history) };
+export function eventContext(event: Pick<LearningEvent, 'occurredAt' | 'recordedAt'>, history: ZoneHistory = [], goalBonus = 0): EventContext {
+  const d = dayAt(history, event.occurredAt);
+  return { d, t: dayAt(history, event.recordedAt), z: zoneVersion(history), ds: dayString(d), gb: goalBonus };
 }
 
 /**

@@ -9,6 +9,7 @@ import { eventContext, ZoneCache } from './eventContext';
 import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import { streakStateOf } from '../../domain/engagement/streak';
 import type { EngagementFacts } from '../../domain/engagement/facts';
+import { decodeGoalDays, decodeTargets, encodeGoalDays, GOAL_KINDS } from '../../domain/engagement/goals';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
 
@@ -62,6 +63,7 @@ const KIND_OF_RECORD: Record<string, EventKind> = {
   accessed: 'ACCESSED',
   logged_in: 'LOGGED_IN',
   profile: 'PROFILE_UPDATED',
+  goal_set: 'GOAL_SET',
 };
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
@@ -110,6 +112,9 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   const streak = streakStateOf(state.activeDays);
   if (streak.last !== null) out.push('sk', streak.run, 'sf', streak.freezes, 'sl', streak.longest, 'sd', streak.last);
   if (state.displayName !== null) out.push('dn', state.displayName);
+  if (state.goalTargets !== '') out.push('gt', state.goalTargets, 'gtd', state.goalTargetsDay);
+  if (state.goalDays.length) out.push('gr', encodeGoalDays(state.goalDays));
+  if (state.goalsCompleted > 0) out.push('gc', state.goalsCompleted);
   if (state.zoneHistory !== '') out.push('tzh', state.zoneHistory, 'tzv', zoneVersion(decodeZoneHistory(state.zoneHistory)));
   if (state.watched.size) out.push('wt', [...state.watched.values()].reduce((sum, w) => sum + w.seconds, 0));
   for (const [lesson, w] of state.watched) out.push(`w:${lesson}`, w.seconds, `wu:${lesson}`, w.at);
@@ -164,6 +169,8 @@ function countersFromValues(id: string, v: readonly (string | null)[]): LearnerC
 export interface LearnerHotStoreOptions {
   /** How long a caller's event id is remembered in Redis (the durable copy is in Postgres). */
   eventRecordTtlMs: number;
+  /** XP a completed daily goal pays (0: none). */
+  goalBonusXp?: number;
 }
 
 /**
@@ -213,6 +220,7 @@ export class LearnerHotStore {
       }
       case 'LOGGED_IN':
       case 'PROFILE_UPDATED':
+      case 'GOAL_SET':
         return this.outcome(reply, id, () => null);
     }
   }
@@ -231,7 +239,7 @@ export class LearnerHotStore {
       this.keys.channel('learner'),
       this.keys.partitionOf(e.learnerId),
       fresh ? 1 : 0,
-      JSON.stringify(eventContext(e, zones)),
+      JSON.stringify(eventContext(e, zones, this.options.goalBonusXp ?? 0)),
     ];
     switch (p.event.kind) {
       case 'ENROLLED': {
@@ -277,6 +285,10 @@ export class LearnerHotStore {
       case 'PROFILE_UPDATED': {
         const { displayName, timeZone } = (p.event as LearningEvent<'PROFILE_UPDATED'>).payload;
         return this.redis.profile(...keys, ...header, displayName === undefined ? 0 : 1, displayName ?? '', timeZone ?? '');
+      }
+      case 'GOAL_SET': {
+        const g = p as Extract<PreparedEvent, { event: { kind: 'GOAL_SET' } }>;
+        return this.redis.goal(...keys, ...header, GOAL_KINDS.indexOf(g.event.payload.kind) + 1, g.event.payload.target, g.badges.json, ...g.badges.fields);
       }
     }
   }
@@ -433,7 +445,7 @@ export class LearnerHotStore {
    */
   async engagement(learnerId: string, at: number): Promise<EngagementFacts | null> {
     const day = Math.floor(at / 86_400_000);
-    const v = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'dn', 'tzh', 'sk', 'sd', 'sf', 'sl', `d:${day - 1}`, `d:${day}`, `d:${day + 1}`);
+    const v = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'dn', 'tzh', 'sk', 'sd', 'sf', 'sl', `d:${day - 1}`, `d:${day}`, `d:${day + 1}`, 'gt', 'gtd', 'gr');
     if (v[0] === null) return null;
     const activeNear = new Set<number>();
     for (let i = 0; i < 3; i += 1) if (v[7 + i]) activeNear.add(day - 1 + i);
@@ -442,6 +454,9 @@ export class LearnerHotStore {
       zones: decodeZoneHistory(v[2]),
       streak: { run: Number(v[3] ?? 0), last: v[4] ? Number(v[4]) : null, freezes: Number(v[5] ?? 0), longest: Number(v[6] ?? 0) },
       activeNear,
+      goalTargets: decodeTargets(v[10]),
+      goalTargetsDay: Number(v[11] ?? 0),
+      goalDays: decodeGoalDays(v[12]),
     };
   }
 

@@ -14,6 +14,7 @@ export type ScriptName =
   | 'access'
   | 'login'
   | 'profile'
+  | 'goal'
   | 'hydrateLearner'
   | 'replaceLearner'
   | 'readLearner'

@@ -52,6 +52,7 @@ const activityOf: { [K in OutboxKind]: (e: EntryOf<K>) => Described | null } = {
   accessed: (e) => ({ kind: 'ACCESSED', target: e.ls, value: null }),
   logged_in: () => ({ kind: 'LOGGED_IN', target: '', value: null }),
   profile: () => null,
+  goal_set: () => null,
 };
 
 /** The event key a ledger row id derives from (see ledgerIdOf). */

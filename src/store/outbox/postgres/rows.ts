@@ -1,4 +1,4 @@
-import { decodeZoneHistory } from '../../../domain/engagement/zones';
+import { dayString, decodeZoneHistory } from '../../../domain/engagement/zones';
 import { ledgerIdOf, newer, type OutboxEntry } from '../entry';
 
 /**
@@ -20,6 +20,27 @@ export interface ProfileRow {
   display_name: string | null;
   time_zone: string;
   zone_history: string;
+  epoch: number;
+  version: number;
+}
+
+export interface GoalDayRow {
+  learner_id: string;
+  day: string;
+  xp: number;
+  lessons: number;
+  watch_seconds: number;
+  quizzes: number;
+  targets: number[];
+  done: number;
+  epoch: number;
+  version: number;
+}
+
+export interface GoalTargetsRow {
+  id: string;
+  goal_targets: string;
+  goal_targets_day: number;
   epoch: number;
   version: number;
 }
@@ -114,6 +135,15 @@ export class RowSet {
   readonly events = new Map<string, EventRow>();
   readonly certificates = new Map<string, CertificateRow>();
   readonly profiles = new Map<string, ProfileRow>();
+  readonly goalDays = new Map<string, GoalDayRow>();
+  readonly goalTargets = new Map<string, GoalTargetsRow>();
+
+  /** Standing goal targets after a GOAL_SET: the newest per learner. */
+  goalTargetsOf(learnerId: string, epoch: number, version: number, targets: string, fromDay: number): void {
+    const prev = this.goalTargets.get(learnerId);
+    if (prev && !newer({ epoch, version }, prev)) return;
+    this.goalTargets.set(learnerId, { id: learnerId, goal_targets: targets, goal_targets_day: fromDay, epoch, version });
+  }
 
   /** A profile change: the newest per learner, by (epoch, version). */
   profile(learnerId: string, epoch: number, version: number, displayName: string, zoneHistory: string): void {
@@ -148,6 +178,17 @@ export class RowSet {
     });
     if (d.crt) {
       this.certificates.set(d.crt.code, { code: d.crt.code, learner_id: d.l, course_id: d.crt.c, issued_at: new Date(d.crt.at), event_key: d.id });
+    }
+    if (d.gl) {
+      const key = pair(d.l, String(d.gl.d));
+      const prev = this.goalDays.get(key);
+      if (!prev || newer({ epoch: d.ep, version: d.v }, prev)) {
+        const g = d.gl;
+        this.goalDays.set(key, { learner_id: d.l, day: dayString(g.d), xp: g.x, lessons: g.l, watch_seconds: g.w, quizzes: g.q, targets: [...g.t], done: g.m, epoch: d.ep, version: d.v });
+      }
+    }
+    for (const [kind, day, , , xp] of d.gd ?? []) {
+      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, `goal:${kind}`), learner_id: d.l, amount: xp, reason: 'goal_completed', source_id: `${kind}:${dayString(day)}`, course_id: null, occurred_at: new Date(d.oa) });
     }
     for (const [badgeId, xp, at] of d.aw ?? []) {
       this.awards.set(pair(d.l, badgeId), { learner_id: d.l, badge_id: badgeId, awarded_at: new Date(at) });

@@ -18,6 +18,7 @@ const handlers: { [K in OutboxKind]: (entry: EntryOf<K>, rows: RowSet) => void }
   // Nothing besides the common rows (the learner's counters, the event log, the activity).
   logged_in: () => {},
   profile: (entry, rows) => rows.profile(entry.l, entry.ep, entry.v, entry.dn, entry.tzh),
+  goal_set: (entry, rows) => rows.goalTargetsOf(entry.l, entry.ep, entry.v, entry.gt, entry.gtd),
 };
 
 /** How much longer than its statement timeout the writer waits on a Postgres that says nothing. */
@@ -106,6 +107,21 @@ const PROFILES = `
     profile_epoch = t.epoch, profile_version = t.version
   from jsonb_to_recordset(?::jsonb) as t(id text, display_name text, time_zone text, zone_history text, epoch bigint, version int)
   where l.id = t.id and (l.profile_epoch, l.profile_version) < (t.epoch, t.version)`;
+
+// After LEARNERS; newer goal settings only.
+const GOAL_TARGETS = `
+  update learners l set goal_targets = t.goal_targets, goal_targets_day = t.goal_targets_day, goals_epoch = t.epoch, goals_version = t.version
+  from jsonb_to_recordset(?::jsonb) as t(id text, goal_targets text, goal_targets_day int, epoch bigint, version int)
+  where l.id = t.id and (l.goals_epoch, l.goals_version) < (t.epoch, t.version)`;
+
+// A learner's day toward goals: the newest snapshot wins.
+const GOAL_DAYS = `
+  insert into daily_goals (learner_id, day, xp, lessons, watch_seconds, quizzes, targets, done, epoch, version)
+  select learner_id, day, xp, lessons, watch_seconds, quizzes, array(select jsonb_array_elements_text(targets)::int), done, epoch, version
+  from jsonb_to_recordset(?::jsonb) as t(learner_id text, day date, xp bigint, lessons int, watch_seconds bigint, quizzes int, targets jsonb, done smallint, epoch bigint, version int)
+  on conflict (learner_id, day) do update set xp = excluded.xp, lessons = excluded.lessons, watch_seconds = excluded.watch_seconds,
+    quizzes = excluded.quizzes, targets = excluded.targets, done = excluded.done, epoch = excluded.epoch, version = excluded.version
+  where (daily_goals.epoch, daily_goals.version) < (excluded.epoch, excluded.version)`;
 
 const ENROLLMENTS = `
   insert into enrollments (id, learner_id, course_id, enrolled_at, completed_at, xp_earned, xp_reached_at, quizzes_passed, watch_seconds, epoch, version)
@@ -230,6 +246,8 @@ export async function writeEntries(knex: Knex, entries: readonly OutboxEntry[], 
     const moved = new Set((await returning<{ id: string }>(trx, LEARNERS, sorted(rows.learners), clientMs)).map((r) => r.id));
     result.learners = moved.size;
     await run(trx, PROFILES, sorted(rows.profiles), clientMs);
+    await run(trx, GOAL_TARGETS, sorted(rows.goalTargets), clientMs);
+    await run(trx, GOAL_DAYS, sorted(rows.goalDays), clientMs);
     result.enrollments = await run(trx, ENROLLMENTS, sorted(rows.enrollments), clientMs);
     result.lessonProgress = await run(trx, PROGRESS, sorted(rows.progress), clientMs);
     const attempted = new Set((await returning<{ event_key: string }>(trx, QUIZ_ATTEMPTS, sorted(rows.attempts), clientMs)).map((r) => r.event_key));

@@ -18,6 +18,7 @@
 --- @include "appendOutbox"
 --- @include "enrollmentSnapshot"
 --- @include "activeDay"
+--- @include "goals"
 
 local lesson, course = ARGV[11], ARGV[12]
 
@@ -27,14 +28,16 @@ if seen then return {0, seen} end
 local fields = { 'v', 'xp', 'xat', 'lc', 'rx', 'bs' }
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 if not rec.cur['e:' .. course] then return {-1} end
 
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[13]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[13]))
 local aw = nil
 if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)

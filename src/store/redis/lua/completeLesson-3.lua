@@ -21,6 +21,7 @@
 --- @include "completeLessonCore"
 --- @include "completeCourse"
 --- @include "activeDay"
+--- @include "goals"
 
 local lesson, course, xp, video = ARGV[11], ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
 
@@ -31,17 +32,19 @@ local fields = lessonCoreFields(lesson, course)
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 18, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 if not rec.cur['e:' .. course] then return {-1} end
 if rec.cur['l:' .. lesson] then return {-2} end
 
 completeLessonCore(rec, lesson, course, xp, video)
 local crt = completeCourse(rec, course, ARGV[15], ARGV[16])
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[17]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[17]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

@@ -14,6 +14,7 @@
 --- @include "awardBadges"
 --- @include "appendOutbox"
 --- @include "activeDay"
+--- @include "goals"
 
 local course = ARGV[11]
 
@@ -22,10 +23,12 @@ if seen then return {0, seen} end
 
 local fields = { 'v', 'xp', 'xat', 'lc', 'cs', 'rx', 'bs', 'e:' .. course }
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 13, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 if rec.cur['e:' .. course] then return {-1} end
 
 put(rec, 'e:' .. course, ev.at)
@@ -34,7 +37,7 @@ put(rec, 'ex:' .. course, 0)
 put(rec, 'cc:' .. course, 0)
 appendList(rec, 'cs', course)
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[12]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[12]))
 local aw = nil
 if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)

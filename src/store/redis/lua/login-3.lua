@@ -15,19 +15,22 @@
 --- @include "awardBadges"
 --- @include "appendOutbox"
 --- @include "activeDay"
+--- @include "goals"
 
 local seen = seenEvent()
 if seen then return {0, seen} end
 
 local fields = { 'v', 'xp', 'xat', 'lc', 'rx', 'bs' }
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[11]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[11]))
 local aw = nil
 if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)

@@ -25,6 +25,7 @@
 --- @include "enrollmentSnapshot"
 --- @include "completeCourse"
 --- @include "activeDay"
+--- @include "goals"
 
 local quiz, course = ARGV[11], ARGV[12]
 local score, passScore, xp = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
@@ -39,10 +40,12 @@ local fields = {
 for _, f in ipairs(enrollmentFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 19, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 if not rec.cur['e:' .. course] then return {-1} end
 
 local n = num(rec, 'qn:' .. quiz) + 1
@@ -81,7 +84,7 @@ if passed and not rec.cur['qp:' .. quiz] then
   crt = completeCourse(rec, course, ARGV[16], ARGV[17])
 end
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[18]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[18]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

@@ -29,6 +29,7 @@
 --- @include "completeLessonCore"
 --- @include "completeCourse"
 --- @include "activeDay"
+--- @include "goals"
 
 local lesson, course, seconds, toEnd = ARGV[11], ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
 local threshold, cap, xp, video = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17]), ARGV[18] == '1'
@@ -43,10 +44,12 @@ fields[#fields + 1] = 'wu:' .. lesson
 fields[#fields + 1] = 'wt'
 for _, f in ipairs(completeCourseFields(course)) do fields[#fields + 1] = f end
 for _, f in ipairs(activeDayFields()) do fields[#fields + 1] = f end
+for _, f in ipairs(goalFields()) do fields[#fields + 1] = f end
 for i = 22, #ARGV do fields[#fields + 1] = ARGV[i] end
 local rec = readLearner(fields)
 if not rec then return {-100} end
 if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
+goalBase(rec)
 if not rec.cur['e:' .. course] then return {-1} end
 
 local before = num(rec, 'w:' .. lesson)
@@ -70,7 +73,7 @@ if threshold > 0 and total >= threshold and not rec.cur['l:' .. lesson] then
   crt = completeCourse(rec, course, ARGV[19], ARGV[20])
 end
 markActiveDay(rec)
-local awarded = awardBadges(rec, cjson.decode(ARGV[21]))
+local awarded = awardAndGoals(rec, cjson.decode(ARGV[21]))
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 

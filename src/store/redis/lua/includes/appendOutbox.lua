@@ -11,6 +11,9 @@ local function appendOutbox(kind, rec, fields)
   -- The learning day the event marked and the streak after it (includes/activeDay.lua).
   if rec.day then entry.dy = rec.day end
   if rec.streak then entry.st = rec.streak end
+  -- The event's day toward daily goals, and the goals it completed (includes/goals.lua).
+  if rec.goals then entry.gl = rec.goals end
+  if rec.goalsDone then entry.gd = rec.goalsDone end
   for name, value in pairs(fields) do entry[name] = value end
   local json = cjson.encode(entry)
   redis.call('XADD', KEYS[3], '*', 'k', kind, 'j', json)
