@@ -7,6 +7,7 @@ import { Migration20261125000000_watchTime } from './Migration20261125000000_wat
 import { Migration20261126000000_certificates } from './Migration20261126000000_certificates';
 import { Migration20261126120000_activity } from './Migration20261126120000_activity';
 import { Migration20261127000000_watchBigint } from './Migration20261127000000_watchBigint';
+import { Migration20261128000000_periodBoards } from './Migration20261128000000_periodBoards';
 
 /** Every migration in order. Committed migrations are never edited; add a new one instead. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: 'Migration20261126000000_certificates', class: Migration20261126000000_certificates },
   { name: 'Migration20261126120000_activity', class: Migration20261126120000_activity },
   { name: 'Migration20261127000000_watchBigint', class: Migration20261127000000_watchBigint },
+  { name: 'Migration20261128000000_periodBoards', class: Migration20261128000000_periodBoards },
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePeriodKey, type PeriodKind } from '../../domain/boards/periods';
 import type { EventEffects, EventKind } from '../../domain/events/types';
 
 /**
@@ -45,6 +46,23 @@ const badgeAward = z.tuple([z.string().min(1), z.number().int().nonnegative(), z
 /** A certificate issued in the same step: its code, the course, and when (the event's time, ms). */
 const certificateIssue = z.object({ code: z.string().min(1), c: z.string().min(1), at: z.number().int().nonnegative() });
 
+/** A learner's score in a board period: [xp, when it was reached (ms, the latest event time that changed it)]. */
+const periodScore = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]);
+
+/**
+ * The board periods the event's XP counted in (lua/includes/periodXp.lua) and the learner's
+ * scores in them after it, index by index: `g` global, `c` in the event's course (present when
+ * the event paid course XP). Absent when the event paid no XP in an open period.
+ */
+const periodScores = z
+  .object({
+    /** period keys (2026-11-22, 2026-W47, 2026-11) */
+    k: z.array(z.string().refine((key) => parsePeriodKey(key) !== null, 'not a period key')).min(1).max(3),
+    g: z.array(periodScore),
+    c: z.array(periodScore).optional(),
+  })
+  .refine((p) => p.g.length === p.k.length && (p.c === undefined || p.c.length === p.k.length), 'one score per period');
+
 const common = {
   /** learner id */
   l: z.string().min(1),
@@ -65,6 +83,8 @@ const common = {
   aw: z.array(badgeAward).optional(),
   /** the certificate issued when this event completed a course (lua/includes/completeCourse.lua) */
   crt: certificateIssue.optional(),
+  /** the learner's board period scores the event changed; absent in entries written before period boards */
+  p: periodScores.optional(),
 };
 
 export const outboxEntrySchema = z.discriminatedUnion('k', [
@@ -173,6 +193,16 @@ export interface UnreadableEntry {
 /** Whether `a` is a later state of its learner than `b`: by epoch, then version. */
 export function newer(a: { epoch: number; version: number }, b: { epoch: number; version: number }): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.version > b.version);
+}
+
+/** Bits of a ledger row's `periods`: the periods of its event's time it counted in. */
+export const PERIOD_FLAGS: Record<PeriodKind, number> = { DAILY: 1, WEEKLY: 2, MONTHLY: 4 };
+
+/** The `periods` flags of every award an entry's event paid (they share its time and its open periods). Pure. */
+export function periodFlagsOf(d: Pick<OutboxEntryData, 'p'>): number {
+  let flags = 0;
+  for (const key of d.p?.k ?? []) flags |= PERIOD_FLAGS[parsePeriodKey(key)!.kind];
+  return flags;
 }
 
 /** Ledger row id of the XP an event paid itself, and of a badge it unlocked. */

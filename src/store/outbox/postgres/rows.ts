@@ -1,4 +1,4 @@
-import { ledgerIdOf, newer, type OutboxEntry } from '../entry';
+import { ledgerIdOf, newer, periodFlagsOf, type OutboxEntry } from '../entry';
 
 /**
  * The rows a batch of outbox entries becomes, by table, keyed so that a batch holds one row
@@ -65,6 +65,8 @@ export interface LedgerRow {
   source_id: string;
   course_id: string | null;
   occurred_at: Date;
+  /** The board periods the award counted in (PERIOD_FLAGS). */
+  periods: number;
 }
 
 export interface BadgeAwardRow {
@@ -125,7 +127,7 @@ export class RowSet {
     }
     for (const [badgeId, xp, at] of d.aw ?? []) {
       this.awards.set(pair(d.l, badgeId), { learner_id: d.l, badge_id: badgeId, awarded_at: new Date(at) });
-      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa) });
+      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa), periods: periodFlagsOf(d) });
     }
   }
 
