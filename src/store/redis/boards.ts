@@ -104,6 +104,7 @@ export class BoardStore {
 
   /** When a board's keys expire (ms since 1970): a period board's end of retention; 0 never (ALL_TIME). */
   expiresAt(boardId: string): number {
+    if (!boardId.startsWith('p:')) return 0;
     const ref = boardRefOf(boardId);
     return ref.periodKey ? periodBoardExpiresAt(ref.periodKey, this.options.periodGraceMs) : 0;
   }
