@@ -167,12 +167,12 @@ describe('a weekly board', () => {
 
   it('leaderboardChanged without a period key rolls over to the new period by itself', async () => {
     const end = periodOf(periodKeyOf('DAILY', clock.now())).end;
-    // 800 ms before midnight UTC
-    setNow(end - 800);
+    // 2.5 s before midnight UTC (time to subscribe, even on a busy machine)
+    setNow(end - 2500);
     const live = await subscribe(t.wsUrl, 'subscription { leaderboardChanged(board: { period: DAILY }, first: 3) { board { periodKey } totalCount } }');
     const [first] = await live.waitFor(1);
     expect(first!.leaderboardChanged.board.periodKey).toBe(periodKeyOf('DAILY', end - 1));
-    const values = await live.waitFor(2, 5000);
+    const values = await live.waitFor(2, 10_000);
     expect(values[1]!.leaderboardChanged).toEqual({ board: { periodKey: periodKeyOf('DAILY', end) }, totalCount: 0 });
     await live.close();
   });
