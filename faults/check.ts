@@ -16,13 +16,16 @@
  * - each learner's XP as served (`learner(id) { totalXp }`) equals their ledger sum, and so
  *   does their Postgres snapshot (`learners.total_xp`);
  * - the global board and the course board hold exactly the learners with XP, each with a score
- *   equal to their total (the course's ledger sum on the course board);
+ *   equal to their total (the course's ledger sum on the course board); so do the DAILY, WEEKLY
+ *   and MONTHLY boards (global and course) of every period the ledger rows counted in, each score
+ *   the sum of the rows that counted in that period;
  * - `npm run verify -- --json` (src/cli/verify.ts, once it exists) exits 0.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { isPeriodRetained, periodKeyOf, type PeriodKind } from '../src/domain/boards/periods';
 import { Keys } from '../src/store/redis/keys';
 import { gqlData, type Ack, type Outcome } from './load';
 import { envOf, ROOT, type Deployment } from './server';
@@ -160,12 +163,13 @@ async function servedTotals(url: string, token: string | null, learners: string[
   return out;
 }
 
-/** Every entry of a board, page by page. */
-async function boardScores(url: string, courseId: string | null): Promise<Map<string, number>> {
+/** Every entry of a board (ALL_TIME, or a period's), page by page. */
+async function boardScores(url: string, courseId: string | null, period?: { period: PeriodKind; periodKey: string }): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const query = `query($board: BoardInput, $offset: Int) { leaderboard(board: $board, first: 100, offset: $offset) { totalCount entries { score learner { id } } } }`;
+  const board = courseId || period ? { ...(courseId ? { courseId } : {}), ...period } : null;
   for (let offset = 0; ; offset += 100) {
-    const data = await gqlData<{ leaderboard: { totalCount: number; entries: { score: number; learner: { id: string } }[] } }>(url, null, query, { board: courseId ? { courseId } : null, offset }, 20_000);
+    const data = await gqlData<{ leaderboard: { totalCount: number; entries: { score: number; learner: { id: string } }[] } }>(url, null, query, { board, offset }, 20_000);
     for (const e of data.leaderboard.entries) out.set(e.learner.id, e.score);
     if (data.leaderboard.entries.length < 100 || offset + 100 >= data.leaderboard.totalCount) return out;
   }
@@ -182,8 +186,9 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const note = (s: string) => samples.length < 8 && samples.push(s);
 
   const pgState = await withPg(d.databaseUrl, async (c) => {
-    const ledger = (await c.query<{ learner_id: string; reason: string; source_id: string | null; amount: string; course_id: string | null }>(
-      `select learner_id, reason, source_id, amount, course_id from xp_transactions where learner_id = any($1)`,
+    const ledger = (await c.query<{ learner_id: string; reason: string; source_id: string | null; amount: string; course_id: string | null; at: number; periods: number }>(
+      `select learner_id, reason, source_id, amount, course_id, (extract(epoch from occurred_at) * 1000)::float8 as at, periods
+         from xp_transactions where learner_id = any($1)`,
       [learners],
     )).rows;
     const dups = (await c.query<{ n: string }>(`select count(*) as n from (select 1 from xp_transactions group by learner_id, reason, source_id having count(*) > 1) t`)).rows[0]!;
@@ -304,13 +309,31 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     }
   }
 
-  // Boards against totals.
+  // Boards against totals; period boards against the ledger rows that counted in each period.
   let boardDrift = 0;
   const learnerSet = new Set(learners);
-  for (const [name, expected, board] of [
+  const boards: [string, Map<string, number>, Map<string, number>][] = [
     ['global', ledgerSum, await boardScores(input.url, null)],
     ['course', courseSum, await boardScores(input.url, input.courseId)],
-  ] as const) {
+  ];
+  const periodSums = new Map<string, { period: PeriodKind; periodKey: string; courseId: string | null; sums: Map<string, number> }>();
+  for (const row of pgState.ledger) {
+    for (const [period, flag] of [['DAILY', 1], ['WEEKLY', 2], ['MONTHLY', 4]] as const) {
+      if ((row.periods & flag) === 0) continue;
+      const periodKey = periodKeyOf(period, Number(row.at));
+      if (!isPeriodRetained(periodKey, Date.now())) continue;
+      for (const courseId of [null, ...(row.course_id === input.courseId && row.reason !== 'badge_unlocked' ? [input.courseId] : [])]) {
+        const id = `${periodKey}|${courseId ?? ''}`;
+        let p = periodSums.get(id);
+        if (!p) periodSums.set(id, (p = { period, periodKey, courseId, sums: new Map() }));
+        p.sums.set(row.learner_id, (p.sums.get(row.learner_id) ?? 0) + Number(row.amount));
+      }
+    }
+  }
+  for (const p of periodSums.values()) {
+    boards.push([`${p.period} ${p.periodKey}${p.courseId ? ' course' : ''}`, p.sums, await boardScores(input.url, p.courseId, { period: p.period, periodKey: p.periodKey })]);
+  }
+  for (const [name, expected, board] of boards) {
     for (const [learner, total] of expected) {
       if (total > 0 && board.get(learner) !== total) {
         boardDrift++;

@@ -8,6 +8,7 @@ import { Migration20261126000000_certificates } from './Migration20261126000000_
 import { Migration20261126120000_activity } from './Migration20261126120000_activity';
 import { Migration20261127000000_watchBigint } from './Migration20261127000000_watchBigint';
 import { Migration20261128000000_profiles } from './Migration20261128000000_profiles';
+import { Migration20261128000000_periodBoards } from './Migration20261128000000_periodBoards';
 import { Migration20261128120000_goals } from './Migration20261128120000_goals';
 
 /** Every migration in order. Committed migrations are never edited; add a new one instead. */
@@ -22,5 +23,6 @@ export const migrationsList = [
   { name: 'Migration20261126120000_activity', class: Migration20261126120000_activity },
   { name: 'Migration20261127000000_watchBigint', class: Migration20261127000000_watchBigint },
   { name: 'Migration20261128000000_profiles', class: Migration20261128000000_profiles },
+  { name: 'Migration20261128000000_periodBoards', class: Migration20261128000000_periodBoards },
   { name: 'Migration20261128120000_goals', class: Migration20261128120000_goals },
 ];

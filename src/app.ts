@@ -160,7 +160,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   let repair: LearnerRepair | null = null;
   const flusher = postgresWriter(deps, knex, options.flusher, (learners) => repair!.enqueue(learners));
   const boardRepo = new BoardRepository(orm);
-  const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id));
+  const boardStore = new BoardStore(redis, keys, (id) => boardRepo.entries(id), { periodGraceMs: config.boardPeriodGraceMs });
   const boardProjection = new BoardProjection(boardStore);
   const projector = boardProjector(deps, (entries) => boardProjection.handle(entries), options.projector);
   const monitor = new OutboxMonitor(redis, keys, membership, Object.values(GROUPS), log.child({ component: 'outbox' }), {
@@ -169,8 +169,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxEntries: config.outbox.maxEntries,
   });
 
-  const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs, goalBonusXp: config.goalBonusXp });
-  const learnerRepo = new LearnerRepository(orm);
+  const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs, goalBonusXp: config.goalBonusXp, boardPeriodGraceMs: config.boardPeriodGraceMs });
+  const learnerRepo = new LearnerRepository(orm, { boardPeriodGraceMs: config.boardPeriodGraceMs, clock });
   repair = new LearnerRepair({
     keys,
     hot,
@@ -218,7 +218,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const services: Services = {
     catalog,
     events,
-    boards: new BoardService(boardStore),
+    boards: new BoardService(boardStore, clock),
     limits: actionLimits,
     learners: new LearnerService(learnerStore, { clock, lookupsPerMinute: config.learnerLookups.perMinute }),
     activity: new ActivityService(new ActivityStore(new ActivityRepository(orm), (learnerId) => flusher.flushPartition(keys.partitionOf(learnerId)))),

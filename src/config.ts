@@ -119,6 +119,12 @@ export const configSchema = z
     PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
     /** Longest opening a Postgres connection, or waiting for a free one in the pool, may take. */
     PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+    /**
+     * How long a finished DAILY, WEEKLY or MONTHLY board still takes late events (an event's XP
+     * counts in the period of its occurredAt while the period is open at its recordedAt); then
+     * the period is frozen. At most 7 days.
+     */
+    BOARD_PERIOD_GRACE_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
     /** Load the demo catalog when the catalog is empty. */
     DEMO_CATALOG: bool.default(true),
     /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
@@ -207,6 +213,8 @@ export const configSchema = z
       },
       eventRecordTtlMs: Math.round(env.EVENT_RECORD_DAYS * 86_400_000),
       goalBonusXp: env.GOAL_BONUS_XP,
+      /** Late events still count in a finished period this long after it ends. */
+      boardPeriodGraceMs: env.BOARD_PERIOD_GRACE_MS,
       demoCatalog: env.DEMO_CATALOG,
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },

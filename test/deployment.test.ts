@@ -16,7 +16,7 @@ describe('start-up of a deployment', () => {
     envs.push(env);
     apps.push(...(await Promise.all([1, 2, 3].map(() => startTestApp(env)))));
     const rows = (await apps[0]!.app.orm.em.getKnex()('mikro_orm_migrations').select('name')) as { name: string }[];
-    expect(rows.map((r) => r.name).sort()).toEqual(['Migration20261122000000_core', 'Migration20261122120000_write_path', 'Migration20261123000000_epochs', 'Migration20261123010000_watermarks', 'Migration20261124000000_quizAttempts', 'Migration20261125000000_watchTime', 'Migration20261126000000_certificates', 'Migration20261126120000_activity', 'Migration20261127000000_watchBigint', 'Migration20261128000000_profiles', 'Migration20261128120000_goals']);
+    expect(rows.map((r) => r.name).sort()).toEqual(['Migration20261122000000_core', 'Migration20261122120000_write_path', 'Migration20261123000000_epochs', 'Migration20261123010000_watermarks', 'Migration20261124000000_quizAttempts', 'Migration20261125000000_watchTime', 'Migration20261126000000_certificates', 'Migration20261126120000_activity', 'Migration20261127000000_watchBigint', 'Migration20261128000000_periodBoards', 'Migration20261128000000_profiles', 'Migration20261128120000_goals']);
   });
 
   it('refuses, in one line, to start with another PARTITIONS than the deployment was made with', async () => {

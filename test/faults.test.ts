@@ -1,10 +1,13 @@
 /**
  * A crash after each step of the write path (the learner script with its badges and push, the
  * board write with its board push, the Postgres write), then a new instance: with nobody
- * acting, boards equal totals, each due badge is awarded exactly once and Postgres equals
+ * acting, boards equal totals (period boards the learners' period scores), each due badge is awarded exactly once and Postgres equals
  * Redis within 5 seconds.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { periodOf } from '../src/domain/boards/periods';
+import { boardIdOf } from '../src/domain/boards/rules';
+import { decodePeriodScores } from '../src/store/redis/learners';
 import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp, type TestEnv } from './harness';
 
 const FAST = { MEMBER_TTL_MS: '800', OUTBOX_SWEEP_MS: '200' };
@@ -53,6 +56,16 @@ async function drift(t: TestApp): Promise<string[]> {
     if (c.totalXp <= 0) problems.push(`${l}: no XP`);
     if (global[i]?.score !== c.totalXp) problems.push(`${l}: global board ${global[i]?.score} vs total ${c.totalXp}`);
     if (course[i]?.score !== enrollment?.xpEarned) problems.push(`${l}: course board ${course[i]?.score} vs course XP ${enrollment?.xpEarned}`);
+    // Each period board (day, week, month; global and course) holds the learner's score in that period.
+    const periods = decodePeriodScores((await t.app.hot.raw(l))?.pp);
+    if (periods.size === 0) problems.push(`${l}: no period scores`);
+    for (const [periodKey, s] of periods) {
+      const period = periodOf(periodKey).kind;
+      const [g] = await t.app.boardStore.ranks(boardIdOf({ period, courseId: null, periodKey }), [l]);
+      const [c] = await t.app.boardStore.ranks(boardIdOf({ period, courseId: 'fx', periodKey }), [l]);
+      if (g?.score !== s.global.xp) problems.push(`${l}: ${periodKey} board ${g?.score} vs ${s.global.xp}`);
+      if (c?.score !== s.courses.get('fx')?.xp) problems.push(`${l}: ${periodKey} course board ${c?.score} vs ${s.courses.get('fx')?.xp}`);
+    }
     if (!badges.has('fx-two')) problems.push(`${l}: badge missing in Redis`);
     const row = await knex('learners').where({ id: l }).first();
     if (Number(row?.total_xp) !== c.totalXp) problems.push(`${l}: postgres total ${row?.total_xp} vs ${c.totalXp}`);

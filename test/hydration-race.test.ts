@@ -50,7 +50,7 @@ describe('a read that loads a learner someone else hydrated meanwhile', () => {
       await held;
       return state;
     };
-    const other = new HydratingLearnerStore(new LearnerHotStore(t.app.redis, t.app.keys, { eventRecordTtlMs: 60_000 }), slowRepo, null);
+    const other = new HydratingLearnerStore(new LearnerHotStore(t.app.redis, t.app.keys, { eventRecordTtlMs: 60_000, boardPeriodGraceMs: 86_400_000 }), slowRepo, null);
 
     const counters = other.counters([id]);
     const enrollment = other.enrollment(id, 'race');

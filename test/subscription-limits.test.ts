@@ -348,7 +348,7 @@ describe('leaderboardChanged shared', () => {
   it('reads a board once per tick for all its subscribers, and pushes one snapshot per first', async () => {
     // No board message in flight: the only reads are the feed's own.
     await t.app.settle();
-    const store = new CountingBoardStore(t.app.redis, t.app.keys, (id) => t.app.boardRepo.entries(id));
+    const store = new CountingBoardStore(t.app.redis, t.app.keys, (id) => t.app.boardRepo.entries(id), { periodGraceMs: t.app.config.boardPeriodGraceMs });
     const pub = testRedis();
     const sub = testRedis();
     await Promise.all([pub.connect(), sub.connect()]);

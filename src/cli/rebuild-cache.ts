@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadConfig } from '../config';
+import { systemClock } from '../domain/ports';
 import { boardProjector, postgresWriter } from '../server/consumers';
 import { createLogger } from '../logger';
 import { DeadLetters } from '../store/outbox/deadletters';
@@ -72,10 +73,10 @@ const result = await rebuildCache(
   {
     redis,
     keys,
-    hot: new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs }),
-    repo: new LearnerRepository(orm),
+    hot: new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs, boardPeriodGraceMs: config.boardPeriodGraceMs }),
+    repo: new LearnerRepository(orm, { boardPeriodGraceMs: config.boardPeriodGraceMs, clock: systemClock }),
     boardRepo,
-    boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id)),
+    boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id), { periodGraceMs: config.boardPeriodGraceMs }),
     // No server is up: whatever they left pending is claimed at once.
     drain: async () => {
       await flusher.settle(0);

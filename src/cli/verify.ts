@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config';
+import { systemClock } from '../domain/ports';
 import { createLogger } from '../logger';
 import { postgresWriter } from '../server/consumers';
 import { DeadLetters } from '../store/outbox/deadletters';
@@ -53,15 +54,15 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs });
-const repo = new LearnerRepository(orm);
+const hot = new LearnerHotStore(redis, keys, { eventRecordTtlMs: config.eventRecordTtlMs, boardPeriodGraceMs: config.boardPeriodGraceMs });
+const repo = new LearnerRepository(orm, { boardPeriodGraceMs: config.boardPeriodGraceMs, clock: systemClock });
 const boardRepo = new BoardRepository(orm);
 let repair: LearnerRepair | undefined;
 if (repairing) {
   const deadLetters = new DeadLetters(redis, keys, knex, log);
   const flusher = postgresWriter({ redis, keys, deadLetters, log, name, config }, knex);
   await flusher.ensureGroups();
-  repair = new LearnerRepair({ keys, hot, repo, boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id)), flushPartition: (p) => flusher.flushPartition(p), log });
+  repair = new LearnerRepair({ keys, hot, repo, boards: new BoardStore(redis, keys, (id) => boardRepo.entries(id), { periodGraceMs: config.boardPeriodGraceMs }), flushPartition: (p) => flusher.flushPartition(p), log });
 }
 
 let report: VerifyReport;

@@ -97,6 +97,17 @@ export class UnsupportedEventType extends DomainError {
   }
 }
 
+/** A board period older than the ones kept (the last RETAINED_PERIODS finished periods of its kind). */
+export class PeriodNotKept extends DomainError {
+  readonly code = 'NOT_FOUND' as const;
+  constructor(
+    readonly periodKey: string,
+    readonly oldest: string,
+  ) {
+    super(`The board of period ${periodKey} is no longer kept: the oldest period of its kind still kept is ${oldest}.`);
+  }
+}
+
 /** Too many actions in a short time; `retryAfterSeconds` says when the next one is taken. */
 export class RateLimited extends DomainError {
   readonly code = 'RATE_LIMITED' as const;

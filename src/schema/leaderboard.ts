@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { requireViewer } from '../domain/auth/viewer';
-import { MAX_AROUND_RADIUS, MAX_BOARD_PAGE } from '../domain/boards/service';
-import type { BoardInfo, BoardPeriod, RankedEntry } from '../domain/boards/rules';
+import { MAX_AROUND_RADIUS, MAX_BOARD_PAGE, type BoardArgument } from '../domain/boards/service';
+import { boardInfo, boardRefOf, type BoardInfo, type RankedEntry } from '../domain/boards/rules';
 import { parseInput } from '../domain/validation';
-import type { RankMove } from '../subscriptions/feeds';
+import type { RankMove, TopSnapshot } from '../subscriptions/feeds';
+import { LEARNER_BUFFER } from '../subscriptions/learnerFeed';
+import { followPeriods } from '../subscriptions/periods';
 import { builder } from './builder';
 import type { Context } from './context';
 import { LearnerRef, PublicLearnerRef } from './learner';
@@ -16,6 +18,10 @@ export const BoardInput = builder.inputType('BoardInput', {
   fields: (t) => ({
     period: t.field({ type: BoardPeriodEnum, defaultValue: 'ALL_TIME' }),
     courseId: t.id({ description: "A course's own board; the global board when absent." }),
+    periodKey: t.string({
+      description:
+        'Which period of a DAILY, WEEKLY or MONTHLY board (2026-11-22, 2026-W47, 2026-11; UTC, ISO weeks): the current one or one of the 12 finished before it. The current period when absent (it rolls over by itself).',
+    }),
   }),
 });
 
@@ -27,7 +33,7 @@ const BoardRef = builder.objectRef<BoardInfo>('Board').implement({
     endsAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'When the current period ends; null for ALL_TIME.',
+      description: 'When the period ends; null for ALL_TIME.',
       resolve: (b) => b.endsAt,
     }),
   }),
@@ -63,10 +69,34 @@ const firstArg = z.number().int().min(0, 'first cannot be negative.').max(MAX_BO
 const offsetArg = z.number().int('offset is a whole number.').min(0, 'offset cannot be negative.').max(1_000_000_000, 'offset is at most 1000000000.');
 const radiusArg = z.number().int().min(0, 'radius cannot be negative.').max(MAX_AROUND_RADIUS, `radius is at most ${MAX_AROUND_RADIUS}.`);
 
-type BoardArg = { period?: BoardPeriod | null; courseId?: string | null } | null | undefined;
+type BoardArg = BoardArgument | null | undefined;
 
 function resolveBoard(ctx: Context, board: BoardArg) {
   return ctx.services.boards.resolve(board, ctx.services.catalog.get());
+}
+
+/** A board's public description from its id (what a feed's message names: the period it was on). */
+const infoOf = (boardId: string) => boardInfo(boardRefOf(boardId));
+
+/**
+ * A board's feed: the board asked for, or, for a period board asked without a period key, the
+ * current period's board, rolling over when it ends.
+ */
+function boardFeed<T>(ctx: Context, board: BoardArg, open: (boardId: string) => AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  const first = resolveBoard(ctx, board);
+  if (!first.current) return open(first.id);
+  let checked: typeof first | null = first;
+  return followPeriods(
+    () => {
+      // The first period is the one just resolved (and checked); each next one is resolved when it starts.
+      const b = checked ?? resolveBoard(ctx, board);
+      checked = null;
+      return { id: b.id, endsAt: b.info.endsAt! };
+    },
+    open,
+    ctx.services.clock,
+    LEARNER_BUFFER,
+  );
 }
 
 const LeaderboardRef = builder.objectRef<LeaderboardView>('Leaderboard').implement({
@@ -139,22 +169,22 @@ builder.subscriptionFields((t) => ({
     authScopes: { learner: true },
     args: { board: t.arg({ type: BoardInput }) },
     subscribe: (_r, { board }, ctx) => {
-      const { id } = resolveBoard(ctx, board);
-      return ctx.services.feeds.boards.rankChanges(id, requireViewer(ctx.viewer).id);
+      const learnerId = requireViewer(ctx.viewer).id;
+      return boardFeed(ctx, board, (id) => ctx.services.feeds.boards.rankChanges(id, learnerId));
     },
-    resolve: (move, { board }, ctx) => ({ ...move, info: resolveBoard(ctx, board).info }),
+    resolve: (move: RankMove) => ({ ...move, info: infoOf(move.boardId) }),
   }),
   leaderboardChanged: t.field({
     type: LeaderboardRef,
     description: "A board's top entries: the current state at once, then on every change (coalesced).",
     args: { board: t.arg({ type: BoardInput }), first: t.arg.int({ defaultValue: 10 }) },
     subscribe: (_r, args, ctx) => {
-      const { id } = resolveBoard(ctx, args.board);
-      return ctx.services.feeds.boards.tops(id, parseInput(firstArg, args.first ?? 10, 'first'));
+      const first = parseInput(firstArg, args.first ?? 10, 'first');
+      return boardFeed(ctx, args.board, (id) => ctx.services.feeds.boards.tops(id, first));
     },
-    resolve: (snapshot, args, ctx) => ({
+    resolve: (snapshot: TopSnapshot) => ({
       id: snapshot.boardId,
-      info: resolveBoard(ctx, args.board).info,
+      info: infoOf(snapshot.boardId),
       first: snapshot.entries.length,
       offset: 0,
       page: Promise.resolve({ entries: snapshot.entries, total: snapshot.totalCount }),

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../domain/ports';
 import type { BoardStore } from './redis/boards';
 import { deleteMatching } from './redis/client';
 import type { Keys } from './redis/keys';
@@ -15,6 +16,8 @@ export interface RebuildDeps {
   boards: BoardStore;
   /** Writes everything still in the outbox to Postgres first. */
   drain: () => Promise<void>;
+  /** Which period boards are still retained (the system clock when absent). */
+  clock?: Clock;
 }
 
 export interface RebuildProgress {
@@ -25,8 +28,9 @@ export interface RebuildProgress {
 
 /**
  * Rebuild all of Redis (learners and boards) from Postgres: drain the outbox, drop every
- * learner hash and board, hydrate every learner Postgres knows, then rebuild the global board
- * from learner snapshots and each course board from enrollments. Run it with no server up
+ * learner hash and board, hydrate every learner Postgres knows (with their scores in the periods
+ * that can still change), then rebuild the global board from learner snapshots, each course board
+ * from enrollments, and each period board still retained from the ledger rows that counted in it. Run it with no server up
  * (the CLI refuses otherwise): a server writing meanwhile would have its change dropped.
  * @returns learners and boards written
  */
@@ -44,7 +48,7 @@ export async function rebuildCache(deps: RebuildDeps, onProgress: (p: RebuildPro
   }
 
   await deps.boards.clearAll();
-  const boardIds = await deps.boardRepo.boardIds();
+  const boardIds = await deps.boardRepo.boardIds((deps.clock ?? systemClock).now());
   onProgress({ phase: 'boards', done: 0, total: boardIds.length });
   for (const [i, id] of boardIds.entries()) {
     await deps.boards.replace(id, await deps.boardRepo.entries(id));

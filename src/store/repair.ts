@@ -4,7 +4,11 @@ import type { LearnerRepository } from './pg/learners';
 import type { BoardStore } from './redis/boards';
 import type { Keys } from './redis/keys';
 import type { LearnerHotStore } from './redis/learners';
+import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
+import type { PeriodScores } from '../domain/learners/state';
+import type { ScoreUpdate } from './redis/boards';
+import { decodePeriodScores } from './redis/learners';
 
 export interface RepairDeps {
   keys: Keys;
@@ -40,7 +44,8 @@ const ATTEMPTS = 5;
  * 3. replace the hash with what Postgres now says, if it is still at the noted version (else
  *    start again), under a new epoch;
  * 4. put that state on the learner's boards, which the new epoch lets past any guard an
- *    earlier epoch left.
+ *    earlier epoch left: the all-time boards, and the period boards still retained, from the
+ *    ledger (a period the old hash had a score in and the ledger has none takes the learner off).
  * Safe to run at any time, on any learner, from any process (verify --repair does).
  */
 export class LearnerRepair {
@@ -92,6 +97,7 @@ export class LearnerRepair {
     const { hot, repo } = this.deps;
     for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
       const seen = await hot.stamp(learnerId);
+      const periodsBefore = decodePeriodScores((await hot.raw(learnerId))?.pp);
       await this.deps.flushPartition(this.deps.keys.partitionOf(learnerId));
       await repo.recomputeFromLedger(learnerId);
       const state = await repo.load(learnerId);
@@ -108,7 +114,11 @@ export class LearnerRepair {
         epoch = replaced.epoch;
       }
       const version = state.version;
+      const periods = (await repo.audit([learnerId])).get(learnerId)?.periods ?? new Map<string, PeriodScores>();
       await Promise.all([
+        ...[...periodBoardScores(periodsBefore, periods)].map(([boardId, s]) =>
+          this.deps.boards.setScores(boardId, [{ learnerId, score: s.xp, reachedAt: s.at, epoch, version } satisfies ScoreUpdate]),
+        ),
         this.deps.boards.setScores(boardIdOf({ period: 'ALL_TIME', courseId: null }), [
           { learnerId, score: state.totalXp, reachedAt: state.xpAt ?? 0, epoch, version },
         ]),
@@ -122,4 +132,22 @@ export class LearnerRepair {
     }
     throw new Error(`learner ${learnerId} kept changing during ${ATTEMPTS} repair attempts`);
   }
+}
+
+/**
+ * A learner's score on each period board `after` (the ledger) names, and 0 on those only
+ * `before` (the old hash) names, so a score the ledger does not hold leaves the board. Pure.
+ */
+export function periodBoardScores(before: ReadonlyMap<string, PeriodScores>, after: ReadonlyMap<string, PeriodScores>): Map<string, { xp: number; at: number }> {
+  const out = new Map<string, { xp: number; at: number }>();
+  const zero = { xp: 0, at: 0 };
+  for (const [scores, old] of [[before, true], [after, false]] as const) {
+    for (const [periodKey, s] of scores) {
+      const period = parsePeriodKey(periodKey)?.kind;
+      if (!period) continue;
+      out.set(boardIdOf({ period, courseId: null, periodKey }), old ? zero : s.global);
+      for (const [courseId, c] of s.courses) out.set(boardIdOf({ period, courseId, periodKey }), old ? zero : c);
+    }
+  }
+  return out;
 }

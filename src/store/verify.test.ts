@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DurableAudit } from './pg/learners';
 import { quizCounterFields } from './redis/learners';
 import { concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
-import { compareLearner } from './verifyLearner';
+import { compareLearner, expectedScores } from './verifyLearner';
 
 const report = (over: Partial<VerifyReport> = {}): VerifyReport => ({ learners: 2, boards: 1, boardEntries: 1, drift: [], unsettled: [], repaired: [], driftAfterRepair: [], ...over });
 
@@ -54,6 +54,9 @@ const durable = (): DurableAudit => ({
   watched: new Map(),
   videosCompleted: 0,
   activeDays: 2,
+  periods: new Map(),
+  // Tuesday 2026-11-24 12:00 UTC, the audit's time: the hash keeps these periods and later ones
+  periodsKeptFrom: { DAILY: '2026-11-23', WEEKLY: '2026-W48', MONTHLY: '2026-11' },
 });
 
 const hot = (): Record<string, string> => ({
@@ -212,5 +215,54 @@ describe('compareLearner on active days', () => {
     const p = durable();
     p.activeDays = 1;
     expect((compareLearner(hot(), p) as { problems: string[] }).problems).toEqual(['Redis ad 2 vs 1 active days in Postgres']);
+  });
+});
+
+describe('compareLearner and expectedScores on board periods', () => {
+  // The learner earned 30 XP in course c on 2026-11-23 (W48, November) at 1000 ms, and 7 XP on 2026-11-20 (W47, frozen by now).
+  const scores = (xp: number) => ({ global: { xp, at: 1000 }, courses: new Map([['c', { xp, at: 1000 }]]) });
+  const withPeriods = (): { hot: Record<string, string>; durable: DurableAudit } => {
+    const d = durable();
+    d.periods = new Map([
+      ['2026-11-23', scores(30)],
+      ['2026-W48', scores(30)],
+      ['2026-11', scores(37)],
+      ['2026-W47', scores(7)],
+    ]);
+    const pp = { '2026-11-23': { g: [30, 1000], c: { c: [30, 1000] } }, '2026-W48': { g: [30, 1000], c: { c: [30, 1000] } }, '2026-11': { g: [37, 1000], c: { c: [37, 1000] } } };
+    return { hot: { ...hot(), pp: JSON.stringify(pp) }, durable: d };
+  };
+
+  it('agrees when the hash holds the ledger\'s scores of the periods that can still change', () => {
+    const { hot: h, durable: d } = withPeriods();
+    expect(compareLearner(h, d)).toEqual({ state: 'ok' });
+    // A frozen period the hash still holds (not dropped yet) is not compared.
+    expect(compareLearner({ ...h, pp: JSON.stringify({ ...JSON.parse(h.pp!), '2026-W46': { g: [1, 1], c: {} } }) }, d)).toEqual({ state: 'ok' });
+  });
+
+  it('finds a period score that disagrees, or one missing', () => {
+    const { hot: h, durable: d } = withPeriods();
+    const pp = JSON.parse(h.pp!);
+    pp['2026-W48'].c.c = [31, 1000];
+    delete pp['2026-11-23'];
+    expect(compareLearner({ ...h, pp: JSON.stringify(pp) }, d)).toEqual({
+      state: 'drift',
+      problems: [
+        'period 2026-11-23: Redis nothing, ledger 30 XP at 1000',
+        'period 2026-11-23 course c: Redis nothing, ledger 30 XP at 1000',
+        'period 2026-W48 course c: Redis 31 XP at 1000, ledger 30 XP at 1000',
+      ],
+    });
+  });
+
+  it('expects open periods from the hash and frozen ones from the ledger', () => {
+    const { hot: h, durable: d } = withPeriods();
+    const pp = JSON.parse(h.pp!);
+    pp['2026-W48'].g = [32, 1000];
+    const expected = expectedScores({ ...h, pp: JSON.stringify(pp) }, d);
+    expect(expected.get('p:2026-W48:g')).toBe(32);
+    expect(expected.get('p:2026-W47:g')).toBe(7);
+    expect(expected.get('p:2026-W47:c:c')).toBe(7);
+    expect(expected.get('p:2026-11:c:c')).toBe(37);
   });
 });

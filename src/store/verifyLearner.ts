@@ -1,5 +1,8 @@
+import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
+import type { PeriodScores } from '../domain/learners/state';
 import type { DurableAudit } from './pg/learners';
+import { decodePeriodScores } from './redis/learners';
 
 /**
  * One learner's Redis hash against their durable record in Postgres (the rules are listed in
@@ -34,6 +37,8 @@ interface HotView {
   /** Active days: `ad`, and the days marked (`d:<day>` fields). */
   ad: number;
   daysMarked: number;
+  /** Board period scores (`pp`), periodKey -> scores. */
+  periods: Map<string, PeriodScores>;
 }
 
 function hotView(h: Record<string, string>): HotView {
@@ -84,6 +89,7 @@ function hotView(h: Record<string, string>): HotView {
     crs: Number(h.crs ?? 0),
     ad: Number(h.ad ?? 0),
     daysMarked,
+    periods: decodePeriodScores(h.pp),
   };
 }
 
@@ -182,6 +188,34 @@ function completionProblems(r: HotView, p: DurableAudit): string[] {
   return problems;
 }
 
+/** Whether a learner's hash must hold `key`'s scores at the audit's time (a period that can still change). */
+function kept(p: DurableAudit, key: string): boolean {
+  const period = parsePeriodKey(key);
+  return period !== null && key >= p.periodsKeptFrom[period.kind];
+}
+
+/**
+ * Redis's board period scores (`pp`) against the ledger rows that counted in those periods, for
+ * the periods that can still change (older ones are frozen, dropped from the hash on its next
+ * award, and checked on their boards against the ledger). Pure.
+ */
+function periodProblems(r: HotView, p: DurableAudit): string[] {
+  const problems: string[] = [];
+  const keys = [...new Set([...r.periods.keys(), ...p.periods.keys()])].filter((key) => kept(p, key)).sort();
+  const show = (s: { xp: number; at: number } | undefined) => (s ? `${s.xp} XP at ${s.at}` : 'nothing');
+  for (const key of keys) {
+    const a = r.periods.get(key);
+    const b = p.periods.get(key);
+    if (a?.global.xp !== b?.global.xp || a?.global.at !== b?.global.at) problems.push(`period ${key}: Redis ${show(a?.global)}, ledger ${show(b?.global)}`);
+    for (const course of [...new Set([...(a?.courses.keys() ?? []), ...(b?.courses.keys() ?? [])])].sort()) {
+      const x = a?.courses.get(course);
+      const y = b?.courses.get(course);
+      if (x?.xp !== y?.xp || x?.at !== y?.at) problems.push(`period ${key} course ${course}: Redis ${show(x)}, ledger ${show(y)}`);
+    }
+  }
+  return problems;
+}
+
 /** Compare one learner's Redis hash with their durable record. Pure. */
 export function compareLearner(hot: Record<string, string> | null, durable: DurableAudit | null): Verdict {
   if (!hot && !durable) return { state: 'ok' };
@@ -213,19 +247,32 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
   problems.push(...completionProblems(r, p));
   if (r.ad !== r.daysMarked) problems.push(`Redis ad ${r.ad} vs ${r.daysMarked} days marked`);
   if (r.ad !== p.activeDays) problems.push(`Redis ad ${r.ad} vs ${p.activeDays} active days in Postgres`);
+  problems.push(...periodProblems(r, p));
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 
-/** Scores a learner should have on each board (only those above 0), from Redis or else Postgres. */
+/**
+ * Scores a learner should have on each board (only those above 0), from Redis or else Postgres.
+ * Period boards: from the hash for the periods it keeps (they can still change), from the
+ * ledger for the frozen ones still retained.
+ */
 export function expectedScores(hot: Record<string, string> | null, durable: DurableAudit | null): Map<string, number> {
   const out = new Map<string, number>();
+  const periods = new Map<string, PeriodScores>(durable?.periods ?? []);
   if (hot) {
     const r = hotView(hot);
     if (r.xp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: null }), r.xp);
     for (const [c, xp] of r.courses) if (xp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: c }), xp);
+    for (const [key, s] of r.periods) if (!durable || kept(durable, key)) periods.set(key, s);
   } else if (durable) {
     if (durable.totalXp > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: null }), durable.totalXp);
     for (const [c, v] of durable.courses) if (v.xpEarned > 0) out.set(boardIdOf({ period: 'ALL_TIME', courseId: c }), v.xpEarned);
+  }
+  for (const [periodKey, s] of periods) {
+    const period = parsePeriodKey(periodKey)?.kind;
+    if (!period) continue;
+    if (s.global.xp > 0) out.set(boardIdOf({ period, courseId: null, periodKey }), s.global.xp);
+    for (const [c, cs] of s.courses) if (cs.xp > 0) out.set(boardIdOf({ period, courseId: c, periodKey }), cs.xp);
   }
   return out;
 }

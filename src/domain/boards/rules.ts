@@ -1,3 +1,5 @@
+import { periodOf } from './periods';
+
 /** Which board: the global one or a course's, for a period. */
 export type BoardPeriod = 'ALL_TIME' | 'DAILY' | 'WEEKLY' | 'MONTHLY';
 
@@ -5,33 +7,51 @@ export interface BoardRef {
   period: BoardPeriod;
   /** A course's own board; null for the global board. */
   courseId: string | null;
+  /** Which period (see periods.ts), of the kind `period` names; absent or null for ALL_TIME. */
+  periodKey?: string | null;
 }
 
 /** A board as the API shows it. */
 export interface BoardInfo extends BoardRef {
   /** e.g. 2026-W47; null for ALL_TIME. */
   periodKey: string | null;
-  /** When the current period ends (ms); null for ALL_TIME. */
+  /** When the period ends (ms); null for ALL_TIME. */
   endsAt: number | null;
 }
 
-/** The id a board's keys and messages carry: `g:all` or `c:<courseId>:all`. Pure. */
+/**
+ * The id a board's keys and messages carry: `g:all` or `c:<courseId>:all` for ALL_TIME,
+ * `p:<periodKey>:g` or `p:<periodKey>:c:<courseId>` for a period (its key says its kind and
+ * holds no colon, so no two boards share an id). Pure.
+ * @throws Error for a period board without its key
+ */
 export function boardIdOf(ref: BoardRef): string {
-  if (ref.period !== 'ALL_TIME') throw new Error(`No id for ${ref.period} boards yet`);
-  return ref.courseId === null ? 'g:all' : `c:${ref.courseId}:all`;
+  if (ref.period === 'ALL_TIME') return ref.courseId === null ? 'g:all' : `c:${ref.courseId}:all`;
+  if (!ref.periodKey) throw new Error(`A ${ref.period} board needs its period key`);
+  return ref.courseId === null ? `p:${ref.periodKey}:g` : `p:${ref.periodKey}:c:${ref.courseId}`;
 }
 
-/** The board a board id names. Pure. */
+/** The board a board id names. Pure. @throws Error for an id boardIdOf does not make */
 export function boardRefOf(boardId: string): BoardRef {
   if (boardId === 'g:all') return { period: 'ALL_TIME', courseId: null };
+  if (boardId.startsWith('p:')) {
+    const at = boardId.indexOf(':', 2);
+    const periodKey = boardId.slice(2, at);
+    const scope = boardId.slice(at + 1);
+    if (at > 0 && (scope === 'g' || scope.startsWith('c:'))) {
+      const period = periodOf(periodKey).kind;
+      return { period, courseId: scope === 'g' ? null : scope.slice(2), periodKey };
+    }
+  }
   const m = /^c:(.*):all$/.exec(boardId);
   if (!m) throw new Error(`Unknown board id ${boardId}`);
   return { period: 'ALL_TIME', courseId: m[1]! };
 }
 
-/** The board's public description at `now`. Pure. */
+/** The board's public description: its period and when that period ends. Pure. */
 export function boardInfo(ref: BoardRef): BoardInfo {
-  return { ...ref, periodKey: null, endsAt: null };
+  if (ref.period === 'ALL_TIME' || !ref.periodKey) return { period: ref.period, courseId: ref.courseId, periodKey: null, endsAt: null };
+  return { period: ref.period, courseId: ref.courseId, periodKey: ref.periodKey, endsAt: periodOf(ref.periodKey).end };
 }
 
 /** One ranked learner. Rank 1 is the best. */

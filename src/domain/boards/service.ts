@@ -1,42 +1,85 @@
-import { BadInput, NotFound } from '../errors';
+import { BadInput, NotFound, PeriodNotKept, quoted } from '../errors';
 import type { Catalog } from '../catalog/types';
-import type { BoardScores } from '../ports';
+import type { BoardScores, Clock } from '../ports';
+import { oldestRetainedPeriod, parsePeriodKey, periodKeyOf, type PeriodKind } from './periods';
 import { boardIdOf, boardInfo, type BoardInfo, type BoardPeriod, type BoardRef, type RankedEntry } from './rules';
 
 export const MAX_BOARD_PAGE = 100;
 export const MAX_AROUND_RADIUS = 25;
 
+/** A board argument as the API takes it. */
+export interface BoardArgument {
+  period?: BoardPeriod | null;
+  courseId?: string | null;
+  /** A period board's period (e.g. 2026-W47); the current period when absent. */
+  periodKey?: string | null;
+}
+
+/** A resolved board: which one, its id, its public description, and whether it follows the current period. */
+export interface ResolvedBoard {
+  ref: BoardRef;
+  id: string;
+  info: BoardInfo;
+  /** A period board asked for without a period key: the current period, which rolls over at `info.endsAt`. */
+  current: boolean;
+}
+
+const PERIOD_EXAMPLE: Record<PeriodKind, string> = { DAILY: '2026-11-22', WEEKLY: '2026-W47', MONTHLY: '2026-11' };
+
 /**
- * Leaderboards: the global board and each course's board. Scores are projections of the
- * outbox (see store/outbox/boards.ts); this only reads them.
+ * Leaderboards: the global board and each course's board, ALL_TIME and per period (DAILY,
+ * WEEKLY, MONTHLY in UTC). Scores are projections of the outbox (see store/outbox/boards.ts);
+ * this only reads them.
  */
 export class BoardService {
-  /** Resolved boards per catalog snapshot (a board argument is resolved several times a request). */
-  private readonly resolved = new WeakMap<Catalog, Map<string, { ref: BoardRef; id: string; info: BoardInfo }>>();
+  /** Resolved ALL_TIME boards per catalog snapshot (a board argument is resolved several times a request). */
+  private readonly resolved = new WeakMap<Catalog, Map<string, ResolvedBoard>>();
 
-  constructor(private readonly scores: BoardScores) {}
+  constructor(
+    private readonly scores: BoardScores,
+    private readonly clock: Clock,
+  ) {}
 
   /**
-   * Resolve a board argument.
-   * @throws NotFound for an unknown course, BadInput for a period not served yet
+   * Resolve a board argument: with no period key, a period board is the current period.
+   * @throws NotFound for an unknown course; BadInput for a malformed period key, one of another
+   *   kind, one on an ALL_TIME board, or a period that has not started; PeriodNotKept for a
+   *   period older than the RETAINED_PERIODS finished ones kept
    */
-  resolve(input: { period?: BoardPeriod | null; courseId?: string | null } | null | undefined, catalog: Catalog): { ref: BoardRef; id: string; info: BoardInfo } {
+  resolve(input: BoardArgument | null | undefined, catalog: Catalog): ResolvedBoard {
     const period = input?.period ?? 'ALL_TIME';
     const courseId = input?.courseId ?? null;
-    let known = this.resolved.get(catalog);
-    if (!known) this.resolved.set(catalog, (known = new Map()));
-    const key = `${period}\u0000${courseId ?? ''}`;
-    const hit = known.get(key);
-    if (hit) return hit;
-    if (period !== 'ALL_TIME') {
-      throw new BadInput(`${period} boards are not available yet; use ALL_TIME.`, 'board.period');
+    const asked = input?.periodKey ?? null;
+    if (period === 'ALL_TIME') {
+      if (asked !== null) throw new BadInput('ALL_TIME boards have no periods: leave periodKey out.', 'board.periodKey');
+      let known = this.resolved.get(catalog);
+      if (!known) this.resolved.set(catalog, (known = new Map()));
+      const hit = known.get(courseId ?? '');
+      if (hit) return hit;
+      if (courseId !== null && !catalog.course(courseId)) throw new NotFound('course', courseId);
+      const ref: BoardRef = { period, courseId };
+      const board = { ref, id: boardIdOf(ref), info: boardInfo(ref), current: false };
+      // Only boards that exist are remembered, so unknown course ids cannot grow the map.
+      known.set(courseId ?? '', board);
+      return board;
+    }
+    const now = this.clock.now();
+    const current = periodKeyOf(period, now);
+    let periodKey = current;
+    if (asked !== null) {
+      const p = parsePeriodKey(asked);
+      if (!p || p.kind !== period) {
+        throw new BadInput(`"${quoted(asked)}" is not a ${period} period key; they look like ${PERIOD_EXAMPLE[period]}.`, 'board.periodKey');
+      }
+      if (asked > current) throw new BadInput(`Period ${asked} has not started yet; the current ${period} period is ${current}.`, 'board.periodKey');
+      const oldest = oldestRetainedPeriod(period, now);
+      if (asked < oldest) throw new PeriodNotKept(asked, oldest);
+      periodKey = asked;
     }
     if (courseId !== null && !catalog.course(courseId)) throw new NotFound('course', courseId);
-    const ref: BoardRef = { period, courseId };
-    const board = { ref, id: boardIdOf(ref), info: boardInfo(ref) };
-    // Only boards that exist are remembered, so unknown course ids cannot grow the map.
-    known.set(key, board);
-    return board;
+    // Period boards are not remembered: the current one changes with the clock.
+    const ref: BoardRef = { period, courseId, periodKey };
+    return { ref, id: boardIdOf(ref), info: boardInfo(ref), current: asked === null };
   }
 
   /** `first` entries from rank `offset + 1` and the number of ranked learners. */
@@ -54,3 +97,4 @@ export class BoardService {
     return this.scores.around(boardId, learnerId, radius);
   }
 }
+

@@ -85,6 +85,18 @@ export interface XpTransaction {
   occurredAt: number;
 }
 
+/** A learner's XP in one board period (DAILY, WEEKLY, MONTHLY), and when it was reached (ms, ties). */
+export interface PeriodScore {
+  xp: number;
+  at: number;
+}
+
+/** A learner's scores in one period: on the global board and on each course's board they earned course XP in. */
+export interface PeriodScores {
+  global: PeriodScore;
+  courses: ReadonlyMap<string, PeriodScore>;
+}
+
 /** Everything hot about one learner: what hydration writes and rebuilds restore. */
 export interface LearnerState extends LearnerCounters {
   /** lessonId -> completedAt (ms) */
@@ -117,6 +129,8 @@ export interface LearnerState extends LearnerCounters {
   goalsCompleted: number;
   /** The newest awards, newest first (they may not have reached Postgres yet). */
   recentXp: readonly XpTransaction[];
+  /** periodKey -> the learner's scores in the board periods that can still change (the hash field `pp`). */
+  periods?: ReadonlyMap<string, PeriodScores>;
 }
 
 /** A learner nobody has seen yet. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GOAL_KINDS } from '../../domain/engagement/goals';
 import { streakAt, type Streak } from '../../domain/engagement/streak';
+import { parsePeriodKey, type PeriodKind } from '../../domain/boards/periods';
 import type { EventEffects, EventKind } from '../../domain/events/types';
 
 /**
@@ -72,6 +73,22 @@ const goalDay = z.object({
   t: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]),
   m: z.number().int().min(0).max(15),
 });
+/** A learner's score in a board period: [xp, when it was reached (ms, the latest event time that changed it)]. */
+const periodScore = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]);
+
+/**
+ * The board periods the event's XP counted in (lua/includes/periodXp.lua) and the learner's
+ * scores in them after it, index by index: `g` global, `c` in the event's course (present when
+ * the event paid course XP). Absent when the event paid no XP in an open period.
+ */
+const periodScores = z
+  .object({
+    /** period keys (2026-11-22, 2026-W47, 2026-11) */
+    k: z.array(z.string().refine((key) => parsePeriodKey(key) !== null, 'not a period key')).min(1).max(3),
+    g: z.array(periodScore),
+    c: z.array(periodScore).optional(),
+  })
+  .refine((p) => p.g.length === p.k.length && (p.c === undefined || p.c.length === p.k.length), 'one score per period');
 
 const common = {
   /** learner id */
@@ -101,6 +118,8 @@ const common = {
   gl: goalDay.optional(),
   /** the daily goals this event completed: [kind, day, target, current, bonus XP paid] */
   gd: z.array(z.tuple([z.enum(GOAL_KINDS), z.number().int(), z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()])).optional(),
+  /** the learner's board period scores the event changed; absent in entries written before period boards */
+  p: periodScores.optional(),
 };
 
 export const outboxEntrySchema = z.discriminatedUnion('k', [
@@ -231,6 +250,16 @@ export interface UnreadableEntry {
 /** Whether `a` is a later state of its learner than `b`: by epoch, then version. */
 export function newer(a: { epoch: number; version: number }, b: { epoch: number; version: number }): boolean {
   return a.epoch > b.epoch || (a.epoch === b.epoch && a.version > b.version);
+}
+
+/** Bits of a ledger row's `periods`: the periods of its event's time it counted in. */
+export const PERIOD_FLAGS: Record<PeriodKind, number> = { DAILY: 1, WEEKLY: 2, MONTHLY: 4 };
+
+/** The `periods` flags of every award an entry's event paid (they share its time and its open periods). Pure. */
+export function periodFlagsOf(d: Pick<OutboxEntryData, 'p'>): number {
+  let flags = 0;
+  for (const key of d.p?.k ?? []) flags |= PERIOD_FLAGS[parsePeriodKey(key)!.kind];
+  return flags;
 }
 
 /** Ledger row id of the XP an event paid itself, and of a badge it unlocked. */

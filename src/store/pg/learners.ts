@@ -3,7 +3,10 @@ import { dayString } from '../../domain/engagement/zones';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { LedgerCursor } from '../../domain/ports';
 import type { AttemptCursor, QuizAttemptRecord } from '../../domain/events/types';
-import type { EnrollmentState, LearnerState, XpTransaction } from '../../domain/learners/state';
+import { isPeriodRetained, keptPeriodsFrom, oldestRetainedPeriod, PERIOD_KINDS, periodKeyOf, periodOf, type PeriodKind } from '../../domain/boards/periods';
+import type { Clock } from '../../domain/ports';
+import type { EnrollmentState, LearnerState, PeriodScore, PeriodScores, XpTransaction } from '../../domain/learners/state';
+import { PERIOD_FLAGS } from '../outbox/entry';
 import type { IssuedCertificate } from '../../domain/progress/certificates';
 import { RECENT_XP_ROWS } from '../redis/learners';
 import type { Orm } from './orm';
@@ -21,6 +24,55 @@ const MS = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 const PASSED_IN_COURSE = `(select count(*) from (select distinct on (a.quiz_id) a.course_id from quiz_attempts a
      where a.learner_id = e.learner_id and a.passed order by a.quiz_id, a.attempt) f
    where f.course_id = e.course_id)`;
+
+/** Ledger reasons that count in an enrollment's course XP. */
+const COURSE_REASONS = `('lesson_completed', 'quiz_passed')`;
+
+/**
+ * A learner's ledger rows that counted in board periods, since :from, summed per UTC day, period
+ * flags and course (course XP only): [day number, periods, courseId | null, xp, latest ms].
+ */
+const PERIOD_ROWS = (learner: string) => `(select coalesce(json_agg(json_build_array(x.day, x.periods, x.course_id, x.xp, x.at)), '[]'::json)
+     from (select floor(extract(epoch from t.occurred_at) / 86400)::int as day, t.periods,
+                  case when t.reason in ${COURSE_REASONS} then t.course_id end as course_id,
+                  sum(t.amount) as xp, ${MS('max(t.occurred_at)')} as at
+             from xp_transactions t where t.learner_id = ${learner} and t.periods <> 0 and t.occurred_at >= :from
+            group by 1, 2, 3) x)`;
+
+type PeriodRow = [number, number, string | null, string | number, number];
+
+/**
+ * A learner's period scores from their PERIOD_ROWS, for the periods `wanted` accepts: each row
+ * counts in the periods its flags name, globally and, with a course, in the course. Pure.
+ */
+export function periodScoresOf(rows: readonly PeriodRow[], wanted: (kind: PeriodKind, key: string) => boolean): Map<string, PeriodScores> {
+  const out = new Map<string, { global: PeriodScore; courses: Map<string, PeriodScore> }>();
+  const add = (s: PeriodScore, xp: number, at: number) => {
+    s.xp += xp;
+    s.at = Math.max(s.at, at);
+  };
+  for (const [day, flags, course, amount, atMs] of rows) {
+    const xp = Number(amount);
+    const at = Math.round(Number(atMs));
+    for (const kind of PERIOD_KINDS) {
+      if ((flags & PERIOD_FLAGS[kind]) === 0) continue;
+      const key = periodKeyOf(kind, day * 86_400_000);
+      if (!wanted(kind, key)) continue;
+      let p = out.get(key);
+      if (!p) out.set(key, (p = { global: { xp: 0, at: 0 }, courses: new Map() }));
+      add(p.global, xp, at);
+      if (course !== null) {
+        let c = p.courses.get(course);
+        if (!c) p.courses.set(course, (c = { xp: 0, at: 0 }));
+        add(c, xp, at);
+      }
+    }
+  }
+  return out;
+}
+
+/** Where a learner's period rows start: the earliest period `kept` names. */
+const periodRowsFrom = (kept: Record<PeriodKind, string>) => new Date(Math.min(...PERIOD_KINDS.map((k) => periodOf(kept[k]).start)));
 
 /**
  * A learner's whole record in one statement, so it reads one snapshot: a batch committing
@@ -62,11 +114,9 @@ select
   (select coalesce(json_agg(json_build_array(lesson_id, watch_time_seconds, ${MS('updated_at')})), '[]'::json)
      from lesson_progress where learner_id = :id and watch_time_seconds > 0) as watched,
   (select count(*) from lesson_progress where learner_id = :id and completed_at is not null and video) as videos,
-  (select coalesce(json_agg(d.day - date '1970-01-01'), '[]'::json) from activity_days d where d.learner_id = :id) as days
+  (select coalesce(json_agg(d.day - date '1970-01-01'), '[]'::json) from activity_days d where d.learner_id = :id) as days,
+  ${PERIOD_ROWS(':id')} as periods
 `;
-
-/** Ledger reasons that count in an enrollment's course XP. */
-const COURSE_REASONS = `('lesson_completed', 'quiz_passed')`;
 
 const AUDIT = `
 select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
@@ -91,8 +141,9 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
   (select coalesce(json_object_agg(p.lesson_id, p.watch_time_seconds), '{}'::json)
      from lesson_progress p where p.learner_id = ids.id and p.watch_time_seconds > 0) as watched,
   (select count(*) from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null and p.video) as videos,
-  (select count(*) from activity_days d where d.learner_id = ids.id) as days
-from unnest(?::text[]) as ids(id) left join learners l on l.id = ids.id`;
+  (select count(*) from activity_days d where d.learner_id = ids.id) as days,
+  ${PERIOD_ROWS('ids.id')} as periods
+from unnest(:ids::text[]) as ids(id) left join learners l on l.id = ids.id`;
 
 interface AuditRow {
   id: string;
@@ -108,6 +159,7 @@ interface AuditRow {
   watched: Record<string, number>;
   videos: string | number;
   days: string | number;
+  periods: PeriodRow[];
 }
 
 /** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
@@ -148,6 +200,10 @@ export interface DurableAudit {
   videosCompleted: number;
   /** The learner's active days (activity_days rows). */
   activeDays: number;
+  /** The ledger's period scores of every board period retained at the audit's time (periodKey -> scores). */
+  periods: Map<string, PeriodScores>;
+  /** The oldest period of each kind a learner's hash keeps at the audit's time: the hash must hold these and later ones. */
+  periodsKeptFrom: Record<PeriodKind, string>;
 }
 
 interface LoadRow {
@@ -163,11 +219,22 @@ interface LoadRow {
   videos: string | number;
   /** Active days as UTC day numbers. */
   days: number[];
+  periods: PeriodRow[];
+}
+
+export interface LearnerRepositoryOptions {
+  /** How long a finished board period still takes late events (BOARD_PERIOD_GRACE_MS): which periods a loaded learner keeps. */
+  boardPeriodGraceMs: number;
+  /** The clock that says which periods are open (the app's). */
+  clock: Clock;
 }
 
 /** Learners' durable record: what hydration and rebuilds read back, and the ledger's pages. */
 export class LearnerRepository {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly options: LearnerRepositoryOptions,
+  ) {}
 
   private knex(): Knex {
     return this.orm.em.getKnex();
@@ -175,7 +242,8 @@ export class LearnerRepository {
 
   /** A learner's state as Postgres holds it, or null when Postgres has never seen them. */
   async load(learnerId: string): Promise<LearnerState | null> {
-    const res = (await this.knex().raw(LOAD_LEARNER, { id: learnerId })) as { rows: LoadRow[] };
+    const kept = keptPeriodsFrom(this.options.clock.now(), this.options.boardPeriodGraceMs);
+    const res = (await this.knex().raw(LOAD_LEARNER, { id: learnerId, from: periodRowsFrom(kept) })) as { rows: LoadRow[] };
     const row = res.rows[0]!;
     if (!row.learner && row.enrollments.length === 0) return null;
     const enrollments = new Map<string, EnrollmentState>(
@@ -223,6 +291,8 @@ export class LearnerRepository {
       })),
       goalsCompleted: Number(row.goals_done),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
+      // The periods that can still change, as the learner's scripts keep them.
+      periods: periodScoresOf(row.periods, (kind, key) => key >= kept[kind]),
     };
   }
 
@@ -370,7 +440,10 @@ export class LearnerRepository {
    */
   async audit(learnerIds: readonly string[]): Promise<Map<string, DurableAudit | null>> {
     if (learnerIds.length === 0) return new Map();
-    const res = (await this.knex().raw(AUDIT, [learnerIds as string[]])) as { rows: AuditRow[] };
+    const now = this.options.clock.now();
+    const kept = keptPeriodsFrom(now, this.options.boardPeriodGraceMs);
+    const retainedFrom = Object.fromEntries(PERIOD_KINDS.map((k) => [k, oldestRetainedPeriod(k, now)])) as Record<PeriodKind, string>;
+    const res = (await this.knex().raw(AUDIT, { ids: learnerIds as string[], from: periodRowsFrom(retainedFrom) })) as { rows: AuditRow[] };
     const out = new Map<string, DurableAudit | null>(learnerIds.map((id) => [id, null]));
     for (const r of res.rows) {
       if (r.version === null && Object.keys(r.courses).length === 0) continue;
@@ -401,6 +474,8 @@ export class LearnerRepository {
         watched: new Map(Object.entries(r.watched).map(([l, seconds]) => [l, Number(seconds)])),
         videosCompleted: Number(r.videos),
         activeDays: Number(r.days),
+        periods: periodScoresOf(r.periods, (_kind, key) => isPeriodRetained(key, now)),
+        periodsKeptFrom: kept,
       });
     }
     return out;

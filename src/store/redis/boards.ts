@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { boardMember, learnerOfMember, type RankedEntry } from '../../domain/boards/rules';
+import { periodBoardExpiresAt } from '../../domain/boards/periods';
+import { boardMember, boardRefOf, learnerOfMember, type RankedEntry } from '../../domain/boards/rules';
 import type { BoardEntryRow } from '../pg/boards';
 import { deleteMatching } from './client';
 import type { Keys } from './keys';
@@ -75,11 +76,18 @@ function entriesOf(flat: readonly (string | number)[], from: number, firstRank: 
 /** Learners per setBoardScores call (Lua's unpack is bounded). */
 const SCORES_PER_CALL = 500;
 
+export interface BoardStoreOptions {
+  /** How long a finished period still takes late events (config BOARD_PERIOD_GRACE_MS): part of a period board's retention. */
+  periodGraceMs: number;
+}
+
 /**
  * Leaderboards in Redis: one sorted set per board (scores negated, best first) and a meta
  * hash (each learner's member, score, epoch and version; the change counter and epoch). A board
  * Redis does not hold (never written, or lost) is loaded from Postgres on first touch, once
  * per process at a time; the install is atomic and keeps a board another instance installed first.
+ * A period board's keys expire on their own once its retention is over (periodBoardExpiresAt);
+ * scores for a board past it are dropped, never written.
  */
 export class BoardStore {
   private readonly loading = new Map<string, Promise<void>>();
@@ -91,7 +99,15 @@ export class BoardStore {
     private readonly keys: Keys,
     /** The board's entries as Postgres records them. */
     private readonly loadEntries: (boardId: string) => Promise<BoardEntryRow[]>,
+    private readonly options: BoardStoreOptions,
   ) {}
+
+  /** When a board's keys expire (ms since 1970): a period board's end of retention; 0 never (ALL_TIME). */
+  expiresAt(boardId: string): number {
+    if (!boardId.startsWith('p:')) return 0;
+    const ref = boardRefOf(boardId);
+    return ref.periodKey ? periodBoardExpiresAt(ref.periodKey, this.options.periodGraceMs) : 0;
+  }
 
   /**
    * Put scores on a board (each learner once), dropping those older than what was applied, and
@@ -101,11 +117,14 @@ export class BoardStore {
   async setScores(boardId: string, updates: readonly ScoreUpdate[]): Promise<number> {
     const k = this.keys.board(boardId);
     const channel = this.keys.channel('board');
+    const expiresAt = this.expiresAt(boardId);
+    // A late replay for a board whose retention is over would only make it again, briefly.
+    if (expiresAt !== 0 && expiresAt <= Date.now()) return 0;
     let moved = 0;
     for (let i = 0; i < updates.length; i += SCORES_PER_CALL) {
       const args: (string | number)[] = [];
       for (const u of updates.slice(i, i + SCORES_PER_CALL)) args.push(u.learnerId, u.score, boardMember(u.learnerId, u.reachedAt), u.epoch, u.version);
-      const reply = (await this.loadedRead(boardId, () => this.redis.setBoardScores(k.z, k.meta, boardId, channel, ...args))) as number[];
+      const reply = (await this.loadedRead(boardId, () => this.redis.setBoardScores(k.z, k.meta, boardId, channel, expiresAt, ...args))) as number[];
       if (Number(reply[0]) === 1) moved += Number(reply[1]);
     }
     return moved;
@@ -216,6 +235,6 @@ export class BoardStore {
     }
     await this.redis.hdel(staged.meta, 'staging');
     const epoch = randomUUID().slice(0, 8);
-    return (await this.redis.installBoard(k.z, k.meta, staged.z, staged.meta, replace ? 1 : 0, epoch, Date.now() * 1000)) === 1;
+    return (await this.redis.installBoard(k.z, k.meta, staged.z, staged.meta, replace ? 1 : 0, epoch, Date.now() * 1000, this.expiresAt(boardId))) === 1;
   }
 }

@@ -79,7 +79,7 @@ describe.skipIf(NODES.length === 0)('on a Redis Cluster', () => {
 
   it("runs the project's scripts on hash-tagged keys, every learner's keys in one slot", async () => {
     // The stores still take a single-node ScriptedRedis; the commands they use exist on both.
-    const store = new LearnerHotStore(redis as unknown as ScriptedRedis, keys, { eventRecordTtlMs: 60_000 });
+    const store = new LearnerHotStore(redis as unknown as ScriptedRedis, keys, { eventRecordTtlMs: 60_000, boardPeriodGraceMs: 86_400_000 });
     const learners = Array.from({ length: 24 }, (_, i) => `learner-${i}`);
     await Promise.all(learners.map((id) => store.hydrate(emptyLearner(id))));
     await Promise.all(learners.map((id) => store.run(prepared('ENROLLED', id, now))));
@@ -164,7 +164,7 @@ describe.skipIf(NODES.length === 0)('on a Redis Cluster', () => {
       await other.publish(channel, 'other-client');
       // Inside a script on a keyed slot (the board script publishes its moves this way).
       await other.eval("redis.call('PUBLISH', ARGV[1], ARGV[2]) return 1", 1, `${prefix}{b:c1}:z`, channel, 'from-lua');
-      const boards = new BoardStore(other as unknown as ScriptedRedis, keys, async () => []);
+      const boards = new BoardStore(other as unknown as ScriptedRedis, keys, async () => [], { periodGraceMs: 86_400_000 });
       expect(await boards.setScores('c1', [{ learnerId: 'amy', score: 40, reachedAt: now, epoch: 1, version: 1 }])).toBe(1);
       await until(() => got.length >= 6, `6 messages (have ${JSON.stringify(got)})`);
       // Messages published on different nodes reach the subscriber's node over the cluster bus,

@@ -1,4 +1,5 @@
 import { dayAt, dayString, decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
+import { keptPeriodsFrom, openPeriodKeys } from '../../domain/boards/periods';
 import type { LearningEvent } from '../../domain/events/types';
 
 /**
@@ -47,4 +48,20 @@ export class ZoneCache {
     }
     return history;
   }
+}
+
+/**
+ * The board periods of an event, added to its context (see lua/includes/periodXp.lua): `p`, the
+ * period keys of its occurredAt still open at its recordedAt (its XP counts in them), and `k`,
+ * the oldest key of each kind (DAILY, WEEKLY, MONTHLY) a learner's hash keeps at its recordedAt.
+ */
+export interface PeriodContext {
+  p: string[];
+  k: [string, string, string];
+}
+
+/** The period part of `event`'s context, with late events taking `graceMs` after a period ends. */
+export function periodContext(event: Pick<LearningEvent, 'occurredAt' | 'recordedAt'>, graceMs: number): PeriodContext {
+  const kept = keptPeriodsFrom(event.recordedAt, graceMs);
+  return { p: openPeriodKeys(event.occurredAt, event.recordedAt, graceMs), k: [kept.DAILY, kept.WEEKLY, kept.MONTHLY] };
 }

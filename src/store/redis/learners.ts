@@ -1,11 +1,11 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, LearningEvent, Outcome } from '../../domain/events/types';
-import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
+import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, PeriodScores, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
 import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
-import { eventContext, ZoneCache } from './eventContext';
+import { eventContext, periodContext, ZoneCache } from './eventContext';
 import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import { streakStateOf } from '../../domain/engagement/streak';
 import type { EngagementFacts } from '../../domain/engagement/facts';
@@ -82,6 +82,29 @@ export function decodeRecentXp(text: string | null | undefined): XpTransaction[]
   });
 }
 
+/** The hash field `pp` (lua/includes/periodXp.lua): {<periodKey>: {g: [xp, at], c: {<courseId>: [xp, at]}}}. */
+type PeriodField = Record<string, { g?: [number, number]; c?: Record<string, [number, number]> }>;
+
+/** Encode period scores the way periodXp.lua keeps them in `pp`. */
+export function encodePeriodScores(periods: ReadonlyMap<string, PeriodScores>): string {
+  const out: PeriodField = {};
+  for (const [key, p] of periods) {
+    out[key] = { g: [p.global.xp, p.global.at], c: Object.fromEntries([...p.courses].map(([c, s]) => [c, [s.xp, s.at]])) };
+  }
+  return JSON.stringify(out);
+}
+
+/** The period scores of a `pp` field (none when absent). */
+export function decodePeriodScores(text: string | null | undefined): Map<string, PeriodScores> {
+  const out = new Map<string, PeriodScores>();
+  if (!text) return out;
+  for (const [key, p] of Object.entries(JSON.parse(text) as PeriodField)) {
+    const [xp, at] = p.g ?? [0, 0];
+    out.set(key, { global: { xp, at }, courses: new Map(Object.entries(p.c ?? {}).map(([c, [cxp, cat]]) => [c, { xp: cxp, at: cat }])) });
+  }
+  return out;
+}
+
 /** The hash fields that hold `state` (what hydration writes). */
 export function learnerFields(state: LearnerState): (string | number)[] {
   const out: (string | number)[] = ['v', state.version, 'xp', state.totalXp, 'lc', state.lessonsCompleted];
@@ -89,6 +112,7 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   if (state.enrollments.size) out.push('cs', [...state.enrollments.keys()].join(','));
   if (state.badges.size) out.push('bs', [...state.badges.keys()].join(','));
   if (state.recentXp.length) out.push('rx', encodeRecentXp(state.recentXp));
+  if (state.periods?.size) out.push('pp', encodePeriodScores(state.periods));
   for (const [lesson, at] of state.lessons) out.push(`l:${lesson}`, at);
   for (const [badge, at] of state.badges) out.push(`b:${badge}`, at);
   for (const [course, e] of state.enrollments) {
@@ -171,6 +195,8 @@ export interface LearnerHotStoreOptions {
   eventRecordTtlMs: number;
   /** XP a completed daily goal pays (0: none). */
   goalBonusXp?: number;
+  /** How long a finished board period still takes late events (config BOARD_PERIOD_GRACE_MS). */
+  boardPeriodGraceMs: number;
 }
 
 /**
@@ -239,7 +265,7 @@ export class LearnerHotStore {
       this.keys.channel('learner'),
       this.keys.partitionOf(e.learnerId),
       fresh ? 1 : 0,
-      JSON.stringify(eventContext(e, zones, this.options.goalBonusXp ?? 0)),
+      JSON.stringify({ ...eventContext(e, zones, this.options.goalBonusXp ?? 0), ...periodContext(e, this.options.boardPeriodGraceMs) }),
     ];
     switch (p.event.kind) {
       case 'ENROLLED': {

@@ -85,7 +85,7 @@ beforeAll(async () => {
   redis = testRedis();
   sub = dedicatedConnection(redis);
   await Promise.all([redis.connect(), sub.connect()]);
-  store = new LearnerHotStore(redis, keys, { eventRecordTtlMs: 60_000 });
+  store = new LearnerHotStore(redis, keys, { eventRecordTtlMs: 60_000, boardPeriodGraceMs: 86_400_000 });
 });
 
 afterAll(async () => {
@@ -248,7 +248,7 @@ describe('board scripts', () => {
     boards = new BoardStore(redis, keys, async () => {
       loads += 1;
       return [{ learnerId: 'seed', score: 5, reachedAt: now - 1, epoch: 7, version: 1 }];
-    });
+    }, { periodGraceMs: 86_400_000 });
     sub.on('message', (_ch: string, msg: string) => messages.push(parseBoardMoves(msg)));
     await sub.subscribe(keys.channel('board'));
   });

@@ -1,4 +1,4 @@
-import { ledgerIdOf, type EntryOf } from '../entry';
+import { ledgerIdOf, periodFlagsOf, type EntryOf } from '../entry';
 import type { RowSet } from './rows';
 
 /**
@@ -19,6 +19,6 @@ export function quizAttempted(entry: EntryOf<'quiz_attempted'>, rows: RowSet): v
   });
   rows.enrollment(entry.l, entry.c, entry.ep, entry.v, entry.ce);
   if (entry.x > 0) {
-    rows.pay({ id: ledgerIdOf(entry.id), learner_id: entry.l, amount: entry.x, reason: 'quiz_passed', source_id: entry.q, course_id: entry.c, occurred_at: at });
+    rows.pay({ id: ledgerIdOf(entry.id), learner_id: entry.l, amount: entry.x, reason: 'quiz_passed', source_id: entry.q, course_id: entry.c, occurred_at: at, periods: periodFlagsOf(entry) });
   }
 }

@@ -1,5 +1,5 @@
 import { dayString, decodeZoneHistory } from '../../../domain/engagement/zones';
-import { ledgerIdOf, newer, type OutboxEntry } from '../entry';
+import { ledgerIdOf, newer, periodFlagsOf, type OutboxEntry } from '../entry';
 
 /**
  * The rows a batch of outbox entries becomes, by table, keyed so that a batch holds one row
@@ -96,6 +96,8 @@ export interface LedgerRow {
   source_id: string;
   course_id: string | null;
   occurred_at: Date;
+  /** The board periods the award counted in (PERIOD_FLAGS). */
+  periods: number;
 }
 
 export interface BadgeAwardRow {
@@ -188,11 +190,11 @@ export class RowSet {
       }
     }
     for (const [kind, day, , , xp] of d.gd ?? []) {
-      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, `goal:${kind}`), learner_id: d.l, amount: xp, reason: 'goal_completed', source_id: `${kind}:${dayString(day)}`, course_id: null, occurred_at: new Date(d.oa) });
+      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, `goal:${kind}`), learner_id: d.l, amount: xp, reason: 'goal_completed', source_id: `${kind}:${dayString(day)}`, course_id: null, occurred_at: new Date(d.oa), periods: periodFlagsOf(d) });
     }
     for (const [badgeId, xp, at] of d.aw ?? []) {
       this.awards.set(pair(d.l, badgeId), { learner_id: d.l, badge_id: badgeId, awarded_at: new Date(at) });
-      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa) });
+      if (xp > 0) this.pay({ id: ledgerIdOf(d.id, badgeId), learner_id: d.l, amount: xp, reason: 'badge_unlocked', source_id: badgeId, course_id: null, occurred_at: new Date(d.oa), periods: periodFlagsOf(d) });
     }
   }
 

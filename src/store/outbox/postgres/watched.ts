@@ -1,4 +1,4 @@
-import type { EntryOf } from '../entry';
+import { periodFlagsOf, type EntryOf } from '../entry';
 import { completionRows } from './lessonCompleted';
 import type { RowSet } from './rows';
 
@@ -10,7 +10,7 @@ import type { RowSet } from './rows';
 export function watched(entry: EntryOf<'watched'>, rows: RowSet): void {
   rows.lessonWatched(entry.l, entry.ls, entry.c, entry.w, entry.ep, entry.v, new Date(entry.wu));
   if (entry.cd) {
-    completionRows(rows, { learnerId: entry.l, lessonId: entry.ls, courseId: entry.c, eventKey: entry.id, xp: entry.x, video: entry.vd, at: new Date(entry.oa) });
+    completionRows(rows, { learnerId: entry.l, lessonId: entry.ls, courseId: entry.c, eventKey: entry.id, xp: entry.x, video: entry.vd, at: new Date(entry.oa), periods: periodFlagsOf(entry) });
   }
   rows.enrollment(entry.l, entry.c, entry.ep, entry.v, entry.ce);
 }

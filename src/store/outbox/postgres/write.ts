@@ -162,9 +162,9 @@ const QUIZ_ATTEMPTS = `
   returning event_key`;
 
 const LEDGER = `
-  insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at)
-  select id, learner_id, amount, reason, source_id, course_id, occurred_at
-  from jsonb_to_recordset(?::jsonb) as t(id text, learner_id text, amount bigint, reason text, source_id text, course_id text, occurred_at timestamptz)
+  insert into xp_transactions (id, learner_id, amount, reason, source_id, course_id, occurred_at, periods)
+  select id, learner_id, amount, reason, source_id, course_id, occurred_at, periods
+  from jsonb_to_recordset(?::jsonb) as t(id text, learner_id text, amount bigint, reason text, source_id text, course_id text, occurred_at timestamptz, periods smallint)
   on conflict do nothing
   returning id`;
 

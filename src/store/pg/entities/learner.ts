@@ -104,6 +104,8 @@ export interface XpTransactionRow {
   sourceId: string | null;
   courseId: string | null;
   occurredAt: Date;
+  /** The board periods of its event's time it counted in: 1 day, 2 ISO week, 4 month. */
+  periods: number;
 }
 
 export const XpTransactionEntity = new EntitySchema<XpTransactionRow>({
@@ -117,6 +119,7 @@ export const XpTransactionEntity = new EntitySchema<XpTransactionRow>({
     sourceId: { type: 'text', fieldName: 'source_id', nullable: true },
     courseId: { type: 'text', fieldName: 'course_id', nullable: true },
     occurredAt: { type: 'Date', fieldName: 'occurred_at' },
+    periods: { type: 'smallint', default: 0 },
   },
 });
 

@@ -9,6 +9,7 @@
           KEYS[3] staged sorted set  KEYS[4] staged meta hash
           ARGV[1] 1 to replace a board that is there (rebuilds), 0 to keep it
           ARGV[2] new epoch   ARGV[3] first sequence number for a board that was lost
+          ARGV[4] when the board expires (ms since 1970; a period board, kept for its retention), 0 never
   Output: 1 installed, 0 the board was already there (staging dropped)
 ]]
 local replace = ARGV[1] == '1'
@@ -20,10 +21,12 @@ end
 redis.call('DEL', KEYS[1], KEYS[2])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('RENAME', KEYS[3], KEYS[1])
-  redis.call('PERSIST', KEYS[1])
 end
 redis.call('HSET', KEYS[4], 'seq', seq or ARGV[3], 'ep', ARGV[2])
 redis.call('RENAME', KEYS[4], KEYS[2])
--- Staged keys carry a TTL in case their writer dies half way; the board itself lives on.
-redis.call('PERSIST', KEYS[2])
+-- Staged keys carry a TTL in case their writer dies half way; the board itself lives on, or
+-- until its retention ends (a period board).
+for i = 1, 2 do
+  if ARGV[4] ~= '0' then redis.call('PEXPIREAT', KEYS[i], ARGV[4]) else redis.call('PERSIST', KEYS[i]) end
+end
 return 1

@@ -77,7 +77,7 @@ if passed and not rec.cur['qp:' .. quiz] then
   put(rec, 'cq:' .. course, num(rec, 'cq:' .. course) + 1)
   if xp > 0 then
     paid = xp
-    payXp(rec, xp, ev.key, 'quiz_passed', quiz)
+    payXp(rec, xp, ev.key, 'quiz_passed', quiz, course)
     put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
     if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
   end

@@ -8,16 +8,17 @@
   score of 0 are not ranked.
   Input:  KEYS[1] board sorted set   KEYS[2] board meta hash (seq, ep; m:/s:/v:<learnerId>, v holding "<epoch>:<version>")
           ARGV[1] boardId  ARGV[2] board channel
-          ARGV[3..] learnerId, score, member, epoch, version (groups of five, each learner once)
+          ARGV[3] when the board expires (ms since 1970; a period board, kept for its retention), 0 never
+          ARGV[4..] learnerId, score, member, epoch, version (groups of five, each learner once)
   Output: {1, moves, seq}; {-100} the board is not in Redis (load it from Postgres, then retry)
   Publishes {b, ep, q = seq of the first move (a decimal string), mv = {{learnerId, prevScore, prevMember, score, member}, ...}}
   (prevScore/prevMember/member are false when absent).
 ]]
-local G = 5
-local n = (#ARGV - 2) / G
+local G, FIRST = 5, 4
+local n = (#ARGV - FIRST + 1) / G
 local fields = { 'seq', 'ep' }
 for i = 0, n - 1 do
-  local l = ARGV[3 + G * i]
+  local l = ARGV[FIRST + G * i]
   fields[#fields + 1] = 'v:' .. l
   fields[#fields + 1] = 'm:' .. l
   fields[#fields + 1] = 's:' .. l
@@ -29,7 +30,7 @@ local seq = tonumber(meta[1])
 local first = seq + 1
 local zrem, zadd, hset, hdel, moves = {}, {}, {}, {}, {}
 for i = 0, n - 1 do
-  local base = 3 + G * i
+  local base = FIRST + G * i
   local l, score, member, epoch, version = ARGV[base], tonumber(ARGV[base + 1]), ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
   local seen, oldMember, oldScore = meta[3 + 3 * i], meta[4 + 3 * i], tonumber(meta[5 + 3 * i])
   local newer = not seen
@@ -72,6 +73,8 @@ if #moves > 0 then
 end
 if #hset > 0 then redis.call('HSET', KEYS[2], unpack(hset)) end
 if #hdel > 0 then redis.call('HDEL', KEYS[2], unpack(hdel)) end
+-- A sorted set emptied and made again would have lost its expiry: set it on every write.
+if ARGV[3] ~= '0' then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
 if #moves > 0 then
   -- q as a string: cjson prints numbers with 14 significant digits, and seq has 16.
   redis.call('PUBLISH', ARGV[2], cjson.encode({ b = ARGV[1], ep = meta[2], q = string.format('%d', first), mv = moves }))

@@ -2,11 +2,13 @@
   Append the change to the partition's outbox stream (KEYS[3]) as {k = kind, j = entry json},
   and push it on the learner channel as "<partition>|<entry json>": the live push for
   subscribers and the doorbell that wakes the outbox consumers. Returns the entry's JSON.
+  `p`: the learner's board period scores the event changed (includes/periodXp.lua).
 ]]
+--- @include "periodXp"
 local function appendOutbox(kind, rec, fields)
   local entry = {
     k = kind, l = ev.learner, e = ev.id, id = ev.key, oa = ev.at, ra = ev.recordedAt,
-    v = num(rec, 'v'), ep = num(rec, 'ep'), s = snapshotOf(rec),
+    v = num(rec, 'v'), ep = num(rec, 'ep'), s = snapshotOf(rec), p = periodEntry(rec),
   }
   -- The learning day the event marked and the streak after it (includes/activeDay.lua).
   if rec.day then entry.dy = rec.day end

@@ -19,7 +19,7 @@ local function completeLessonCore(rec, lesson, course, xp, video)
   put(rec, 'cc:' .. course, num(rec, 'cc:' .. course) + 1)
   if video then put(rec, 'vc', num(rec, 'vc') + 1) end
   if xp > 0 then
-    payXp(rec, xp, ev.key, 'lesson_completed', lesson)
+    payXp(rec, xp, ev.key, 'lesson_completed', lesson, course)
     put(rec, 'ex:' .. course, num(rec, 'ex:' .. course) + xp)
     if ev.at > num(rec, 'exat:' .. course) then put(rec, 'exat:' .. course, ev.at) end
   end
