@@ -100,7 +100,7 @@ describe('verify', () => {
     await t.app.redis.hset(t.app.keys.learner(id), 'sk', 400, 'sl', 400);
     const drift = (await verify()).drift.filter((d) => d.learnerId === id);
     expect(drift).toHaveLength(1);
-    expect(drift[0]!.problems.join('\n')).toMatch(/streak/);
+    expect(drift[0]!.what).toMatch(/streak/);
   });
 });
 
