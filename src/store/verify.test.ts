@@ -80,6 +80,10 @@ const hot = (): Record<string, string> => ({
   ad: '2',
   'd:20414': '1',
   'd:20415': '1',
+  sk: '2',
+  sf: '0',
+  sl: '2',
+  sd: '20415',
 });
 
 describe('quizCounterFields', () => {
@@ -215,6 +219,16 @@ describe('compareLearner on active days', () => {
     const p = durable();
     p.activeDays = 1;
     expect((compareLearner(hot(), p) as { problems: string[] }).problems).toEqual(['Redis ad 2 vs 1 active days in Postgres']);
+  });
+
+  it('finds streak fields the days marked do not give, and a hash with days but no streak (written before streaks)', () => {
+    expect((compareLearner({ ...hot(), sk: '5', sl: '5' }, durable()) as { problems: string[] }).problems).toEqual([
+      'Redis streak (sk 5, sf 0, sl 5, sd 20415) vs (2, 0, 2, 20415) from its 2 days marked',
+    ]);
+    const { sk: _k, sf: _f, sl: _l, sd: _d, ...before } = hot();
+    expect((compareLearner(before, durable()) as { problems: string[] }).problems).toEqual([
+      'Redis streak (sk 0, sf 0, sl 0, sd none) vs (2, 0, 2, 20415) from its 2 days marked',
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
 import type { PeriodScores } from '../domain/learners/state';
+import { streakStateOf, type StreakState } from '../domain/engagement/streak';
 import type { DurableAudit } from './pg/learners';
 import { decodePeriodScores } from './redis/learners';
 
@@ -39,6 +40,9 @@ interface HotView {
   daysMarked: number;
   /** Board period scores (`pp`), periodKey -> scores. */
   periods: Map<string, PeriodScores>;
+  /** The streak fields (sk, sf, sl, sd), and what the d: days give (lua/includes/activeDay.lua). */
+  streak: StreakState;
+  streakOfDays: StreakState;
 }
 
 function hotView(h: Record<string, string>): HotView {
@@ -51,8 +55,12 @@ function hotView(h: Record<string, string>): HotView {
   const courseWatch = new Map<string, number>();
   const completions = new Map<string, { at: number | null; code: string | null }>();
   let daysMarked = 0;
+  const days: number[] = [];
   for (const field of Object.keys(h)) {
-    if (field.startsWith('d:')) daysMarked += 1;
+    if (field.startsWith('d:')) {
+      daysMarked += 1;
+      days.push(Number(field.slice(2)));
+    }
     else if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
     else if (field.startsWith('e:')) {
@@ -90,6 +98,8 @@ function hotView(h: Record<string, string>): HotView {
     ad: Number(h.ad ?? 0),
     daysMarked,
     periods: decodePeriodScores(h.pp),
+    streak: { run: Number(h.sk ?? 0), last: h.sd === undefined ? null : Number(h.sd), freezes: Number(h.sf ?? 0), longest: Number(h.sl ?? 0) },
+    streakOfDays: streakStateOf(days),
   };
 }
 
@@ -248,6 +258,11 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
   if (r.ad !== r.daysMarked) problems.push(`Redis ad ${r.ad} vs ${r.daysMarked} days marked`);
   if (r.ad !== p.activeDays) problems.push(`Redis ad ${r.ad} vs ${p.activeDays} active days in Postgres`);
   problems.push(...periodProblems(r, p));
+  const a = r.streak;
+  const b = r.streakOfDays;
+  if (a.run !== b.run || a.last !== b.last || a.freezes !== b.freezes || a.longest !== b.longest) {
+    problems.push(`Redis streak (sk ${a.run}, sf ${a.freezes}, sl ${a.longest}, sd ${a.last ?? 'none'}) vs (${b.run}, ${b.freezes}, ${b.longest}, ${b.last ?? 'none'}) from its ${r.daysMarked} days marked`);
+  }
   return problems.length ? { state: 'drift', problems } : { state: 'ok' };
 }
 

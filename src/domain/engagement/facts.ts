@@ -1,6 +1,6 @@
 import { NO_STREAK, streakAt, type Streak, type StreakState } from './streak';
 import type { GoalDay } from './goals';
-import { dayAt, zoneAt, type ZoneHistory } from './zones';
+import { dayAt, type ZoneHistory } from './zones';
 
 /**
  * What a learner's profile and streak read from their hash in one step (`dn`, `tzh`, the
@@ -30,9 +30,14 @@ export const NO_ENGAGEMENT: EngagementFacts = {
   goalDays: [],
 };
 
-/** The learner's zone now. Pure. */
-export function zoneNow(f: EngagementFacts, now: number): string {
-  return zoneAt(f.zones, now);
+/**
+ * The learner's zone now: the one they set last. (Not zoneAt(now): a change is stamped after the
+ * previous one even when made in the same millisecond or by a server whose clock is ahead, and
+ * the zone just set must be the one shown.) Pure.
+ */
+export function zoneNow(f: EngagementFacts, _now: number): string {
+  const last = f.zones[f.zones.length - 1];
+  return last ? last[1] : 'UTC';
 }
 
 /** The learner's streak at `now` (their day in their zone now). Pure. */

@@ -9,7 +9,10 @@ import { learningDay } from '../activity/days';
  */
 export type ZoneHistory = readonly (readonly [number, string])[];
 
-/** Most zone changes a learner's history keeps; events before the oldest kept one use its zone. */
+/**
+ * Most zone changes a learner's history keeps. A trimmed history's first entry starts at 0: its
+ * zone stands for every instant before the next change (the zones before it are forgotten).
+ */
 export const MAX_ZONE_CHANGES = 16;
 
 const DAY_MS = 86_400_000;
@@ -46,7 +49,7 @@ export function canonicalZone(zone: string): string | null {
 
 /** The zone in force at `at` (ms). */
 export function zoneAt(history: ZoneHistory, at: number): string {
-  let zone = history.length > 0 && at < history[0]![0] && history.length >= MAX_ZONE_CHANGES ? history[0]![1] : 'UTC';
+  let zone = 'UTC';
   for (const [from, z] of history) {
     if (from <= at) zone = z;
     else break;
@@ -66,7 +69,12 @@ export function withZone(history: ZoneHistory, zone: string, at: number): ZoneHi
   if ((last ? last[1] : 'UTC') === zone) return history;
   // Changes are stamped with the server's time; a clock that went back still moves forward.
   const from = last ? Math.max(at, last[0] + 1) : at;
-  return [...history, [from, zone] as const].slice(-MAX_ZONE_CHANGES);
+  const next: (readonly [number, string])[] = [...history, [from, zone] as const];
+  if (next.length <= MAX_ZONE_CHANGES) return next;
+  // Trimmed: the oldest kept zone stands for every earlier instant (as lua/profile-3.lua does).
+  const kept = next.slice(-MAX_ZONE_CHANGES);
+  kept[0] = [0, kept[0]![1]];
+  return kept;
 }
 
 /** `fromMs zone;fromMs zone` as the learner hash (`tzh`) and Postgres keep it. */

@@ -54,7 +54,9 @@ export const displayName = z
   .string()
   .transform((s) => s.normalize('NFC').trim())
   .refine((s) => s.length >= 1 && [...s].length <= 60, 'A display name is 1 to 60 characters (spaces around it are dropped).')
-  .refine((s) => !/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(s), 'A display name cannot hold control or invisible formatting characters.');
+  .refine((s) => !/[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029\u115F\u1160\u3164\uFFA0]/u.test(s), 'A display name cannot hold control or invisible formatting characters.')
+  // Something must show: not only spaces, combining marks and blank symbols (U+2800 braille blank, U+034F).
+  .refine((s) => /[\p{L}\p{N}\p{P}\p{S}]/u.test(s.replace(/[\u2800\u034F]/gu, '')), 'A display name must show at least one letter, digit or symbol.');
 
 /** An IANA time zone the runtime knows, as its canonical name ('europe/berlin' → 'Europe/Berlin'). */
 export const timeZone = z.string().transform((zone, ctx) => {

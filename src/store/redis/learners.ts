@@ -1,4 +1,4 @@
-import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, type DomainError } from '../../domain/errors';
+import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, Unavailable, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
 import type { EventEffects, EventKind, LearningEvent, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, PeriodScores, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
@@ -12,6 +12,9 @@ import type { EngagementFacts } from '../../domain/engagement/facts';
 import { decodeGoalDays, decodeTargets, encodeGoalDays, GOAL_KINDS } from '../../domain/engagement/goals';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
+
+/** Runs of a learner script with a new zone history before its event is refused as retryable. */
+const MAX_ZONE_RETRIES = 8;
 
 /** A script's outcome, or: the learner is not in Redis (hydrate, then run it again). */
 export type ScriptOutcome = Outcome | { status: 'not_loaded' };
@@ -224,8 +227,13 @@ export class LearnerHotStore {
     // learner's current history, so the second run only misses if the zone changes again.
     for (let attempt = 0; ; attempt += 1) {
       const reply = await this.runOnce(p, fresh, this.zones.get(p.event.learnerId));
-      if (!Array.isArray(reply) || Number(reply[0]) !== -101 || attempt >= 3) return this.outcomeOf(p, reply);
+      if (!Array.isArray(reply) || Number(reply[0]) !== -101) return this.outcomeOf(p, reply);
       this.zones.set(p.event.learnerId, String(reply[1] ?? ''));
+      // The zone moved before every run (updateProfile's budget makes that rare): this event
+      // alone is refused as retryable, nothing of it applied; the batch's others go on.
+      if (attempt >= MAX_ZONE_RETRIES) {
+        return { status: 'rejected', error: new Unavailable('Your time zone changed while this was being recorded; send it again.', 'ZONE_CHANGING') };
+      }
     }
   }
 

@@ -40,7 +40,13 @@ if zone ~= '' then
   if zone ~= lastZone then
     local from = math.max(ev.recordedAt, lastFrom + 1)
     entries[#entries + 1] = string.format('%d', from) .. ' ' .. zone
-    while #entries > MAX_ZONE_CHANGES do table.remove(entries, 1) end
+    if #entries > MAX_ZONE_CHANGES then
+      while #entries > MAX_ZONE_CHANGES do table.remove(entries, 1) end
+      -- Trimmed: the oldest kept zone stands for every earlier instant (from 0), so a history
+      -- that lost its start never falls back to UTC; an untrimmed one starts in UTC.
+      local first = entries[1]
+      entries[1] = '0' .. string.sub(first, string.find(first, ' ', 1, true))
+    end
     put(rec, 'tzh', table.concat(entries, ';'))
     put(rec, 'tzv', string.format('%d', from))
   end

@@ -69,7 +69,11 @@ local function markActiveDay(rec)
     put(rec, 'ad', num(rec, 'ad') + 1)
     local s
     local last = tonumber(rec.cur.sd)
-    if last == nil or ACTIVE_DAY > last then
+    -- A hash with days and no streak fields (kept in Redis since before streaks): from the days.
+    if last == nil and num(rec, 'ad') > 1 then
+      s = streakFromDays()
+      s.longest = math.max(s.longest, num(rec, 'sl'))
+    elseif last == nil or ACTIVE_DAY > last then
       s = { run = num(rec, 'sk'), freezes = num(rec, 'sf'), longest = num(rec, 'sl'), last = last }
       advanceStreak(s, ACTIVE_DAY)
     else
