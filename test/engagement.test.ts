@@ -360,3 +360,29 @@ describe('daily goals', () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('verify', () => {
+  it('agrees with a learner who has a zone, a streak and goals, and reports a tampered goal count, target or day', async () => {
+    const id = 'vf-goals';
+    await at('2026-11-18T00:00:00Z', () => as(id, PROFILE, { i: { timeZone: 'Asia/Kolkata' } }));
+    await t.gql(`mutation { enroll(courseId: "en", learnerId: "${id}") { id } }`, { token: service });
+    await as(id, 'mutation { setDailyGoal(kind: LESSONS, target: 1) { completed } }');
+    await as(id, 'mutation { completeLesson(lessonId: "en-l1") { xpAwarded } }');
+    await logins(id, ['2026-11-18T09:00:00Z', '2026-11-19T09:00:00Z']);
+    await t.app.settle();
+    const run = () => verifyStores({ redis: t.app.redis, keys: t.app.keys, hot: t.app.hot, repo: t.app.learnerRepo }, { recheckDelayMs: 50, rechecks: 1 });
+    const clean = await run();
+    expect(clean.drift.filter((d) => d.learnerId === id)).toEqual([]);
+    const key = t.app.keys.learner(id);
+    const saved = await t.app.redis.hmget(key, 'gc', 'gt', 'gr');
+    await t.app.redis.hset(key, 'gc', '5', 'gt', '0|9|0|0', 'gr', saved[2]!.replace(/^(\d+)\|(\d+)\|/, '$1|999|'));
+    try {
+      const what = (await run()).drift.filter((d) => d.learnerId === id).map((d) => d.what).join('\n');
+      expect(what).toMatch(/goals completed 5 vs 1/);
+      expect(what).toMatch(/goal targets "0\|9\|0\|0" vs "0\|1\|0\|0"/);
+      expect(what).toMatch(/goal days/);
+    } finally {
+      await t.app.redis.hset(key, 'gc', saved[0]!, 'gt', saved[1]!, 'gr', saved[2]!);
+    }
+  });
+});

@@ -54,6 +54,9 @@ const durable = (): DurableAudit => ({
   watched: new Map(),
   videosCompleted: 0,
   activeDays: 2,
+  goalTargets: '',
+  goalDays: [],
+  goalsCompleted: 0,
   periods: new Map(),
   // Tuesday 2026-11-24 12:00 UTC, the audit's time: the hash keeps these periods and later ones
   periodsKeptFrom: { DAILY: '2026-11-23', WEEKLY: '2026-W48', MONTHLY: '2026-11' },

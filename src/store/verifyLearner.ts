@@ -2,6 +2,7 @@ import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
 import type { PeriodScores } from '../domain/learners/state';
 import { streakStateOf, type StreakState } from '../domain/engagement/streak';
+import { encodeGoalDays } from '../domain/engagement/goals';
 import type { DurableAudit } from './pg/learners';
 import { decodePeriodScores } from './redis/learners';
 
@@ -40,6 +41,10 @@ interface HotView {
   daysMarked: number;
   /** Board period scores (`pp`), periodKey -> scores. */
   periods: Map<string, PeriodScores>;
+  /** Daily goals (lua/includes/goals.lua): standing targets `gt`, recent days `gr`, goals completed `gc`. */
+  goalTargets: string;
+  goalDays: string;
+  gc: number;
   /** The streak fields (sk, sf, sl, sd), and what the d: days give (lua/includes/activeDay.lua). */
   streak: StreakState;
   streakOfDays: StreakState;
@@ -98,6 +103,9 @@ function hotView(h: Record<string, string>): HotView {
     ad: Number(h.ad ?? 0),
     daysMarked,
     periods: decodePeriodScores(h.pp),
+    goalTargets: h.gt ?? '',
+    goalDays: h.gr ?? '',
+    gc: Number(h.gc ?? 0),
     streak: { run: Number(h.sk ?? 0), last: h.sd === undefined ? null : Number(h.sd), freezes: Number(h.sf ?? 0), longest: Number(h.sl ?? 0) },
     streakOfDays: streakStateOf(days),
   };
@@ -258,6 +266,10 @@ export function compareLearner(hot: Record<string, string> | null, durable: Dura
   if (r.ad !== r.daysMarked) problems.push(`Redis ad ${r.ad} vs ${r.daysMarked} days marked`);
   if (r.ad !== p.activeDays) problems.push(`Redis ad ${r.ad} vs ${p.activeDays} active days in Postgres`);
   problems.push(...periodProblems(r, p));
+  if (r.gc !== p.goalsCompleted) problems.push(`Redis goals completed ${r.gc} vs ${p.goalsCompleted} in daily_goals`);
+  if (r.goalTargets !== p.goalTargets) problems.push(`Redis goal targets "${r.goalTargets}" vs "${p.goalTargets}" in Postgres`);
+  const pgDays = encodeGoalDays(p.goalDays);
+  if (r.goalDays !== pgDays) problems.push(`Redis goal days "${r.goalDays.slice(0, 120)}" vs "${pgDays.slice(0, 120)}" in daily_goals`);
   const a = r.streak;
   const b = r.streakOfDays;
   if (a.run !== b.run || a.last !== b.last || a.freezes !== b.freezes || a.longest !== b.longest) {

@@ -142,7 +142,11 @@ select ids.id, l.epoch, l.version, l.total_xp, l.lessons_completed,
      from lesson_progress p where p.learner_id = ids.id and p.watch_time_seconds > 0) as watched,
   (select count(*) from lesson_progress p where p.learner_id = ids.id and p.completed_at is not null and p.video) as videos,
   (select count(*) from activity_days d where d.learner_id = ids.id) as days,
-  ${PERIOD_ROWS('ids.id')} as periods
+  ${PERIOD_ROWS('ids.id')} as periods,
+  coalesce(l.goal_targets, '') as goal_targets,
+  (select coalesce(json_agg(json_build_array(g.day - date '1970-01-01', g.xp, g.lessons, g.watch_seconds, g.quizzes, g.targets, g.done) order by g.day desc), '[]'::json)
+     from (select * from daily_goals where learner_id = ids.id order by day desc limit ${GOAL_DAYS}) g) as goal_days,
+  (select coalesce(sum((done & 1) + ((done >> 1) & 1) + ((done >> 2) & 1) + ((done >> 3) & 1)), 0) from daily_goals where learner_id = ids.id) as goals_done
 from unnest(:ids::text[]) as ids(id) left join learners l on l.id = ids.id`;
 
 interface AuditRow {
@@ -160,6 +164,23 @@ interface AuditRow {
   videos: string | number;
   days: string | number;
   periods: PeriodRow[];
+  goal_targets: string;
+  goal_days: GoalDayRow[];
+  goals_done: string | number;
+}
+
+type GoalDayRow = [number, string | number, number, string | number, number, number[], number];
+
+function goalDayOf([day, xp, lessons, watch, quizzes, targets, done]: GoalDayRow): GoalDay {
+  return {
+    day: Number(day),
+    xp: Number(xp),
+    lessons: Number(lessons),
+    watchSeconds: Number(watch),
+    quizzes: Number(quizzes),
+    targets: [Number(targets[0] ?? 0), Number(targets[1] ?? 0), Number(targets[2] ?? 0), Number(targets[3] ?? 0)],
+    done: Number(done),
+  };
 }
 
 /** A learner's durable record for verify: the snapshot, and the facts it must agree with. */
@@ -200,6 +221,10 @@ export interface DurableAudit {
   videosCompleted: number;
   /** The learner's active days (activity_days rows). */
   activeDays: number;
+  /** Standing goal targets, the newest GOAL_DAYS days toward goals (newest first), and goals completed in all (daily_goals). */
+  goalTargets: string;
+  goalDays: GoalDay[];
+  goalsCompleted: number;
   /** The ledger's period scores of every board period retained at the audit's time (periodKey -> scores). */
   periods: Map<string, PeriodScores>;
   /** The oldest period of each kind a learner's hash keeps at the audit's time: the hash must hold these and later ones. */
@@ -208,7 +233,7 @@ export interface DurableAudit {
 
 interface LoadRow {
   learner: { xp: string | number; lc: number; xat: number | null; v: number; dn: string | null; tzh: string | null; gt: string | null; gtd: number | null } | null;
-  goal_days: [number, string | number, number, string | number, number, number[], number][];
+  goal_days: GoalDayRow[];
   goals_done: string | number;
   enrollments: { c: string; i: string; eat: number; x: string | number; xat: number | null; ec: number | null; crt: string | null; v: number; cc: number; cq: number; cw: string | number }[];
   lessons: [string, number][];
@@ -280,15 +305,7 @@ export class LearnerRepository {
       zoneHistory: row.learner?.tzh ?? '',
       goalTargets: row.learner?.gt ?? '',
       goalTargetsDay: row.learner?.gtd ?? 0,
-      goalDays: row.goal_days.map(([day, xp, lessons, watch, quizzes, targets, done]) => ({
-        day: Number(day),
-        xp: Number(xp),
-        lessons: Number(lessons),
-        watchSeconds: Number(watch),
-        quizzes: Number(quizzes),
-        targets: [Number(targets[0] ?? 0), Number(targets[1] ?? 0), Number(targets[2] ?? 0), Number(targets[3] ?? 0)],
-        done: Number(done),
-      })),
+      goalDays: row.goal_days.map(goalDayOf),
       goalsCompleted: Number(row.goals_done),
       recentXp: row.recent.map(([id, amount, reason, source, at]) => ({ id, amount: Number(amount), reason, sourceId: source, occurredAt: ms(at)! })),
       // The periods that can still change, as the learner's scripts keep them.
@@ -474,6 +491,9 @@ export class LearnerRepository {
         watched: new Map(Object.entries(r.watched).map(([l, seconds]) => [l, Number(seconds)])),
         videosCompleted: Number(r.videos),
         activeDays: Number(r.days),
+        goalTargets: r.goal_targets,
+        goalDays: r.goal_days.map(goalDayOf),
+        goalsCompleted: Number(r.goals_done),
         periods: periodScoresOf(r.periods, (_kind, key) => isPeriodRetained(key, now)),
         periodsKeptFrom: kept,
       });
