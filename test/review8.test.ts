@@ -135,16 +135,14 @@ describe('updateProfile time zones', () => {
     expect((await as(id, STREAK)).data!.me.timeZone).toBe('Asia/Tokyo');
   });
 
-  // canonicalZone keeps a name the runtime accepts but does not list "as typed": 'us/eastern',
-  // 'asia/kolkata' are stored in lower case, and 'us/eastern' then 'US/Eastern' is recorded as a
-  // zone change (a history entry spent, the version moved, every in-flight event of the learner
-  // run twice). Fix (zones.ts): a table of the current names ICU lists under an older one
-  // (Asia/Kolkata, Europe/Kyiv, America/Nuuk, Pacific/Kanton, ...) and of the backward links
-  // (US/*, EST5EDT, ...) keyed by lower case, or refuse an unlisted name in another case.
-  it.fails("spells a zone the runtime accepts but does not list the same way whatever case it was typed in", async () => {
+  // canonicalZone kept a name the runtime accepts but does not list "as typed" ('us/eastern',
+  // 'asia/kolkata' in lower case; 'us/eastern' then 'US/Eastern' a zone change). Now only the
+  // listed names and the current names ICU lists under an older one are offered, by lower case.
+  it('spells a current zone name the same way whatever case it was typed in, and refuses old links and fixed offsets', async () => {
     const a = await as('r8-case-a', PROFILE, { i: { timeZone: 'us/eastern' } });
     const b = await as('r8-case-b', PROFILE, { i: { timeZone: 'asia/kolkata' } });
-    expect(a.data!.updateProfile.timeZone).toBe('US/Eastern');
+    expect(a.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.timeZone' });
     expect(b.data!.updateProfile.timeZone).toBe('Asia/Kolkata');
+    expect((await as('r8-case-c', PROFILE, { i: { timeZone: 'EST' } })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

@@ -6,6 +6,9 @@ describe('zones', () => {
     expect(canonicalZone('europe/berlin')).toBe('Europe/Berlin');
     expect(canonicalZone('Asia/Kolkata')).toBe('Asia/Kolkata');
     expect(canonicalZone('utc')).toBe('UTC');
+    expect(canonicalZone('asia/kolkata')).toBe('Asia/Kolkata');
+    expect(canonicalZone('EUROPE/KYIV')).toBe('Europe/Kyiv');
+    for (const old of ['US/Eastern', 'EST', 'Etc/GMT+5', 'SystemV/AST4', 'Factory', 'localtime']) expect(canonicalZone(old), old).toBeNull();
     for (const bad of ['', '+05:00', 'GMT+5x', 'Mars/Olympus', '../etc', 'x'.repeat(65)]) expect(canonicalZone(bad), bad).toBeNull();
   });
 

@@ -17,34 +17,58 @@ export const MAX_ZONE_CHANGES = 16;
 
 const DAY_MS = 86_400_000;
 
-let listed: Map<string, string> | undefined;
+/**
+ * Current IANA names the runtime's ICU lists under an older name (Asia/Calcutta, Europe/Kiev,
+ * ...) or not at all, though it accepts them: offered as learners know them.
+ */
+const CURRENT_NAMES = [
+  'Asia/Kolkata',
+  'Europe/Kyiv',
+  'Asia/Kathmandu',
+  'Asia/Yangon',
+  'Asia/Ho_Chi_Minh',
+  'America/Nuuk',
+  'Atlantic/Faroe',
+  'Pacific/Kanton',
+  'Pacific/Pohnpei',
+  'Pacific/Chuuk',
+  'America/Argentina/Buenos_Aires',
+  'America/Argentina/Catamarca',
+  'America/Argentina/Cordoba',
+  'America/Argentina/Jujuy',
+  'America/Argentina/Mendoza',
+  'America/Indiana/Indianapolis',
+  'America/Kentucky/Louisville',
+];
 
-/** The zone names the runtime lists, by lower case (plus UTC, which Intl accepts but does not list). */
-function listedZones(): Map<string, string> {
-  if (!listed) {
-    listed = new Map([['utc', 'UTC']]);
-    for (const name of Intl.supportedValuesOf('timeZone')) listed.set(name.toLowerCase(), name);
+let known: Map<string, string> | undefined;
+
+/** The zone names a learner may set, by lower case: what the runtime lists, UTC, and CURRENT_NAMES it accepts. */
+function knownZones(): Map<string, string> {
+  if (!known) {
+    known = new Map([['utc', 'UTC']]);
+    for (const name of Intl.supportedValuesOf('timeZone')) known.set(name.toLowerCase(), name);
+    for (const name of CURRENT_NAMES) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: name });
+        known.set(name.toLowerCase(), name);
+      } catch {
+        // Not in this runtime's data: not offered.
+      }
+    }
   }
-  return listed;
+  return known;
 }
 
 /**
- * The name to keep for an IANA zone a learner typed, or null when the runtime does not know it.
- * A listed name is spelled as listed ('europe/berlin' → 'Europe/Berlin'); a name the runtime
- * accepts without listing it (current names ICU lists under an older one, such as
- * 'Asia/Kolkata' or 'Europe/Kyiv') is kept as typed, never swapped for the old name. Fixed
- * offsets ('+05:00') are not zones a learner lives in and are refused.
+ * The name to keep for an IANA zone a learner typed, spelled one way whatever its case
+ * ('europe/berlin' → 'Europe/Berlin', 'asia/kolkata' → 'Asia/Kolkata'), or null for anything
+ * else: unknown names, fixed offsets ('+05:00', 'EST', 'Etc/GMT+5') and old links
+ * ('US/Eastern': use 'America/New_York'), which are not zones a learner lives in.
  */
 export function canonicalZone(zone: string): string | null {
-  if (zone.length === 0 || zone.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return null;
-  const known = listedZones().get(zone.toLowerCase());
-  if (known) return known;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone;
-  } catch {
-    return null;
-  }
+  if (zone.length === 0 || zone.length > 64) return null;
+  return knownZones().get(zone.toLowerCase()) ?? null;
 }
 
 /** The zone in force at `at` (ms). */
