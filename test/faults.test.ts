@@ -26,13 +26,14 @@ async function start(env: TestEnv, options: Parameters<typeof startTestApp>[1] =
   return t;
 }
 
-/** Every learner enrolls and completes three lessons; the second unlocks fx-two (15 XP). */
+/** Every learner enrolls, sets a daily goal of 2 lessons and completes three lessons; the second unlocks fx-two (15 XP) and completes the goal (its bonus). */
 async function drive(t: TestApp): Promise<void> {
   const service = await tokenFor('lms', ['service']);
   await Promise.all(
     learners.map(async (l, i) => {
       const ok = (r: { errors?: unknown }) => expect(r.errors).toBeUndefined();
       ok(await t.gql('mutation($l: ID) { enroll(courseId: "fx", learnerId: $l) { id } }', { variables: { l }, token: service }));
+      ok(await t.gql('mutation($l: ID) { setDailyGoal(kind: LESSONS, target: 2, learnerId: $l) { target } }', { variables: { l }, token: service }));
       for (let n = 1; n <= 3; n += 1) {
         // Different amounts per learner, so boards order them.
         const lesson = `fx-l${((n + i) % 5) + 1}`;
@@ -73,6 +74,14 @@ async function drift(t: TestApp): Promise<string[]> {
     const awards = await knex('badge_awards').where({ learner_id: l });
     const paid = await knex('xp_transactions').where({ learner_id: l, reason: 'badge_unlocked' });
     if (awards.length !== 1 || paid.length !== 1) problems.push(`${l}: badge awarded ${awards.length} times, paid ${paid.length} times`);
+    // The goal completed once in Redis, once in Postgres, paid once.
+    const hash = (await t.app.hot.raw(l)) ?? {};
+    if (hash.gc !== '1') problems.push(`${l}: Redis goals completed ${hash.gc}`);
+    const goalRows = await knex('daily_goals').where({ learner_id: l });
+    // (One row, or two when the drive straddles midnight UTC: the goal completes on one of them.)
+    if (goalRows.filter((g) => (g.done & 2) === 2).length !== 1 || goalRows.reduce((n, g) => n + g.lessons, 0) !== 3) problems.push(`${l}: daily_goals ${JSON.stringify(goalRows)}`);
+    const bonus = await knex('xp_transactions').where({ learner_id: l, reason: 'goal_completed' });
+    if (bonus.length !== 1) problems.push(`${l}: goal bonus paid ${bonus.length} times`);
     const progress = await knex('lesson_progress').where({ learner_id: l });
     if (progress.length !== c.lessonsCompleted || c.lessonsCompleted !== 3) problems.push(`${l}: ${progress.length} progress rows, ${c.lessonsCompleted} lessons`);
   }
@@ -151,6 +160,6 @@ describe('a crash, then a new instance, with nobody acting', () => {
     const { t } = await recover(env);
     // The replayed batch wrote nothing twice (drift checks each award once); the event log agrees too.
     const events = await t.app.orm.em.getKnex()('learner_events').whereIn('learner_id', learners).count('* as n');
-    expect(Number((events[0] as { n: string }).n)).toBe(learners.length * 4);
+    expect(Number((events[0] as { n: string }).n)).toBe(learners.length * 5);
   });
 });
