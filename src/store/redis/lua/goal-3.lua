@@ -37,11 +37,15 @@ standing[kind] = target
 put(rec, 'gt', table.concat({ string.format('%d', standing[1]), string.format('%d', standing[2]), string.format('%d', standing[3]), string.format('%d', standing[4]) }, '|'))
 put(rec, 'gtd', ACTIVE_DAY)
 local byDay, days = readGoalDays(rec)
-local r = goalDay(rec, byDay, days, ACTIVE_DAY)
-r[5 + kind] = target
-local done = completeGoals(rec, r)
-writeGoalDays(rec, byDay, days)
-rec.goals = goalSnapshot(r)
+local done = {}
+-- A day pruned to Postgres (goalDayFrozen) keeps its record there as it is.
+if not goalDayFrozen(byDay, days, ACTIVE_DAY) then
+  local r = goalDay(rec, byDay, days, ACTIVE_DAY)
+  r[5 + kind] = target
+  done = completeGoals(rec, r)
+  writeGoalDays(rec, byDay, days)
+  rec.goals = goalSnapshot(r)
+end
 local awarded = {}
 if #done > 0 then
   rec.goalsDone = done

@@ -11,7 +11,7 @@
   - gc  goals completed in all (what `goals_completed` badges read).
   A goal completes once, on the event that brings its day's count to the target, paying the
   bonus ev.ctx.gb under ledger id <event key>:goal:<KIND> (the semantic key is the day record's
-  done bit). Call goalBase(rec) right after readLearner and updateGoals(rec) after the event's
+  done bit). A day older than a full window's (pruned to Postgres) is frozen: see goalDayFrozen. Call goalBase(rec) right after readLearner and updateGoals(rec) after the event's
   own changes; needs goalFields().
 ]]
 local GOAL_KINDS = { 'XP', 'LESSONS', 'WATCH_MINUTES', 'QUIZZES' }
@@ -64,6 +64,18 @@ local function goalDay(rec, byDay, days, day)
   return r
 end
 
+-- Whether `day` is older than every day of a full window: its record (if any) was pruned from
+-- the hash and lives in Postgres only, so the script cannot know its counts or which of its
+-- goals completed. Such a day is frozen: a late event for it counts toward no goal (making a
+-- fresh record would pay a completed goal's bonus again and overwrite the day's row).
+local function goalDayFrozen(byDay, days, day)
+  if byDay[day] or #days < GOAL_DAYS then return false end
+  for _, d in ipairs(days) do
+    if d < day then return false end
+  end
+  return true
+end
+
 local function goalValue(r, i)
   if i == 3 then return math.floor(r[4] / 60) end
   return r[1 + i]
@@ -107,6 +119,7 @@ end
 -- complete the goals it reached. Sets rec.goals (the day, for the entry) and rec.goalsDone.
 local function updateGoals(rec)
   local byDay, days = readGoalDays(rec)
+  if goalDayFrozen(byDay, days, ACTIVE_DAY) then return false end
   local r = goalDay(rec, byDay, days, ACTIVE_DAY)
   r[2] = r[2] + num(rec, 'xp') - rec.base.xp
   r[3] = r[3] + num(rec, 'lc') - rec.base.lc
