@@ -379,7 +379,7 @@ describe('verify', () => {
     try {
       const what = (await run()).drift.filter((d) => d.learnerId === id).map((d) => d.what).join('\n');
       expect(what).toMatch(/goals completed 5 vs 1/);
-      expect(what).toMatch(/goal targets "0\|9\|0\|0" vs "0\|1\|0\|0"/);
+      expect(what).toMatch(/goal targets "0\|9\|0\|0" vs "0,0,0\|1,/);
       expect(what).toMatch(/goal days/);
     } finally {
       await t.app.redis.hset(key, 'gc', saved[0]!, 'gt', saved[1]!, 'gr', saved[2]!);

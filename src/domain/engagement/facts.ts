@@ -13,9 +13,9 @@ export interface EngagementFacts {
   streak: StreakState;
   /** Active days among the UTC day before, of and after the read. */
   activeNear: ReadonlySet<number>;
-  /** Standing goal targets (GOAL_KINDS order) and the day they apply from. */
+  /** Standing goal targets (GOAL_KINDS order) and the day each applies from. */
   goalTargets: readonly [number, number, number, number];
-  goalTargetsDay: number;
+  goalTargetsFrom: readonly [number, number, number, number];
   /** The recent learning days toward goals the hash keeps (at most GOAL_DAYS). */
   goalDays: readonly GoalDay[];
 }
@@ -26,7 +26,7 @@ export const NO_ENGAGEMENT: EngagementFacts = {
   streak: NO_STREAK,
   activeNear: new Set(),
   goalTargets: [0, 0, 0, 0],
-  goalTargetsDay: 0,
+  goalTargetsFrom: [0, 0, 0, 0],
   goalDays: [],
 };
 

@@ -50,10 +50,22 @@ export function encodeGoalDays(days: readonly GoalDay[]): string {
   return days.map((d) => [d.day, d.xp, d.lessons, d.watchSeconds, d.quizzes, ...d.targets, d.done].join('|')).join(';');
 }
 
-export function decodeTargets(text: string | null | undefined): [number, number, number, number] {
-  if (!text) return [0, 0, 0, 0];
-  const n = text.split('|').map(Number);
-  return [n[0] ?? 0, n[1] ?? 0, n[2] ?? 0, n[3] ?? 0];
+/**
+ * The standing targets as lua/includes/goals.lua keeps them (`gt`): per kind
+ * "target,fromDay,setAtMs" joined by '|', or "t|t|t|t" from before per-kind days (their day is
+ * `gtd`). Pure.
+ */
+export function decodeStanding(text: string | null | undefined, gtd = 0): { targets: [number, number, number, number]; from: [number, number, number, number] } {
+  const targets: [number, number, number, number] = [0, 0, 0, 0];
+  const from: [number, number, number, number] = [0, 0, 0, 0];
+  if (text) {
+    text.split('|').slice(0, 4).forEach((part, i) => {
+      const [t, d] = part.split(',');
+      targets[i] = Number(t ?? 0) || 0;
+      from[i] = d === undefined ? gtd : Number(d) || 0;
+    });
+  }
+  return { targets, from };
 }
 
 /** What a day counts toward a kind's goal (watch time in whole minutes). */
@@ -72,11 +84,11 @@ export function goalCurrent(d: Pick<GoalDay, 'xp' | 'lessons' | 'watchSeconds' |
 
 /**
  * The goals of learning day `day` ('YYYY-MM-DD' is `date`): from its record when it has one,
- * else (a day without activity yet) the standing targets when the day is on or after the day
- * they were set, at 0. Only kinds with a target are listed, in GOAL_KINDS order.
+ * else (a day without activity yet) each kind's standing target when the day is on or after the
+ * day it was set, at 0. Only kinds with a target are listed, in GOAL_KINDS order.
  */
-export function goalsOf(record: GoalDay | null, day: number, date: string, standing: readonly number[], standingFrom: number): DailyGoal[] {
-  const targets = record ? record.targets : day >= standingFrom ? standing : [0, 0, 0, 0];
+export function goalsOf(record: GoalDay | null, day: number, date: string, standing: readonly number[], standingFrom: readonly number[]): DailyGoal[] {
+  const targets = record ? record.targets : standing.map((t, i) => (day >= (standingFrom[i] ?? 0) ? t : 0));
   const counts = record ?? { xp: 0, lessons: 0, watchSeconds: 0, quizzes: 0 };
   const out: DailyGoal[] = [];
   GOAL_KINDS.forEach((kind, i) => {

@@ -56,7 +56,7 @@ export class EngagementService {
     // The hash keeps the newest GOAL_DAYS days; an older day is in Postgres when it had any.
     const kept = facts.goalDays.map((g) => g.day);
     if (!record && kept.length >= GOAL_DAYS && day < Math.min(...kept)) record = await this.deps.learners.goalDay(learnerId, day);
-    return goalsOf(record, day, dayString(day), facts.goalTargets, facts.goalTargetsDay);
+    return goalsOf(record, day, dayString(day), facts.goalTargets, facts.goalTargetsFrom);
   }
 
   /**

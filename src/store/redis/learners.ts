@@ -9,7 +9,7 @@ import { eventContext, periodContext, ZoneCache } from './eventContext';
 import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import { streakStateOf } from '../../domain/engagement/streak';
 import type { EngagementFacts } from '../../domain/engagement/facts';
-import { decodeGoalDays, decodeTargets, encodeGoalDays, GOAL_KINDS } from '../../domain/engagement/goals';
+import { decodeGoalDays, decodeStanding, encodeGoalDays, GOAL_KINDS } from '../../domain/engagement/goals';
 import type { Keys } from './keys';
 import type { ScriptedClient } from './scripts';
 
@@ -483,13 +483,14 @@ export class LearnerHotStore {
     if (v[0] === null) return null;
     const activeNear = new Set<number>();
     for (let i = 0; i < 3; i += 1) if (v[7 + i]) activeNear.add(day - 1 + i);
+    const standing = decodeStanding(v[10], Number(v[11] ?? 0));
     return {
       displayName: v[1] ? v[1] : null,
       zones: decodeZoneHistory(v[2]),
       streak: { run: Number(v[3] ?? 0), last: v[4] ? Number(v[4]) : null, freezes: Number(v[5] ?? 0), longest: Number(v[6] ?? 0) },
       activeNear,
-      goalTargets: decodeTargets(v[10]),
-      goalTargetsDay: Number(v[11] ?? 0),
+      goalTargets: standing.targets,
+      goalTargetsFrom: standing.from,
       goalDays: decodeGoalDays(v[12]),
     };
   }

@@ -3,6 +3,7 @@
   from the event's learning day on (0 removes the goal). The day's record takes the new target;
   when the day's count already reaches it, the goal completes now (once: a goal done stays done
   whatever its target becomes) and pays its bonus. Not learning activity: marks no day.
+  A GOAL_SET older than the kind's last one (arriving late) sets only its own day's target.
   Input:  KEYS[1] learner hash   KEYS[2] event record   KEYS[3] partition outbox stream
           ARGV[1..10] the event header (includes/eventHeader.lua)
           ARGV[11] the kind's index (1 XP, 2 LESSONS, 3 WATCH_MINUTES, 4 QUIZZES)  ARGV[12] target
@@ -33,9 +34,13 @@ if zoneStale(rec) then return {-101, rec.cur.tzh or ''} end
 goalBase(rec)
 
 local standing = standingTargets(rec)
-standing[kind] = target
-put(rec, 'gt', table.concat({ string.format('%d', standing[1]), string.format('%d', standing[2]), string.format('%d', standing[3]), string.format('%d', standing[4]) }, '|'))
-put(rec, 'gtd', ACTIVE_DAY)
+-- The newest setting of a kind wins, whatever order the events arrive in: an older one still
+-- sets its own day's target (below), not the standing one.
+if ev.at >= standing[kind][3] then
+  standing[kind] = { target, ACTIVE_DAY, ev.at }
+  put(rec, 'gt', encodeStanding(standing))
+  put(rec, 'gtd', ACTIVE_DAY)
+end
 local byDay, days = readGoalDays(rec)
 local done = {}
 -- A day pruned to Postgres (goalDayFrozen) keeps its record there as it is.
@@ -56,6 +61,6 @@ if #awarded > 0 then aw = awarded end
 put(rec, 'v', num(rec, 'v') + 1)
 writeLearner(rec)
 
-local json = appendOutbox('goal_set', rec, { gk = kind, gt = rec.cur.gt, gtd = ACTIVE_DAY, aw = aw })
+local json = appendOutbox('goal_set', rec, { gk = kind, gt = rec.cur.gt or '', gtd = num(rec, 'gtd'), aw = aw })
 rememberEvent(cjson.encode({ k = 'goal_set', t = GOAL_KINDS[kind], x = 0, s = num(rec, 'xp'), v = num(rec, 'v'), aw = aw }))
 return {1, json}

@@ -1,8 +1,10 @@
 --[[
   Daily goals (API.md "Daily goals"; src/domain/engagement/goals.ts reads what this writes).
   Kinds, in this order everywhere: XP, LESSONS, WATCH_MINUTES, QUIZZES.
-  - gt  the standing targets "tx|tl|tw|tq" (0: no goal of that kind), set by GOAL_SET;
-        gtd the learning day they were set: days from gtd on start with them.
+  - gt  the standing targets, per kind "target,fromDay,setAtMs" joined by '|' (target 0: no
+        goal of that kind), set by GOAL_SET: days from fromDay on start with that target; a
+        GOAL_SET older than the kind's setAtMs (arriving late) does not replace it. gtd: the
+        last GOAL_SET's day (kept for entries and targets written before per-kind days).
   - gr  the learner's most recent GOAL_DAYS day records, ';'-separated, each
         "day|xp|lessons|watchSeconds|quizzes|tx|tl|tw|tq|doneMask": what the learner did on that
         learning day (XP from the event's own pay and badges, never goal bonuses; lessons
@@ -45,19 +47,42 @@ local function readGoalDays(rec)
   return byDay, days
 end
 
+-- The standing targets, per kind {target, from day, set at (the GOAL_SET's time, ms)}: `gt` is
+-- "t,d,s|t,d,s|t,d,s|t,d,s" (or "t|t|t|t" from before per-kind days, whose day is `gtd`).
 local function standingTargets(rec)
-  local t = rec.cur.gt
-  if not t or t == '' then return { 0, 0, 0, 0 } end
-  return splitNumbers(t, '|')
+  local out = {}
+  local text = rec.cur.gt
+  local i = 0
+  if text and text ~= '' then
+    for part in string.gmatch(text, '[^|]+') do
+      i = i + 1
+      local n = splitNumbers(part, ',')
+      out[i] = { n[1] or 0, n[2] or num(rec, 'gtd'), n[3] or 0 }
+    end
+  end
+  for k = i + 1, 4 do out[k] = { 0, 0, 0 } end
+  return out
 end
 
--- The record of `day`, made from the standing targets when the day has none (days before the
--- targets were set start without goals).
+local function encodeStanding(standing)
+  local parts = {}
+  for k = 1, 4 do
+    local s = standing[k]
+    parts[k] = string.format('%d', s[1]) .. ',' .. string.format('%d', s[2]) .. ',' .. string.format('%d', s[3])
+  end
+  return table.concat(parts, '|')
+end
+
+-- The record of `day`, made from the standing targets when the day has none (a kind's target
+-- counts from the day it was set on).
 local function goalDay(rec, byDay, days, day)
   local r = byDay[day]
   if r then return r end
+  local st = standingTargets(rec)
   local t = { 0, 0, 0, 0 }
-  if day >= num(rec, 'gtd') then t = standingTargets(rec) end
+  for k = 1, 4 do
+    if day >= st[k][2] then t[k] = st[k][1] end
+  end
   r = { day, 0, 0, 0, 0, t[1], t[2], t[3], t[4], 0 }
   byDay[day] = r
   days[#days + 1] = day
