@@ -154,7 +154,7 @@ describe('daily goals and time zones', () => {
     try {
       nowMs = Date.parse('2026-11-18T12:00:00Z');
       expect((await as(id, `mutation { setDailyGoal(kind: QUIZZES, target: 1) { target } }`)).errors).toBeUndefined();
-      nowMs = Date.parse('2026-11-20T11:00:00Z');
+      nowMs = Date.parse('2026-11-20T10:30:00Z');
       expect((await as(id, PROFILE, { i: { timeZone: 'Pacific/Kiritimati' } })).errors).toBeUndefined();
       nowMs += 60_000;
       expect((await as(id, `mutation { submitQuizAttempt(quizId: "rq-m1-q1", score: 10) { xpAwarded } }`)).errors).toBeUndefined();
