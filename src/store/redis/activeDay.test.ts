@@ -30,7 +30,7 @@ const login = (learnerId: string, day: number): PreparedEvent => {
 
 async function daysOf(id: string) {
   const [bits, d0, ad, sk, sf, sl, sd] = await redis.hmgetBuffer(keys.learner(id), 'days', 'd0', 'ad', 'sk', 'sf', 'sl', 'sd');
-  const n = (b: Buffer | null) => (b === null ? null : Number(String(b)));
+  const n = (b: Buffer | null | undefined) => (b ? Number(String(b)) : null);
   return {
     days: bits ? decodeDays(n(d0)!, bits) : [],
     bytes: bits?.length ?? 0,
