@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BadgeCriteria } from '../src/domain/badges/criteria';
 import { verifyStores } from '../src/store/verify';
+import { decodeDays } from '../src/store/redis/dayBitmap';
 import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 /*
@@ -111,9 +112,12 @@ describe('active_days', () => {
     const third = await t.gql(RECORD, { variables: { e: [ev(3, 'LESSON_ACCESSED', '2025-06-02T00:01:00Z', { lessonId: 'bv-l2' })] }, token: service });
     expect(third.data!.recordEvents).toEqual({ accepted: 1, rejected: [] });
     expect(await badgesOf(id)).toContain('bc-days3');
-    const day = (iso: string) => String(Math.floor(Date.parse(iso) / 86_400_000));
-    const h = await t.app.redis.hgetall(t.app.keys.learner(id));
-    expect(h).toMatchObject({ ad: '3', [`d:${day('2025-06-01T00:00:00Z')}`]: '1', [`d:${day('2025-06-02T00:00:00Z')}`]: '1' });
+    const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
+    const [ad, bits, d0] = await t.app.redis.hmgetBuffer(t.app.keys.learner(id), 'ad', 'days', 'd0');
+    expect(String(ad)).toBe('3');
+    const marked = decodeDays(Number(String(d0)), bits!);
+    expect(marked).toHaveLength(3);
+    expect(marked).toEqual(expect.arrayContaining([day('2025-06-01T00:00:00Z'), day('2025-06-02T00:00:00Z')]));
 
     // Reloaded from Postgres: the same days, and an event on a day already active adds none.
     await t.app.settle();

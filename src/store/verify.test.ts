@@ -81,8 +81,9 @@ const hot = (): Record<string, string> => ({
   qbn: '2',
   qbm: '90',
   ad: '2',
-  'd:20414': '1',
-  'd:20415': '1',
+  // Days 20414 and 20415: the bitmap based at 20414 (1100 0000), as raw() reads it.
+  days: '\xc0',
+  d0: '20414',
   sk: '2',
   sf: '0',
   sl: '2',
@@ -222,6 +223,15 @@ describe('compareLearner on active days', () => {
     const p = durable();
     p.activeDays = 1;
     expect((compareLearner(hot(), p) as { problems: string[] }).problems).toEqual(['Redis ad 2 vs 1 active days in Postgres']);
+  });
+
+  it('reads the days marked from the bitmap, and from d: fields of a hash not converted yet', () => {
+    // 20415 only in the bitmap (based a byte before, 0000 0000 0000 0000 1 ...): one day marked.
+    expect((compareLearner({ ...hot(), days: '\x00\x00\x80', d0: '20399' }, durable()) as { problems: string[] }).problems).toContain('Redis ad 2 vs 1 days marked');
+    const { days: _b, d0: _d0, ...noBitmap } = hot();
+    expect((compareLearner(noBitmap, durable()) as { problems: string[] }).problems).toContain('Redis ad 2 vs 0 days marked');
+    expect(compareLearner({ ...noBitmap, 'd:20414': '1', 'd:20415': '1' }, durable())).toEqual({ state: 'ok' });
+    expect(compareLearner({ ...noBitmap, days: '\x80', d0: '20414', 'd:20415': '1' }, durable())).toEqual({ state: 'ok' });
   });
 
   it('finds streak fields the days marked do not give, and a hash with days but no streak (written before streaks)', () => {

@@ -2,6 +2,7 @@ import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
 import type { PeriodScores } from '../domain/learners/state';
 import { streakStateOf, type StreakState } from '../domain/engagement/streak';
+import { decodeDays } from './redis/dayBitmap';
 import { encodeGoalDays } from '../domain/engagement/goals';
 import type { DurableAudit } from './pg/learners';
 import { decodePeriodScores } from './redis/learners';
@@ -36,7 +37,7 @@ interface HotView {
   /** Completed enrollments: completedAt (`ec:`) and certificate code (`crt:`); `crs` the count. */
   completions: Map<string, { at: number | null; code: string | null }>;
   crs: number;
-  /** Active days: `ad`, and the days marked (`d:<day>` fields). */
+  /** Active days: `ad`, and the days marked (the `days` bitmap; `d:<day>` fields in a hash not converted yet). */
   ad: number;
   daysMarked: number;
   /** Board period scores (`pp`), periodKey -> scores. */
@@ -45,7 +46,7 @@ interface HotView {
   goalTargets: string;
   goalDays: string;
   gc: number;
-  /** The streak fields (sk, sf, sl, sd), and what the d: days give (lua/includes/activeDay.lua). */
+  /** The streak fields (sk, sf, sl, sd), and what the days marked give (lua/includes/activeDay.lua). */
   streak: StreakState;
   streakOfDays: StreakState;
 }
@@ -59,13 +60,11 @@ function hotView(h: Record<string, string>): HotView {
   const watched = new Map<string, number>();
   const courseWatch = new Map<string, number>();
   const completions = new Map<string, { at: number | null; code: string | null }>();
-  let daysMarked = 0;
-  const days: number[] = [];
+  // The day bitmap (raw() reads it as latin1, one character per byte), and any d: fields left
+  // from before it (converted by the learner's next event that marks a day).
+  const marked = new Set<number>(h.days !== undefined ? decodeDays(Number(h.d0 ?? 0), Buffer.from(h.days, 'latin1')) : []);
   for (const field of Object.keys(h)) {
-    if (field.startsWith('d:')) {
-      daysMarked += 1;
-      days.push(Number(field.slice(2)));
-    }
+    if (field.startsWith('d:')) marked.add(Number(field.slice(2)));
     else if (field.startsWith('l:')) lessons.push(field.slice(2));
     else if (field.startsWith('b:')) badges.push(field.slice(2));
     else if (field.startsWith('e:')) {
@@ -101,13 +100,13 @@ function hotView(h: Record<string, string>): HotView {
     completions,
     crs: Number(h.crs ?? 0),
     ad: Number(h.ad ?? 0),
-    daysMarked,
+    daysMarked: marked.size,
     periods: decodePeriodScores(h.pp),
     goalTargets: h.gt ?? '',
     goalDays: h.gr ?? '',
     gc: Number(h.gc ?? 0),
     streak: { run: Number(h.sk ?? 0), last: h.sd === undefined ? null : Number(h.sd), freezes: Number(h.sf ?? 0), longest: Number(h.sl ?? 0) },
-    streakOfDays: streakStateOf(days),
+    streakOfDays: streakStateOf([...marked]),
   };
 }
 

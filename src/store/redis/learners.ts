@@ -8,6 +8,7 @@ import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
 import { eventContext, periodContext, ZoneCache } from './eventContext';
 import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import { streakStateOf } from '../../domain/engagement/streak';
+import { encodeDays, hasDay } from './dayBitmap';
 import type { EngagementFacts } from '../../domain/engagement/facts';
 import { decodeGoalDays, decodeStanding, encodeGoalDays, GOAL_KINDS } from '../../domain/engagement/goals';
 import type { Keys } from './keys';
@@ -109,8 +110,8 @@ export function decodePeriodScores(text: string | null | undefined): Map<string,
 }
 
 /** The hash fields that hold `state` (what hydration writes). */
-export function learnerFields(state: LearnerState): (string | number)[] {
-  const out: (string | number)[] = ['v', state.version, 'xp', state.totalXp, 'lc', state.lessonsCompleted];
+export function learnerFields(state: LearnerState): (string | number | Buffer)[] {
+  const out: (string | number | Buffer)[] = ['v', state.version, 'xp', state.totalXp, 'lc', state.lessonsCompleted];
   if (state.xpAt !== null) out.push('xat', state.xpAt);
   if (state.enrollments.size) out.push('cs', [...state.enrollments.keys()].join(','));
   if (state.badges.size) out.push('bs', [...state.badges.keys()].join(','));
@@ -134,7 +135,9 @@ export function learnerFields(state: LearnerState): (string | number)[] {
   if (completed > 0) out.push('crs', completed);
   if (state.videosCompleted > 0) out.push('vc', state.videosCompleted);
   if (state.activeDays.length) out.push('ad', state.activeDays.length);
-  for (const day of state.activeDays) out.push(`d:${day}`, 1);
+  // The day set as one bitmap field (lua/includes/activeDay.lua): binary, so a Buffer.
+  const bitmap = encodeDays(state.activeDays);
+  if (bitmap) out.push('days', bitmap.bits, 'd0', bitmap.d0);
   // The streak as the scripts keep it (lua/includes/activeDay.lua), from the same days.
   const streak = streakStateOf(state.activeDays);
   if (streak.last !== null) out.push('sk', streak.run, 'sf', streak.freezes, 'sl', streak.longest, 'sd', streak.last);
@@ -380,10 +383,15 @@ export class LearnerHotStore {
     return v === null ? null : { epoch: Number(ep ?? 0), version: Number(v) };
   }
 
-  /** Every field of a learner's hash (verify); null when not in Redis. */
+  /**
+   * Every field of a learner's hash (verify); null when not in Redis. Text, but for the day
+   * bitmap `days`: binary, one character per byte (latin1; `Buffer.from(days, 'latin1')`).
+   */
   async raw(learnerId: string): Promise<Record<string, string> | null> {
-    const h = await this.redis.hgetall(this.keys.learner(learnerId));
-    return h && h.v !== undefined ? h : null;
+    const b = await this.redis.hgetallBuffer(this.keys.learner(learnerId));
+    const h: Record<string, string> = {};
+    for (const [field, value] of Object.entries(b ?? {})) h[field] = value.toString(field === 'days' ? 'latin1' : 'utf8');
+    return h.v !== undefined ? h : null;
   }
 
   /** Counters of several learners (one HMGET each, pipelined); null for those not in Redis. */
@@ -479,11 +487,16 @@ export class LearnerHotStore {
    */
   async engagement(learnerId: string, at: number): Promise<EngagementFacts | null> {
     const day = Math.floor(at / 86_400_000);
-    const v = await this.redis.hmget(this.keys.learner(learnerId), 'v', 'dn', 'tzh', 'sk', 'sd', 'sf', 'sl', `d:${day - 1}`, `d:${day}`, `d:${day + 1}`, 'gt', 'gtd', 'gr');
-    if (v[0] === null) return null;
+    // One HMGET, binary-safe for the day bitmap (`days`); the other fields are text.
+    const b = await this.redis.hmgetBuffer(this.keys.learner(learnerId), 'v', 'dn', 'tzh', 'sk', 'sd', 'sf', 'sl', 'days', 'd0', 'gt', 'gtd', 'gr', `d:${day - 1}`, `d:${day}`, `d:${day + 1}`);
+    if (b[0] === null) return null;
+    const v = b.map((x) => (x === null ? null : x.toString()));
+    const bits = b[7];
     const activeNear = new Set<number>();
-    for (let i = 0; i < 3; i += 1) if (v[7 + i]) activeNear.add(day - 1 + i);
-    const standing = decodeStanding(v[10], Number(v[11] ?? 0));
+    if (bits && v[8] !== null) for (let d = day - 1; d <= day + 1; d += 1) if (hasDay(Number(v[8]), bits, d)) activeNear.add(d);
+    // A hash from before the bitmap keeps d:<day> fields until its next event converts it.
+    for (let i = 0; i < 3; i += 1) if (v[12 + i]) activeNear.add(day - 1 + i);
+    const standing = decodeStanding(v[9], Number(v[10] ?? 0));
     return {
       displayName: v[1] ? v[1] : null,
       zones: decodeZoneHistory(v[2]),
@@ -491,7 +504,7 @@ export class LearnerHotStore {
       activeNear,
       goalTargets: standing.targets,
       goalTargetsFrom: standing.from,
-      goalDays: decodeGoalDays(v[12]),
+      goalDays: decodeGoalDays(v[11]),
     };
   }
 

@@ -29,9 +29,9 @@ export type ScriptName =
 
 type Reply = unknown;
 
-/** The project's scripts as commands: keys first (their count comes from the file name), then args. */
+/** The project's scripts as commands: keys first (their count comes from the file name), then args (binary ones as a Buffer). */
 export type Scripts = {
-  [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
+  [K in ScriptName]: (...keysThenArgs: (string | number | Buffer)[]) => Promise<Reply>;
 };
 
 /**

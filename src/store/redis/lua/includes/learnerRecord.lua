@@ -47,6 +47,12 @@ local function writeLearner(rec)
     args[#args + 1] = rec.cur[field]
   end
   hsetAll(KEYS[1], args)
+  -- Fields a change retires (rec.drop: the d: fields of a hash converted to the day bitmap, includes/activeDay.lua).
+  if rec.drop then
+    for i = 1, #rec.drop, HASH_SLICE do
+      redis.call('HDEL', KEYS[1], unpack(rec.drop, i, math.min(i + HASH_SLICE - 1, #rec.drop)))
+    end
+  end
 end
 
 -- The learner's counters after the change, as entries and results carry them.
