@@ -157,7 +157,7 @@ export const LearnerRef = builder.objectRef<LearnerSource>('Learner').implement(
     displayName: t.string({ nullable: true, resolve: async (s, _a, ctx) => (await ctx.loaders.engagement.load(s.id)).displayName }),
     timeZone: t.string({
       description: "IANA time zone that defines the learner's days (default UTC).",
-      resolve: async (s, _a, ctx) => zoneNow(await ctx.loaders.engagement.load(s.id), ctx.services.clock.now()),
+      resolve: async (s, _a, ctx) => zoneNow(await ctx.loaders.engagement.load(s.id)),
     }),
     streak: t.field({
       type: StreakRef,

@@ -35,7 +35,7 @@ export const NO_ENGAGEMENT: EngagementFacts = {
  * previous one even when made in the same millisecond or by a server whose clock is ahead, and
  * the zone just set must be the one shown.) Pure.
  */
-export function zoneNow(f: EngagementFacts, _now: number): string {
+export function zoneNow(f: EngagementFacts): string {
   const last = f.zones[f.zones.length - 1];
   return last ? last[1] : 'UTC';
 }

@@ -328,7 +328,8 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-const KIND_OF: Record<OutboxKind, EventKind> = {
+/** The event kind of each entry kind (the scripts' records of caller ids use the same names). */
+export const KIND_OF: Record<OutboxKind, EventKind> = {
   enrolled: 'ENROLLED',
   lesson_completed: 'LESSON_COMPLETED',
   quiz_attempted: 'QUIZ_ATTEMPTED',

@@ -4,7 +4,7 @@ import type { EventEffects, EventKind, LearningEvent, Outcome } from '../../doma
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, PeriodScores, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
-import { effectsOfEntry, type OutboxEntryData } from '../outbox/entry';
+import { effectsOfEntry, KIND_OF, type OutboxEntryData, type OutboxKind } from '../outbox/entry';
 import { eventContext, periodContext, ZoneCache } from './eventContext';
 import { decodeZoneHistory, zoneVersion, type ZoneHistory } from '../../domain/engagement/zones';
 import { streakStateOf } from '../../domain/engagement/streak';
@@ -59,16 +59,6 @@ interface RecordReply {
   crt?: { code: string; c: string; at: number };
 }
 
-const KIND_OF_RECORD: Record<string, EventKind> = {
-  enrolled: 'ENROLLED',
-  lesson_completed: 'LESSON_COMPLETED',
-  quiz_attempted: 'QUIZ_ATTEMPTED',
-  watched: 'WATCHED',
-  accessed: 'ACCESSED',
-  logged_in: 'LOGGED_IN',
-  profile: 'PROFILE_UPDATED',
-  goal_set: 'GOAL_SET',
-};
 
 /** How many recent awards a learner's hash keeps (RECENT_XP in lua/includes/payXp.lua). */
 export const RECENT_XP_ROWS = 20;
@@ -339,7 +329,7 @@ export class LearnerHotStore {
     if (code === 0) {
       const r = JSON.parse(json!) as RecordReply;
       const effects: EventEffects = {
-        kind: KIND_OF_RECORD[r.k]!,
+        kind: KIND_OF[r.k as OutboxKind],
         learnerId,
         version: r.v,
         xpAwarded: r.x,
