@@ -21,7 +21,7 @@ import { queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
-import { createHttpServer } from './server/http';
+import { createHttpServer, type Route } from './server/http';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
@@ -292,8 +292,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // WebSockets and event streams count against one bound per client.
   const limits = config.subscriptions;
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
+  // Pages and endpoints besides GraphQL, looked at in order before it.
+  const routes: Route[] = [];
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
+    routes,
     readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs, config.timeouts.pgQueryMs, {
       repairs: () => repair.stats,
       rollback: () => rollback.state(),

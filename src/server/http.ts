@@ -3,6 +3,12 @@ import type { Logger } from '../logger';
 import { limitRequestBody, type RequestHandler } from './body-limit';
 import { tooManyConnectionsMessage, type ClientConnections } from './connections';
 
+/**
+ * A page or endpoint the server answers besides GraphQL (the dashboard, the SVG cards,
+ * /metrics): it answers and returns true, or returns false to let the next one look.
+ */
+export type Route = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 /** The answer to GET /ready: 200 when the service can take traffic, 503 otherwise, with why. */
 export interface Readiness {
   ready: boolean;
@@ -43,7 +49,7 @@ function wantsStream(req: IncomingMessage): boolean {
  * count against their client's connection bound (429 past it) and are ended when the client
  * stops reading.
  */
-export function createHttpServer(graphql: RequestHandler, options: { maxBodyBytes: number; readiness: () => Promise<Readiness>; streams?: StreamLimits }): HttpServer {
+export function createHttpServer(graphql: RequestHandler, options: { maxBodyBytes: number; readiness: () => Promise<Readiness>; streams?: StreamLimits; routes?: Route[] }): HttpServer {
   const handle = limitRequestBody(options.maxBodyBytes, graphql);
   let inFlight = 0;
   let draining = false;
@@ -66,6 +72,7 @@ export function createHttpServer(graphql: RequestHandler, options: { maxBodyByte
       );
       return;
     }
+    for (const route of options.routes ?? []) if (route(req, res)) return;
     if (options.streams && wantsStream(req)) {
       const streams = options.streams;
       const client = streams.clientOf(req);
