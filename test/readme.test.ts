@@ -216,7 +216,7 @@ describe('every operation shown in the docs runs', () => {
     const base = `http://127.0.0.1:${server.port}`;
     for (const line of curls) {
       const streams = /\s-N\s/.test(line);
-      const command = line.replaceAll('http://localhost:4000', base).replace(/^curl /, `curl -sS --max-time ${streams ? 3 : 10} `);
+      const command = line.replaceAll('http://localhost:4000', base).replace(/^curl /, `curl -sS --max-time ${streams ? 3 : 10} -w '\\nHTTP %{http_code}' `);
       expect(command, `${line}: talks to the server`).toContain(base);
       const out = await run('bash', ['-c', command], { cwd: ROOT, env: { ...childEnv, TOKEN: token } }).then(
         (r) => ({ code: 0, stdout: r.stdout }),
@@ -224,7 +224,7 @@ describe('every operation shown in the docs runs', () => {
       );
       // A stream is ended by --max-time (exit 28) once it has sent what it had.
       expect([0, ...(streams ? [28] : [])], `${line}: exit code (${out.stdout})`).toContain(out.code);
-      expect(out.stdout, `${line}: answers`).not.toBe('');
+      expect(out.stdout, `${line}: answers 200`).toMatch(/\nHTTP 200$/);
       expect(out.stdout, `${line}: no errors`).not.toContain('"errors"');
       // leaderboardChanged sends the current top at once; other streams wait for events (keep-alive lines meanwhile).
       if (line.includes('leaderboardChanged')) expect(out.stdout, `${line}: streams results`).toContain('event: next');
@@ -271,10 +271,14 @@ describe('the README names only what exists', () => {
     });
   }
 
-  it('every relative link of the README points at a file of the repository', () => {
-    const links = [...read('README.md').matchAll(/\]\((?!https?:|#)([^)#\s]+)[^)]*\)/g)].map((m) => m[1]!);
+  it('every relative link of the README points at a file of the repository, and at a heading of it', () => {
+    const readme = read('README.md');
+    const links = [...readme.matchAll(/\]\((?!https?:)([^)#\s]*)(?:#([^)\s]+))?\)/g)].map((m) => ({ file: m[1] || 'README.md', anchor: m[2] }));
     expect(links.length).toBeGreaterThan(0);
-    const missing = links.filter((l) => !existsSync(`${ROOT}/${l}`));
-    expect(missing).toEqual([]);
+    expect(links.filter((l) => !existsSync(`${ROOT}/${l.file}`)).map((l) => l.file)).toEqual([]);
+    // GitHub's anchors: the heading in lower case, punctuation dropped, spaces as hyphens.
+    const anchorsOf = (file: string) => [...read(file).matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
+    const broken = links.filter((l) => l.anchor && l.file.endsWith('.md') && !anchorsOf(l.file).includes(l.anchor));
+    expect(broken.map((l) => `${l.file}#${l.anchor}`)).toEqual([]);
   });
 });
