@@ -262,7 +262,7 @@ describe('the README and .env.example tell the configuration as it is', () => {
 
 describe('the README names only what exists', () => {
   const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
-  for (const path of ['README.md', 'docs/API-REFERENCE.md', 'docs/OPERATIONS.md', 'docs/TESTING.md', 'docs/PERFORMANCE.md']) {
+  for (const path of ['README.md', 'docs/API-REFERENCE.md', 'docs/OPERATIONS.md', 'docs/TESTING.md', 'docs/PERFORMANCE.md', 'docs/RELIABILITY.md', 'docs/WRITE-PATH.md']) {
     it(`${path}: every npm run X is a script of package.json`, () => {
       // Placeholders for parts still being built are HTML comments; they name scripts to come.
       const text = read(path).replace(/<!--[\s\S]*?-->/g, '');
