@@ -10,7 +10,7 @@
  *   # expect: CODE                                      the block documents this error
  *   # => { ...json }                                    the answer's data holds at least this
  *   # $name: path.to.value                              variable $name from the previous answer
- *   # eventually ...                                    the answer shown may take a moment (retried up to 5 s)
+ *   # eventually ...                                    the answer shown may take a moment (retried up to 10 s)
  * A ```json block right after a graphql block holds its variables.
  */
 import { execFile } from 'node:child_process';
@@ -174,7 +174,7 @@ describe('every operation shown in the docs runs', () => {
             return (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
           };
           let body = await send();
-          for (const deadline = Date.now() + 5000; step.eventually && Date.now() < deadline && !matches(body.data, step.result); ) {
+          for (const deadline = Date.now() + 10_000; step.eventually && Date.now() < deadline && !matches(body.data, step.result); ) {
             await new Promise((r) => setTimeout(r, 50));
             body = await send();
           }
@@ -188,7 +188,7 @@ describe('every operation shown in the docs runs', () => {
         }
         // Each subscription started without an error, and what the document did after it reached it.
         for (const { where, sub } of live) {
-          await sub.waitFor(1, 5000).catch((err: Error) => {
+          await sub.waitFor(1, 10_000).catch((err: Error) => {
             throw new Error(`${where}: the subscription received nothing: ${err.message}`);
           });
           expect(sub.errors, `${where}: subscription errors`).toEqual([]);
