@@ -9,6 +9,7 @@
  *   # as: admin | service | anonymous | <learner id>   who sends it (default alice@example.com)
  *   # expect: CODE                                      the block documents this error
  *   # => { ...json }                                    the answer's data holds at least this
+ *                                                       (a subscription: one of its messages does)
  *   # $name: path.to.value                              variable $name from the previous answer
  *   # eventually ...                                    the answer shown may take a moment (retried up to 10 s)
  * A ```json block right after a graphql block holds its variables.
@@ -21,7 +22,7 @@ import { type DocumentNode, type GraphQLSchema, Kind, type OperationDefinitionNo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config';
 import { buildSchema } from '../src/schema/index';
-import { destroyTestEnv, type LiveSubscription, newTestEnv, startTestApp, subscribe, TEST_SECRET, type TestApp, tokenFor } from './harness';
+import { destroyTestEnv, eventually, type LiveSubscription, newTestEnv, startTestApp, subscribe, TEST_SECRET, type TestApp, tokenFor } from './harness';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(`${ROOT}/${path}`, 'utf8');
@@ -151,7 +152,7 @@ describe('every operation shown in the docs runs', () => {
     it(`${path}: each graphql block is valid against the served schema and answers without an error it does not name`, async () => {
       const steps = stepsOf(path);
       expect(steps.length).toBeGreaterThan(0);
-      const live: { where: string; sub: LiveSubscription }[] = [];
+      const live: { where: string; sub: LiveSubscription; shown: unknown }[] = [];
       let previous: unknown = null;
       try {
         for (const step of steps) {
@@ -162,7 +163,7 @@ describe('every operation shown in the docs runs', () => {
           const query = print(step.document);
           if (step.operation.operation === 'subscription') {
             const sub = await subscribe(server.wsUrl, query, { token, variables });
-            live.push({ where: step.where, sub });
+            live.push({ where: step.where, sub, shown: step.result });
             continue;
           }
           const send = async () => {
@@ -187,10 +188,15 @@ describe('every operation shown in the docs runs', () => {
           previous = body.data;
         }
         // Each subscription started without an error, and what the document did after it reached it.
-        for (const { where, sub } of live) {
+        for (const { where, sub, shown } of live) {
           await sub.waitFor(1, 10_000).catch((err: Error) => {
             throw new Error(`${where}: the subscription received nothing: ${err.message}`);
           });
+          if (shown !== undefined) {
+            await eventually(() => sub.values.some((v) => matches(v, shown)), 10_000, `${where}: a message like the one shown`).catch((err: Error) => {
+              throw new Error(`${err.message}; received ${JSON.stringify(sub.values)}`);
+            });
+          }
           expect(sub.errors, `${where}: subscription errors`).toEqual([]);
         }
       } finally {
