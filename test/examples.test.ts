@@ -200,6 +200,10 @@ describe('examples/typed-client: GraphQL Code Generator documents with fetch', (
     expect(xpAwarded).toBe(XP);
     expect(me).toMatchObject({ id: 'ex-typed', totalXp: before.data!.me.totalXp + XP });
     expect(me.enrollments).toEqual([{ course: { id: COURSE, title: `Course ${COURSE}` }, progress: { completedLessons: 1, totalLessons: 6, percentage: expect.closeTo(100 / 6, 9) } }]);
+    // A second run finds the learner enrolled and goes on to the next lesson.
+    const again = await completeAndShow({ url: t.url, token: await tokenFor('ex-typed'), courseId: COURSE, lessonId: 'ex-l4' });
+    expect(again.me.totalXp).toBe(me.totalXp + XP);
+    expect(again.me.enrollments[0]!.progress.completedLessons).toBe(2);
   });
 
   it('reports a GraphQL error with its code, and requires variables where the operation has some', async () => {
