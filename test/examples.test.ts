@@ -123,6 +123,22 @@ describe('examples/browser-ws: graphql-ws in the browser (run in Node with ws)',
     }
   });
 
+  it('pings the server every keepAliveMs while connected', async () => {
+    const before = new Set(t.app.ws.wss.clients);
+    let connected = false;
+    const token = await tokenFor('ex-ws');
+    const client = connect({ url: t.wsUrl, getToken: () => token, onEvent: () => undefined, onStatus: (s) => (connected ||= s.state === 'connected'), webSocketImpl: WebSocket, keepAliveMs: 50 });
+    try {
+      await eventually(() => connected, 5000, 'the client to connect');
+      const socket = [...t.app.ws.wss.clients].find((c) => !before.has(c))!;
+      const pings: number[] = [];
+      socket.on('message', (m: Buffer) => JSON.parse(String(m)).type === 'ping' && pings.push(Date.now()));
+      await eventually(() => pings.length >= 3, 2000, 'three pings');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('index.html maps graphql-ws to a browser build that exists, and loads client.js', () => {
     const dir = resolve(ROOT, 'examples/browser-ws');
     const html = readFileSync(resolve(dir, 'index.html'), 'utf8');
