@@ -123,6 +123,25 @@ describe('examples/browser-ws: graphql-ws in the browser (run in Node with ws)',
     }
   });
 
+  it('reconnects by itself after the connection drops, and the subscription goes on', async () => {
+    const before = new Set(t.app.ws.wss.clients);
+    const events: Record<string, any>[] = [];
+    let connects = 0;
+    const token = await tokenFor('ex-ws');
+    const client = connect({ url: t.wsUrl, getToken: () => token, onEvent: (e) => events.push(e), onStatus: (s) => s.state === 'connected' && (connects += 1), webSocketImpl: WebSocket });
+    try {
+      await eventually(() => connects === 1, 5000, 'the client to connect');
+      // The network goes away under the socket: no close frame (1006).
+      [...t.app.ws.wss.clients].find((c) => !before.has(c))!.terminate();
+      await eventually(() => connects === 2, 5000, 'the client to reconnect');
+      await listening('ex-ws');
+      await complete('ex-ws', 'ex-l2');
+      await eventually(() => events.find((e) => e.__typename === 'XpAwarded'), 5000, 'an XpAwarded event after reconnecting');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('pings the server every keepAliveMs while connected', async () => {
     const before = new Set(t.app.ws.wss.clients);
     let connected = false;

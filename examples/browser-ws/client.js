@@ -28,7 +28,7 @@ export const UNAUTHORIZED = 4401;
  * - The token goes in `connectionParams`, read through `getToken` on every (re)connect, so a
  *   reconnect after a network drop uses the current token.
  * - A ping every `keepAliveMs` keeps proxies from closing an idle socket.
- * - Network drops and server restarts are retried with backoff (graphql-ws's own retry).
+ * - Network drops and server restarts are retried with backoff (at most 30 s apart).
  * - On close code 4401 the token is refused: `getToken({ refresh: true })` is asked for a
  *   fresh one and the subscription starts again, at most `maxReauth` times in a row.
  *
@@ -59,6 +59,8 @@ export function connect({ url, getToken, onEvent, onStatus = () => {}, onError =
       return token ? { authorization: `Bearer ${token}` } : {};
     },
     retryAttempts: Infinity,
+    // Backoff with jitter, capped at 30 s (graphql-ws's own default keeps doubling without bound).
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** retries) * (0.5 + Math.random() / 2))),
     // Retry what a close event says is worth retrying (a drop, a restart); an error that is
     // not a close event is a bug to show. graphql-ws itself never retries 4401, handled below.
     shouldRetry: (errOrCloseEvent) => typeof errOrCloseEvent === 'object' && errOrCloseEvent !== null && 'code' in errOrCloseEvent,
