@@ -1,14 +1,16 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { StartupError } from '../src/server/lifecycle';
 import { onPath, startDevServices, startDevServicesFor, type DevServices } from '../src/server/devServices';
-import { freePort, makeCourse, startTestApp, tokenFor, type TestApp } from './harness';
+import { eventually, freePort, makeCourse, startTestApp, tokenFor, type TestApp } from './harness';
 
 const dirs: string[] = [];
 /** A fresh data directory (readable by the postgres user Postgres runs as when tests run as root). */
@@ -141,4 +143,40 @@ describe('development services', () => {
     expect(await redisAnswers(redisPort)).toBe(false);
     expect(existsSync(join(dir, 'postgres'))).toBe(false);
   });
+});
+
+/** Whether this machine lets a test have a network of its own (root and unshare), where the default ports are free. */
+const privateNetwork = process.getuid?.() === 0 && onPath('unshare') !== null && onPath('ip') !== null;
+
+describe('npm start in development', () => {
+  it.skipIf(!privateNetwork)('starts its own PostgreSQL and Redis at the default URLs, serves, and stops them on Ctrl-C', async () => {
+    // In a network namespace of its own, nothing answers at 127.0.0.1:5432 or :6379.
+    const dir = dataDir();
+    const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+    const main = resolve('src/main.ts');
+    const script = `ip link set lo up && exec ${JSON.stringify(process.execPath)} --import ${tsx} ${JSON.stringify(main)}`;
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '4000', LOG_LEVEL: 'info' };
+    const child = spawn('unshare', ['-n', 'sh', '-c', script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const exit = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      await eventually(() => out.includes('"msg":"listening"') || child.exitCode !== null, 60_000, 'the server to listen');
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; component?: string });
+      expect(lines.filter((l) => l.component === 'dev-services').map((l) => l.msg)).toEqual([
+        'started an embedded PostgreSQL for development (stopped with the server)',
+        'started a Redis for development (AOF on; stopped with the server)',
+      ]);
+      expect(existsSync(join(dir, '.data', 'postgres', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(dir, '.data', 'redis'))).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exit).toBe(0);
+    expect(out).toContain('"msg":"stopped"');
+    // Both services were stopped with it: their pids in the data directories are gone.
+    await eventually(() => !existsSync(join(dir, '.data', 'postgres', 'postmaster.pid')), 10_000, 'PostgreSQL to stop');
+    expect(readFileSync(join(dir, '.data', 'redis.log'), 'utf8')).toMatch(/ready to exit, bye bye/i);
+  }, 90_000);
 });
