@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateSvg, learnerCardSvg, truncate, xmlEscape } from '../src/server/cards';
 import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 const env = newTestEnv();
@@ -169,5 +170,32 @@ describe('/certificates/:code.svg', () => {
     const bad = await get(`/certificates/${encodeURIComponent('<x>')}.svg`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('escaping and cutting (pure)', () => {
+  it('escapes the five XML specials and drops what XML text cannot hold', () => {
+    expect(xmlEscape(`a&b<c>d"e'f`)).toBe('a&amp;b&lt;c&gt;d&quot;e&apos;f');
+    // NUL, ESC, a line break, DEL, a C1 control, lone surrogates, U+FFFE: none is valid in a label.
+    expect(xmlEscape('x\u0000y\u001b[31m\nz\u007f\u0085\udfff\ud800\ufffe!')).toBe('xy[31mz!');
+    // A surrogate pair is one character and stays.
+    expect(xmlEscape('🦄')).toBe('🦄');
+  });
+
+  it('cuts by user-perceived characters: emoji sequences stay whole', () => {
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('abcd', 3)).toBe('ab…');
+    expect(truncate('👩‍💻👩‍💻👩‍💻👩‍💻', 3)).toBe('👩‍💻👩‍💻…');
+    expect(truncate('a🦄🦄🦄', 3)).toBe('a🦄…');
+  });
+
+  it('draws cards that parse as XML whatever the texts hold', () => {
+    const nasty = `]]><!--x--><?pi?>&amp;\u0001\ud83e "'` + 'é'.repeat(80);
+    const learner = learnerCardSvg({ id: nasty, displayName: null, totalXp: 1234567, level: 9, levelName: nasty, levelProgress: 1.7, streak: 3, longestStreak: 12, badges: [{ name: nasty, awardedAt: 0 }] });
+    const { texts } = parseSvg(learner);
+    expect(texts.some((s) => s.startsWith(']]><!--x--><?pi?>&amp;'))).toBe(true);
+    expect(learner).toContain('width="432"');
+    const cert = certificateSvg({ code: 'CERT-1', learnerId: nasty, learnerName: nasty, courseTitle: nasty, issuedAt: Date.UTC(2026, 0, 2), verifyUrl: `http://x/<a>"` });
+    expect(parseSvg(cert).texts).toContain('on 2026-01-02');
   });
 });
