@@ -22,6 +22,7 @@ import { boardProjector, postgresWriter, type ConsumerDeps } from './server/cons
 import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
 import { createHttpServer, type Route } from './server/http';
+import { dashboardRoute } from './server/dashboard';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
@@ -294,6 +295,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   // Pages and endpoints besides GraphQL, looked at in order before it.
   const routes: Route[] = [];
+  routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,
