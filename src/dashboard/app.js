@@ -14,7 +14,7 @@ const PERIODS = [
   ['MONTHLY', 'Month'],
   ['ALL_TIME', 'All time'],
 ];
-const CALENDAR_WEEKS = 20;
+const CALENDAR_WEEKS = 16;
 const TOAST_MS = 8000;
 
 const DASHBOARD = `query Dashboard($from: Date!, $to: Date!) {
@@ -63,6 +63,8 @@ const state = {
   board: [],
   refreshTimer: null,
   shownXp: 0,
+  /** The last action's outcome per course, one line. */
+  notes: new Map(),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -277,8 +279,9 @@ function bump(el) {
 
 function renderStreak(streak) {
   $('streak').textContent = String(streak.current);
+  $('streak-unit').textContent = streak.current === 1 ? 'day' : 'days';
   $('streak-detail').textContent = `${streak.activeToday ? 'Active today' : 'Not active yet today'} · longest ${streak.longest}`;
-  $('freezes').textContent = streak.freezesAvailable > 0 ? `${'❄'.repeat(streak.freezesAvailable)} ${streak.freezesAvailable} freeze${streak.freezesAvailable > 1 ? 's' : ''}` : 'No freezes (one every 7th day in a row)';
+  $('freezes').textContent = streak.freezesAvailable > 0 ? `${'❄'.repeat(streak.freezesAvailable)} ${streak.freezesAvailable} freeze${streak.freezesAvailable > 1 ? 's' : ''} held` : 'No freeze held: one every 7th day in a row';
   $('freezes').dataset.freezes = String(streak.freezesAvailable);
 }
 
@@ -303,10 +306,10 @@ function renderCourses() {
   for (const c of state.courses) {
     const e = enrolled.get(c.id);
     const info = h('div', {}, h('strong', {}, c.title), ' ', h('span', { class: 'muted small' }, `${c.lessonCount} lessons · ${c.quizCount} quizzes · ${c.totalXp} XP`));
-    const note = h('div', { class: 'note', 'data-testid': `note-${c.id}` });
+    const note = h('div', { class: 'note', 'data-testid': `note-${c.id}` }, state.notes.get(c.id) || '');
     const actions = h('div', { class: 'actions' });
     if (!e) {
-      actions.append(h('button', { type: 'button', 'data-testid': `enroll-${c.id}`, onclick: (ev) => act(ev.currentTarget, note, () => enroll(c)) }, 'Enroll'));
+      actions.append(h('button', { type: 'button', 'data-testid': `enroll-${c.id}`, onclick: (ev) => act(ev.currentTarget, c.id, () => enroll(c)) }, 'Enroll'));
       box.append(h('div', { class: 'course', 'data-course': c.id }, info, actions, note));
       continue;
     }
@@ -317,11 +320,11 @@ function renderCourses() {
     const lesson = nextLesson(c);
     const quiz = nextQuiz(c, passed);
     if (lesson) {
-      actions.append(h('button', { type: 'button', title: lesson.title, 'data-testid': `complete-${c.id}`, onclick: (ev) => act(ev.currentTarget, note, () => completeLesson(lesson)) }, `Complete “${lesson.title}”`));
+      actions.append(h('button', { type: 'button', title: lesson.title, 'data-testid': `complete-${c.id}`, onclick: (ev) => act(ev.currentTarget, c.id, () => completeLesson(lesson)) }, `Complete “${lesson.title}”`));
     }
     if (quiz) {
       const score = h('input', { type: 'number', min: 0, max: 100, value: 90, 'aria-label': 'Score', 'data-testid': `score-${c.id}` });
-      actions.append(score, h('button', { type: 'button', class: 'ghost', title: `${quiz.title}: pass at ${quiz.passScore}`, 'data-testid': `quiz-${c.id}`, onclick: (ev) => act(ev.currentTarget, note, () => submitQuiz(quiz, Number(score.value))) }, `Submit “${quiz.title}”`));
+      actions.append(score, h('button', { type: 'button', class: 'ghost', title: `${quiz.title}: pass at ${quiz.passScore}`, 'data-testid': `quiz-${c.id}`, onclick: (ev) => act(ev.currentTarget, c.id, () => submitQuiz(quiz, Number(score.value))) }, `Submit “${quiz.title}”`));
     }
     box.append(h('div', { class: 'course', 'data-course': c.id }, info, actions, note));
   }
@@ -337,14 +340,19 @@ function nextQuiz(course, passed) {
   return null;
 }
 
-/** Run a page action: the button waits, the note says what happened in one line. */
-async function act(button, note, run) {
+/** Run a course's action: the button waits, the course's note says what happened in one line. */
+async function act(button, courseId, run) {
   button.disabled = true;
-  note.textContent = '…';
+  const say = (text) => {
+    state.notes.set(courseId, text);
+    const note = document.querySelector(`[data-testid="note-${courseId}"]`);
+    if (note) note.textContent = text;
+  };
+  say('…');
   try {
-    note.textContent = await run();
+    say(await run());
   } catch (err) {
-    note.textContent = err.message;
+    say(err.message);
   } finally {
     button.disabled = false;
   }
@@ -380,7 +388,7 @@ function renderBadges() {
   const list = $('badges');
   list.replaceChildren();
   if (!state.me.badges.length) list.append(h('li', { class: 'muted' }, 'None yet.'));
-  for (const b of state.me.badges) list.append(h('li', { 'data-badge': b.badge.id, title: b.badge.description || '' }, `🏅 ${b.badge.name}`, h('span', { class: 'muted small' }, ` · ${new Date(b.awardedAt).toLocaleDateString()}`)));
+  for (const b of state.me.badges) list.append(h('li', { 'data-badge': b.badge.id, title: b.badge.description || '' }, `★ ${b.badge.name}`, h('span', { class: 'muted small' }, ` · ${new Date(b.awardedAt).toLocaleDateString()}`)));
   const closest = $('closest');
   closest.replaceChildren();
   if (!state.me.badgeProgress.length) closest.append(h('li', { class: 'muted' }, 'Nothing left to earn.'));
@@ -412,7 +420,7 @@ function renderCalendar() {
   const first = new Date(`${days[0].date}T00:00:00Z`);
   const offset = (first.getUTCDay() + 6) % 7;
   const weeks = Math.ceil((days.length + offset) / 7);
-  const svg = s('svg', { class: 'heat', width: weeks * (cell + gap), height: 7 * (cell + gap), role: 'img', 'aria-label': 'XP per day' });
+  const svg = s('svg', { class: 'heat', viewBox: `0 0 ${weeks * (cell + gap)} ${7 * (cell + gap)}`, width: '100%', role: 'img', 'aria-label': 'XP per day' });
   let total = 0;
   let active = 0;
   days.forEach((d, i) => {
@@ -437,7 +445,7 @@ function renderQuizChart() {
   const pad = 18;
   const x = (i) => pad + (attempts.length === 1 ? (w - 2 * pad) / 2 : (i * (w - 2 * pad)) / (attempts.length - 1));
   const y = (score) => hgt - pad - (score / 100) * (hgt - 2 * pad);
-  const svg = s('svg', { class: 'chart', viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, role: 'img', 'aria-label': 'Quiz scores, oldest first' });
+  const svg = s('svg', { class: 'chart', viewBox: `0 0 ${w} ${hgt}`, width: '100%', role: 'img', 'aria-label': 'Quiz scores, oldest first' });
   for (const v of [0, 50, 100]) svg.append(s('line', { class: 'axis', x1: pad, x2: w - pad, y1: y(v), y2: y(v) }), s('text', { x: 0, y: y(v) + 3 }, v));
   svg.append(s('polyline', { class: 'line', points: attempts.map((a, i) => `${x(i)},${y(a.score)}`).join(' ') }));
   attempts.forEach((a, i) => svg.append(s('circle', { class: a.passed ? 'pass' : 'fail', cx: x(i), cy: y(a.score), r: 3.5 }, s('title', {}, `${a.quizId} #${a.attemptNumber}: ${a.score}${a.passed ? ' (passed)' : ''}`))));
@@ -575,7 +583,7 @@ function onMyEvent(e) {
       feed(`Level ${e.level}`);
       break;
     case 'BadgeUnlocked':
-      toast('badge', `🏅 Badge unlocked: ${e.award.badge.name}${e.award.badge.xpReward ? ` (+${e.award.badge.xpReward} XP)` : ''}`);
+      toast('badge', `★ Badge unlocked: ${e.award.badge.name}${e.award.badge.xpReward ? ` (+${e.award.badge.xpReward} XP)` : ''}`);
       feed(`Badge: ${e.award.badge.name}`);
       break;
     case 'StreakUpdated':

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { signToken } from '../domain/auth/tokens';
 import type { Logger } from '../logger';
 import type { Route } from './http';
@@ -20,6 +21,8 @@ const MAX_DEMO_BODY_BYTES = 1024;
 /** A file the dashboard serves, read once. */
 interface Asset {
   body: Buffer;
+  /** The body gzipped, sent to clients that accept it. */
+  gzip: Buffer;
   type: string;
   etag: string;
 }
@@ -31,7 +34,7 @@ interface Asset {
 const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function assetOf(body: Buffer, type: string): Asset {
-  return { body, type, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"` };
+  return { body, gzip: gzipSync(body, { level: 9 }), type, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"` };
 }
 
 /** The directory of src/dashboard (or dist/dashboard), beside this file's directory. */
@@ -66,21 +69,26 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  // Each encoding is its own representation, with its own tag.
+  const etag = gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag;
   const headers: Record<string, string> = {
     'content-type': asset.type,
-    etag: asset.etag,
+    etag,
     // Revalidated on every load (a 304 is a few bytes): a restarted server's new files show at once.
     'cache-control': 'no-cache',
+    vary: 'accept-encoding',
     'x-content-type-options': 'nosniff',
     'content-security-policy': CONTENT_SECURITY_POLICY,
   };
-  if (req.headers['if-none-match'] === asset.etag) {
+  if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  res.writeHead(200, { ...headers, 'content-length': String(asset.body.length) });
-  res.end(req.method === 'HEAD' ? undefined : asset.body);
+  const body = gzip ? asset.gzip : asset.body;
+  res.writeHead(200, { ...headers, ...(gzip ? { 'content-encoding': 'gzip' } : {}), 'content-length': String(body.length) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -88,20 +96,23 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** The body of a small JSON request, or null when it is too large or not JSON. */
+const TOO_LARGE = Symbol('too large');
+
+/** The body of a small JSON request; null when it is not JSON, TOO_LARGE past `maxBytes`. */
 function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        resolve(null);
-        req.destroy();
+        req.off('data', onData);
+        resolve(TOO_LARGE);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
@@ -123,6 +134,13 @@ async function demoToken(req: IncomingMessage, res: ServerResponse, options: Das
     return;
   }
   const body = await readJson(req, MAX_DEMO_BODY_BYTES);
+  if (body === TOO_LARGE) {
+    // The rest of the body is not read: the connection closes after this answer.
+    res.setHeader('connection', 'close');
+    sendJson(res, 413, { error: `The body is larger than ${MAX_DEMO_BODY_BYTES} bytes.` });
+    res.once('finish', () => req.destroy());
+    return;
+  }
   const learnerId = (body as { learnerId?: unknown } | null)?.learnerId;
   if (typeof learnerId !== 'string' || !DEMO_LEARNER_ID.test(learnerId)) {
     sendJson(res, 400, { error: 'learnerId must be a demo learner: "demo-" and up to 31 lower-case letters, digits or hyphens.' });
