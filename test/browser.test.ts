@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, type TestApp } from './harness';
+import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp } from './harness';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -167,9 +167,36 @@ describe.skipIf(!hasChromium)(`in Chromium${hasChromium ? '' : ' (skipped: /usr/
     await expect.poll(() => rankOf(ada)).toBe('2');
     await shot(ada, '07-weekly');
 
+    // Small: the page, its script, styles and the WebSocket client, as sent (gzip).
+    const bytes = await ada.evaluate(() => (performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')) as PerformanceResourceTiming[]).filter((e) => !e.name.endsWith('/graphql') && !e.name.endsWith('/demo/token')).reduce((n, e) => n + e.encodedBodySize, 0));
+    console.log(`dashboard page weight: ${bytes} bytes (gzip)`);
+    expect(bytes).toBeGreaterThan(5_000);
+    expect(bytes).toBeLessThan(40_000);
+
     expect(await ada.evaluate(() => (window as unknown as { __sameDocument?: string }).__sameDocument)).toBe('kept');
     expect(await ada.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
     expect(pageErrors).toEqual([]);
+    expect(offMachine).toEqual([]);
+  });
+
+  it('signs in with a pasted token, and says so in one line when the token is not valid', async () => {
+    offMachine.length = 0;
+    const page = await (await isolatedContext()).newPage();
+    await page.goto(`${base}/`);
+    await page.fill('#token-input', 'not a token');
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => page.locator('#signin-error').textContent()).toBe('That is not a token: paste what npm run -s token prints.');
+    await page.fill('#token-input', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => page.locator('#signin-error').textContent()).toBe('Your token is not valid.');
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    // The line npm run token prints for GraphiQL's headers works too.
+    await page.fill('#token-input', JSON.stringify({ Authorization: `Bearer ${await tokenFor('pat')}` }));
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector('[data-testid=live-status][data-state=on]');
+    expect(await page.locator('[data-testid=who]').textContent()).toBe('Signed in as pat');
+    await expect.poll(() => page.locator('[data-testid=rank-detail]').textContent()).toContain('Not on this board yet');
+    await shot(page, '08-pasted-token');
     expect(offMachine).toEqual([]);
   });
 });

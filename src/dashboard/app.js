@@ -68,6 +68,7 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** An element with attributes and children; text is always set as text, never parsed as HTML. */
 function h(tag, attrs = {}, ...children) {
@@ -305,7 +306,7 @@ function renderCourses() {
   const passed = new Set(state.me.quizAttempts.filter((a) => a.passed).map((a) => a.quizId));
   for (const c of state.courses) {
     const e = enrolled.get(c.id);
-    const info = h('div', {}, h('strong', {}, c.title), ' ', h('span', { class: 'muted small' }, `${c.lessonCount} lessons · ${c.quizCount} quizzes · ${c.totalXp} XP`));
+    const info = h('div', {}, h('strong', {}, c.title), ' ', h('span', { class: 'muted small' }, `${plural(c.lessonCount, 'lesson')} · ${plural(c.quizCount, 'quiz', 'quizzes')} · ${c.totalXp} XP`));
     const note = h('div', { class: 'note', 'data-testid': `note-${c.id}` }, state.notes.get(c.id) || '');
     const actions = h('div', { class: 'actions' });
     if (!e) {
@@ -636,8 +637,8 @@ async function start() {
   try {
     await load();
   } catch (err) {
-    if (!state.token) return;
-    showSignIn();
+    // A refused token has signed out already; any other failure leaves the token to try again.
+    if (state.token) showSignIn();
     $('signin-error').textContent = err.message;
     return;
   }
