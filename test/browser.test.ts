@@ -108,6 +108,7 @@ describe.skipIf(!hasChromium)(`in Chromium${hasChromium ? '' : ' (skipped: /usr/
     const ada = await (await isolatedContext()).newPage();
     const pageErrors: string[] = [];
     ada.on('pageerror', (err) => pageErrors.push(err.message));
+    ada.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
     await ada.goto(`${base}/`);
     await shot(ada, '02-signed-out');
     await signInAs(ada, 'demo-ada');
