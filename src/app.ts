@@ -23,6 +23,7 @@ import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
 import { createHttpServer, type Route } from './server/http';
 import { cardRoute } from './server/cards';
+import { dashboardRoute } from './server/dashboard';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
@@ -296,6 +297,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Pages and endpoints besides GraphQL, looked at in order before it.
   const routes: Route[] = [];
   routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
+  routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,
