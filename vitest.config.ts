@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` runs pure domain rules with no I/O; `integration` runs the store,
-// the schema and the subscriptions against the real Redis and PostgreSQL. Each integration
-// test file creates its own database and key prefix (see test/harness.ts).
+// Three projects: `unit` runs pure domain rules with no I/O; `integration` runs the store,
+// the schema and the subscriptions against the real Redis and PostgreSQL; `build` builds and
+// runs the production image's stages without Docker. Each integration test file creates its
+// own database and key prefix (see test/harness.ts).
 export default defineConfig({
   // One copy of graphql-js: Vite would otherwise load its ESM build for our code while
   // graphql-yoga (loaded by Node) gets the CommonJS one, and `instanceof GraphQLError` breaks.
@@ -25,12 +26,27 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['src/store/**/*.test.ts', 'src/schema/**/*.test.ts', 'src/subscriptions/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['test/build.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Two cores: more forks only add contention on the shared Redis/Postgres.
           pool: 'forks',
           maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The image's stages without Docker: a type-checked build and a production install,
+          // a minute of CPU, alone after the others so it slows none of their timings.
+          name: 'build',
+          sequence: { groupOrder: 2 },
+          include: ['test/build.test.ts'],
+          environment: 'node',
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
         },
       },
     ],

@@ -8,7 +8,7 @@ import { destroyTestEnv, makeCourse, newTestEnv, startTestApp, tokenFor, type Te
 const env = newTestEnv();
 let t: TestApp;
 let service: string;
-let nowMs = Date.parse('2026-11-20T12:00:00Z');
+const nowMs = Date.parse('2026-11-20T12:00:00Z');
 const clock = { now: () => nowMs };
 
 const RECORD = `mutation($e: [LearningEventInput!]!) { recordEvents(events: $e) { accepted duplicates rejected { index code message } } }`;

@@ -144,7 +144,7 @@ function segment(raw: string): string | null {
 /** `http://host` of a request, from a Host header that looks like one (else localhost). */
 function originOf(req: IncomingMessage): string {
   const host = req.headers.host;
-  const safeHost = host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? host : 'localhost';
+  const safeHost = host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? host : 'localhost';
   const proto = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
   return `${proto}://${safeHost}`;
 }

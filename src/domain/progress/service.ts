@@ -92,7 +92,7 @@ export class ProgressService {
    * @throws NotFound, NotEnrolled, AlreadyCompleted, Unavailable, BadInput
    */
   async completeLesson(learnerId: string, lessonId: string, eventId?: string | null): Promise<LessonCompletion> {
-    const { events, learners, catalog: catalogService } = this.deps;
+    const { events } = this.deps;
     const done = await events.applyOne(events.build('LESSON_COMPLETED', learnerId, { lessonId }, eventId));
     return this.completionOf(learnerId, lessonId, done);
   }

@@ -186,7 +186,7 @@ export class CatalogRepository {
   async saveLevels(levels: readonly Level[] | null): Promise<void> {
     await this.knex().transaction(async (trx) => {
       await trx('level_table').delete();
-      if (levels && levels.length) {
+      if (levels?.length) {
         await trx('level_table').insert(levels.map((l) => ({ level: l.level, name: l.name, min_xp: l.minXp })));
       }
     });

@@ -1,6 +1,6 @@
 import { AlreadyCompleted, AlreadyEnrolled, NotEnrolled, Unavailable, type DomainError } from '../../domain/errors';
 import type { PreparedEvent } from '../../domain/events/prepare';
-import type { EventEffects, EventKind, LearningEvent, Outcome } from '../../domain/events/types';
+import type { EventEffects, LearningEvent, Outcome } from '../../domain/events/types';
 import type { EnrollmentState, LearnerCounters, LearnerState, LessonQuizFacts, PeriodScores, QuizState, StatCounters, XpTransaction } from '../../domain/learners/state';
 import { newCertificateCode } from '../../domain/progress/certificates';
 import type { LessonState } from '../../domain/progress/lessons';
