@@ -16,7 +16,8 @@ export function createLogger(level: string, name = 'lms', destination?: Destinat
     // A development dependency: an image without it (production) keeps JSON lines.
     try {
       const pretty = createRequire(import.meta.url)('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
-      destination = pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+      // Synchronous: a development terminal, and the last lines before an exit are never lost.
+      destination = pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
     } catch {
       fallback = 'LOG_FORMAT=pretty but pino-pretty is not installed (a development dependency): logging JSON lines';
     }
