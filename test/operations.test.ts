@@ -114,6 +114,19 @@ describe('/metrics', () => {
       await live.close();
     }
     await eventually(async () => sample(await scrape(t), 'lms_websocket_connections') === 0);
+
+    // A subscription over server-sent events counts while its stream is open.
+    const abort = new AbortController();
+    const sse = await fetch(t.url, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${await tokenFor('ops-amy')}` },
+      body: JSON.stringify({ query: 'subscription { myEvents { __typename } }' }),
+    });
+    expect(sse.status).toBe(200);
+    expect(sample(await scrape(t), 'lms_subscriptions_active', { transport: 'sse' })).toBe(1);
+    abort.abort();
+    await eventually(async () => sample(await scrape(t), 'lms_subscriptions_active', { transport: 'sse' }) === 0, 5000, 'the event stream to be counted out');
   });
 
   it('labels each operation by its name, client-chosen names kept to a bounded set', async () => {
@@ -212,6 +225,7 @@ describe('/ready follows Redis', () => {
     const { Redis } = await import('ioredis');
     await eventually(async () => {
       const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
       try {
         await c.connect();
         return (await c.ping()) === 'PONG';
