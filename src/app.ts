@@ -28,7 +28,7 @@ import { createMetrics } from './server/metrics';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
-import { readinessCheck } from './server/readiness';
+import { healthRoute, readinessCheck } from './server/readiness';
 import { attachGraphqlWs, type GraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
@@ -305,7 +305,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const limits = config.subscriptions;
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   // Pages and endpoints besides GraphQL, looked at in order before it.
-  const routes: Route[] = [];
+  const routes: Route[] = [healthRoute];
   if (metrics) routes.push(metrics.route);
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,

@@ -286,6 +286,10 @@ describe('/ready follows Redis', () => {
     }, 10_000, '/ready to see Redis gone');
     expect(down.body).toMatchObject({ status: 'not ready', redis: 'down' });
     expect(down.body.reasons).toContain('redis unavailable');
+    // Alive all the same: a liveness probe must not restart a process over a store outage.
+    const health = await fetch(`http://127.0.0.1:${app.port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'alive' });
 
     await startRedis();
     const back = await eventually(async () => {

@@ -3,7 +3,7 @@ import { GROUPS } from '../store/outbox/groups';
 import type { OutboxMonitor } from '../store/outbox/monitor';
 import type { RepairStats } from '../store/repair';
 import type { RollbackState } from '../store/rollback';
-import type { Readiness } from './http';
+import type { Readiness, Route } from './http';
 
 /**
  * Readiness: Redis and Postgres answer, the outbox is below its bound, and no consumer
@@ -74,3 +74,15 @@ export function readinessCheck(
     };
   };
 }
+
+/**
+ * GET /health: the process is alive and serves HTTP (a liveness probe). It touches no store,
+ * so a Redis or Postgres outage never gets a healthy process restarted; /ready says that.
+ */
+export const healthRoute: Route = (req, res) => {
+  const url = req.url ?? '';
+  if (url !== '/health' && !url.startsWith('/health?')) return false;
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : '{"status":"alive"}');
+  return true;
+};
