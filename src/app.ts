@@ -324,7 +324,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
   });
   attachAccessLog(http.server, log.child({ component: 'access' }));
-  metrics?.watchStreams(http.server);
+  metrics?.watchRequests(http.server);
   ws = attachGraphqlWs(http.server, yoga, tokens, {
     maxPayload: MAX_BODY_BYTES,
     maxSubscriptions: limits.maxPerConnection,

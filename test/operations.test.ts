@@ -200,13 +200,15 @@ describe('configured by the operator', () => {
     expect((await preflight(other, 'https://other.example.com')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('asks for METRICS_TOKEN on /metrics', async () => {
+  it('asks for METRICS_TOKEN on /metrics, and counts responses by status', async () => {
     const none = await fetch(`http://127.0.0.1:${other.port}/metrics`);
     expect(none.status).toBe(401);
     expect(await none.text()).not.toMatch(/lms_/);
     expect((await fetch(`http://127.0.0.1:${other.port}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     // Each instance has its own registry: two in one process both count.
-    expect(await scrape(other, { authorization: `Bearer ${METRICS_TOKEN}` })).toMatch(/^lms_redis_up 1$/m);
+    const text = await scrape(other, { authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(text).toMatch(/^lms_redis_up 1$/m);
+    expect(sample(text, 'lms_http_responses_total', { status: '401' })).toBe(2);
   });
 
   function preflight(app: TestApp, origin: string) {

@@ -26,8 +26,8 @@ export interface Metrics {
   plugin: Plugin;
   /** GET /metrics in the Prometheus text format; a bearer token when `token` is set. */
   route: Route;
-  /** Count the event streams (subscriptions over SSE, incremental delivery) this server holds open. */
-  watchStreams(server: Server): void;
+  /** Count this server's HTTP responses by status, and the event streams (SSE subscriptions, incremental delivery) it holds open. */
+  watchRequests(server: Server): void;
 }
 
 /** Operation names a client chooses: the first `max` seen get their own label value, the rest share `other`. */
@@ -191,6 +191,13 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
   );
   cumulative(registry, 'lms_hydrations_total', 'Learners loaded from Postgres into Redis on this instance', () => [[{}, sources.learnerStore.hydrations]]);
 
+  const responses = new Counter({
+    name: 'lms_http_responses_total',
+    help: 'HTTP responses by status code, every path (GraphQL, /ready, /metrics, pages; 413 and 429 answered before GraphQL too)',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : null;
   const authorized = (req: IncomingMessage) => {
     if (!expected) return true;
@@ -219,8 +226,9 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
     registry,
     plugin,
     route,
-    watchStreams(server) {
+    watchRequests(server) {
       server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+        res.once('close', () => responses.inc({ status: res.statusCode }));
         const accept = req.headers.accept;
         if (!accept || !(accept.includes('text/event-stream') || accept.includes('multipart/mixed'))) return;
         openStreams += 1;
