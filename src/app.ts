@@ -24,6 +24,7 @@ import { contextFactory } from './server/context';
 import { attachAccessLog, useAccessLogOperation } from './server/access-log';
 import { corsOption } from './server/cors';
 import { createHttpServer, type Route } from './server/http';
+import { cardRoute } from './server/cards';
 import { createMetrics } from './server/metrics';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
@@ -307,6 +308,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Pages and endpoints besides GraphQL, looked at in order before it.
   const routes: Route[] = [healthRoute];
   if (metrics) routes.push(metrics.route);
+  routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,

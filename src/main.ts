@@ -1,5 +1,6 @@
 import { buildApp, StartupError } from './app';
 import { loadConfig } from './config';
+import { startDevServicesFor } from './server/devServices';
 
 /** Start the service; nothing else. */
 async function main(): Promise<void> {
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   }
   let app;
   try {
+    // Development only: PostgreSQL and Redis where nothing answers at the default URLs.
+    await startDevServicesFor(config);
     app = await buildApp(config);
     await app.start();
   } catch (err) {
