@@ -25,6 +25,7 @@ import { attachAccessLog, useAccessLogOperation } from './server/access-log';
 import { corsOption } from './server/cors';
 import { createHttpServer, type Route } from './server/http';
 import { cardRoute } from './server/cards';
+import { dashboardRoute } from './server/dashboard';
 import { createMetrics } from './server/metrics';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
@@ -309,6 +310,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const routes: Route[] = [healthRoute];
   if (metrics) routes.push(metrics.route);
   routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
+  routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,

@@ -95,6 +95,16 @@ describe('config', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).jwtSecret).toBe('x'.repeat(40));
   });
 
+  it('serves demo sign-in in development only, unless told; never in production', () => {
+    expect(loadConfig({}).demoSignIn).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).demoSignIn).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).demoSignIn).toBe(false);
+    expect(loadConfig({ DEMO_SIGN_IN: 'false' }).demoSignIn).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', DEMO_SIGN_IN: 'true' }).demoSignIn).toBe(true);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_SIGN_IN: 'true' })).toThrow(/^DEMO_SIGN_IN=true lets anyone sign in/);
+    expect(() => loadConfig({ DEMO_SIGN_IN: 'sure' })).toThrow(/^Invalid configuration: DEMO_SIGN_IN: /);
+  });
+
   it('reads numbers in decimal only: hex, exponents and words are refused by name', () => {
     expect(() => loadConfig({ UNKNOWN_LEARNER_CACHE_MS: '0x10' })).toThrow(/^Invalid configuration: UNKNOWN_LEARNER_CACHE_MS: must be a decimal number$/);
     expect(() => loadConfig({ PORT: '1e3' })).toThrow(/^Invalid configuration: PORT: must be a decimal number$/);

@@ -152,6 +152,12 @@ export const configSchema = z
     BOARD_PERIOD_GRACE_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
     /** Load the demo catalog when the catalog is empty. */
     DEMO_CATALOG: bool.default(true),
+    /**
+     * Serve `POST /demo/token`: one click on the dashboard signs in as a demo learner (ids
+     * `demo-…`, learner role, 2 h). Default: true when NODE_ENV=development, false otherwise;
+     * refused when NODE_ENV=production (anyone could sign in).
+     */
+    DEMO_SIGN_IN: bool.optional(),
     /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
     GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
     /** pino level. */
@@ -230,6 +236,9 @@ export const configSchema = z
     if (env.NODE_ENV === 'production' && PUBLISHED_JWT_SECRETS.includes(env.JWT_SECRET!)) {
       throw new Error('JWT_SECRET is a published example secret: set one of your own when NODE_ENV=production');
     }
+    if (env.NODE_ENV === 'production' && env.DEMO_SIGN_IN) {
+      throw new Error('DEMO_SIGN_IN=true lets anyone sign in as a demo learner: it is refused when NODE_ENV=production');
+    }
     return {
       env: env.NODE_ENV,
       port: env.PORT,
@@ -274,6 +283,8 @@ export const configSchema = z
       /** Late events still count in a finished period this long after it ends. */
       boardPeriodGraceMs: env.BOARD_PERIOD_GRACE_MS,
       demoCatalog: env.DEMO_CATALOG,
+      /** Whether POST /demo/token signs in demo learners (the dashboard's one-click sign-in). */
+      demoSignIn: env.DEMO_SIGN_IN ?? env.NODE_ENV === 'development',
       logLevel: env.LOG_LEVEL,
       logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' && process.stdout.isTTY ? 'pretty' : 'json'),
       metrics: { enabled: env.METRICS, token: env.METRICS_TOKEN ?? null },
