@@ -21,13 +21,16 @@ import { queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
+import { attachAccessLog, useAccessLogOperation } from './server/access-log';
+import { corsOption } from './server/cors';
 import { createHttpServer, type Route } from './server/http';
 import { cardRoute } from './server/cards';
 import { dashboardRoute } from './server/dashboard';
+import { createMetrics } from './server/metrics';
 import { DEFAULT_QUERY } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
-import { readinessCheck } from './server/readiness';
+import { healthRoute, readinessCheck } from './server/readiness';
 import { attachGraphqlWs, type GraphqlWs } from './server/ws';
 import { checkPartitions, DeploymentMismatch } from './store/deployment';
 import { unavailableStore } from './store/faults';
@@ -121,7 +124,7 @@ export interface App {
  * @throws StartupError when Redis or Postgres is missing, or PARTITIONS changed
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const log = options.logger ?? createLogger(config.logLevel);
+  const log = options.logger ?? createLogger(config.logLevel, 'lms', undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
   if (config.jwtSecretIsDefault) {
     log.warn('JWT_SECRET is not set: using the development secret. Never do this in production.');
@@ -245,6 +248,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log.info({ courses: demoCourses.length, badges: demoBadges.length }, 'loaded the demo catalog');
   }
 
+  // Read at scrape time; `ws` is attached below, before anything can scrape.
+  let ws!: GraphqlWs;
+  const metrics = config.metrics.enabled
+    ? createMetrics({ get ws() { return ws; }, monitor, consumers: [flusher, projector], learnerStore }, { token: config.metrics.token, log: log.child({ component: 'metrics' }) })
+    : null;
   const tokens = new TokenVerifier(config.jwtSecret, { audience: config.jwtAudience, issuer: config.jwtIssuer });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -254,6 +262,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // The body cap is enforced before yoga (server/body-limit.ts) for every way a body is sent;
     // yoga's own limiter would pipe every body through a stream (a fifth of a small request's CPU).
     maxRequestBodySize: false,
+    cors: corsOption(config.cors),
     graphiql: {
       title: 'Learning progress API',
       subscriptionsProtocol: 'WS',
@@ -288,6 +297,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // Subscribers of one event share its result, per viewer only where a field depends on who asks.
       useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
       ...queryLimitPlugins(config.limits),
+      useAccessLogOperation(),
+      // Last: it counts errors by the codes the plugins above gave them.
+      ...(metrics ? [metrics.plugin] : []),
     ],
   });
 
@@ -295,7 +307,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const limits = config.subscriptions;
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   // Pages and endpoints besides GraphQL, looked at in order before it.
-  const routes: Route[] = [];
+  const routes: Route[] = [healthRoute];
+  if (metrics) routes.push(metrics.route);
   routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
   routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
@@ -304,7 +317,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     readiness: readinessCheck(monitor, knex, config.outbox.readyMaxLagMs, config.timeouts.pgQueryMs, {
       repairs: () => repair.stats,
       rollback: () => rollback.state(),
-    }),
+    }, config.outbox.readyMaxDeadLetters),
     streams: {
       connections,
       maxConnectionsPerClient: limits.maxConnectionsPerClient,
@@ -314,7 +327,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       log: log.child({ component: 'http' }),
     },
   });
-  const ws = attachGraphqlWs(http.server, yoga, tokens, {
+  attachAccessLog(http.server, log.child({ component: 'access' }));
+  metrics?.watchRequests(http.server);
+  ws = attachGraphqlWs(http.server, yoga, tokens, {
     maxPayload: MAX_BODY_BYTES,
     maxSubscriptions: limits.maxPerConnection,
     connections,

@@ -111,4 +111,40 @@ describe('config', () => {
     expect(() => loadConfig({ PORT: 'abc', MEMBER_TTL_MS: '5' })).toThrow(/^Invalid configuration: PORT: must be a decimal number; MEMBER_TTL_MS: /);
     expect(loadConfig({ MEMBER_TTL_MS: ' 5000 ', ROLLBACK_WATCH_MS: '0' })).toMatchObject({ memberTtlMs: 5000, rollbackWatchMs: 0 });
   });
+
+  it('allows CORS from localhost pages in development and from no other origin in production, unless CORS_ORIGINS says', () => {
+    expect(loadConfig({}).cors).toEqual({ any: false, localhost: true, origins: [] });
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }).cors).toEqual({ any: false, localhost: false, origins: [] });
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/,localhost' }).cors).toEqual({
+      any: false,
+      localhost: true,
+      origins: ['https://app.example.com', 'http://localhost:5173'],
+    });
+    expect(loadConfig({ CORS_ORIGINS: '*' }).cors.any).toBe(true);
+    expect(loadConfig({ CORS_ORIGINS: 'none' }).cors).toEqual({ any: false, localhost: false, origins: [] });
+    for (const bad of ['app.example.com', 'https://app.example.com/graphql', 'ftp://x.example', 'https://a.example?x=1']) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/^Invalid configuration: CORS_ORIGINS: CORS_ORIGINS must be a comma-separated list of origins/);
+    }
+  });
+
+  it('serves metrics unless METRICS=false, behind METRICS_TOKEN when it is set', () => {
+    expect(loadConfig({}).metrics).toEqual({ enabled: true, token: null });
+    expect(loadConfig({ METRICS: 'false', METRICS_TOKEN: 't'.repeat(16) }).metrics).toEqual({ enabled: false, token: 't'.repeat(16) });
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
+    expect(() => loadConfig({ METRICS: 'maybe' })).toThrow(/METRICS/);
+  });
+
+  it('logs JSON lines unless LOG_FORMAT=pretty or development on a terminal', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }).logFormat).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'development' }).logFormat).toBe(process.stdout.isTTY ? 'pretty' : 'json');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+  });
+
+  it('ignores dead letters for readiness unless READY_MAX_DEAD_LETTERS is set', () => {
+    expect(loadConfig({}).outbox.readyMaxDeadLetters).toBe(0);
+    expect(loadConfig({ READY_MAX_DEAD_LETTERS: '10' }).outbox.readyMaxDeadLetters).toBe(10);
+    expect(() => loadConfig({ READY_MAX_DEAD_LETTERS: '-1' })).toThrow(/READY_MAX_DEAD_LETTERS/);
+  });
 });

@@ -9,6 +9,31 @@ const PUBLISHED_JWT_SECRETS: readonly string[] = [DEV_JWT_SECRET, 'change-me-to-
 /** `host:port` or `[ipv6]:port`. */
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\],]+):(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
+/** Whether `value` is a bare http(s) origin: scheme, host and optional port, nothing else. */
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
+/** Which browser origins may call the API (CORS): any, loopback ones, and an exact list. */
+export interface CorsOrigins {
+  any: boolean;
+  localhost: boolean;
+  origins: string[];
+}
+
+function corsOriginsOf(entries: string[]): CorsOrigins {
+  return {
+    any: entries.includes('*'),
+    localhost: entries.includes('localhost'),
+    origins: entries.filter((o) => !['*', 'localhost', 'none'].includes(o)).map((o) => new URL(o).origin),
+  };
+}
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -137,6 +162,38 @@ export const configSchema = z
     GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
     /** pino level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * `pretty` (coloured lines, pino-pretty) or `json` (one JSON object a line). Default:
+     * pretty in development when stdout is a terminal, json otherwise (always json in production).
+     */
+    LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+    /** Serve Prometheus metrics at /metrics. */
+    METRICS: bool.default(true),
+    /** When set, /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+    /**
+     * Browser origins allowed to call /graphql from another origin (CORS), comma-separated
+     * (`https://app.example.com,https://admin.example.com`); `localhost` allows any
+     * http(s)://localhost, 127.0.0.1 or [::1] origin on any port; `*` any origin; `none` none.
+     * Default: `localhost` in development and test, `none` (same-origin only) in production.
+     */
+    CORS_ORIGINS: z
+      .string()
+      .transform((value, ctx) => {
+        const entries = value
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+        const bad = entries.filter((o) => !['*', 'localhost', 'none'].includes(o) && !isOrigin(o));
+        if (bad.length > 0) {
+          ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com (or localhost, *, none); not an origin: ${bad.join(', ')}` });
+          return z.NEVER;
+        }
+        return entries;
+      })
+      .optional(),
+    /** `/ready` answers 503 when this many outbox entries or more are dead-lettered; 0: dead letters never make it unready (they are shown all the same). */
+    READY_MAX_DEAD_LETTERS: z.coerce.number().int().min(0).default(0),
     /** Deepest selection a query may have. */
     MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
     /** Highest cost (graphql-armor cost-limit) a query may have. */
@@ -210,6 +267,7 @@ export const configSchema = z
         warnEntries: env.OUTBOX_WARN_ENTRIES,
         maxEntries: env.OUTBOX_MAX_ENTRIES,
         readyMaxLagMs: env.READY_MAX_LAG_MS,
+        readyMaxDeadLetters: env.READY_MAX_DEAD_LETTERS,
       },
       memberTtlMs: env.MEMBER_TTL_MS,
       rollbackWatchMs: env.ROLLBACK_WATCH_MS,
@@ -228,6 +286,9 @@ export const configSchema = z
       /** Whether POST /demo/token signs in demo learners (the dashboard's one-click sign-in). */
       demoSignIn: env.DEMO_SIGN_IN ?? env.NODE_ENV === 'development',
       logLevel: env.LOG_LEVEL,
+      logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' && process.stdout.isTTY ? 'pretty' : 'json'),
+      metrics: { enabled: env.METRICS, token: env.METRICS_TOKEN ?? null },
+      cors: corsOriginsOf(env.CORS_ORIGINS ?? [env.NODE_ENV === 'production' ? 'none' : 'localhost']),
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
       rateLimits: {
         enabled: env.RATE_LIMITS,

@@ -1,13 +1,28 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+/** How log lines are written: one JSON object a line, or pino-pretty's coloured lines for a person. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * Structured logs (JSON lines). Authorization headers and tokens are redacted wherever they
- * appear, so a log line never holds a credential.
+ * Structured logs (JSON lines, or pretty lines for a terminal in development). Authorization
+ * headers and tokens are redacted wherever they appear, so a log line never holds a credential.
  */
-export function createLogger(level: string, name = 'lms', destination?: DestinationStream): Logger {
-  return pino(
+export function createLogger(level: string, name = 'lms', destination?: DestinationStream, format: LogFormat = 'json'): Logger {
+  let fallback: string | null = null;
+  if (format === 'pretty' && !destination) {
+    // A development dependency: an image without it (production) keeps JSON lines.
+    try {
+      const pretty = createRequire(import.meta.url)('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
+      // Synchronous: a development terminal, and the last lines before an exit are never lost.
+      destination = pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+    } catch {
+      fallback = 'LOG_FORMAT=pretty but pino-pretty is not installed (a development dependency): logging JSON lines';
+    }
+  }
+  const log = pino(
     {
     name,
     level,
@@ -27,6 +42,8 @@ export function createLogger(level: string, name = 'lms', destination?: Destinat
   },
     destination,
   );
+  if (fallback) log.warn(fallback);
+  return log;
 }
 
 /** A URL fit for logs: the password replaced. */
