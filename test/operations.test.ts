@@ -265,6 +265,8 @@ describe('/ready follows Redis', () => {
     const first = await ready();
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: 'ready', redis: 'up', postgres: 'up', writeBehindLagMs: 0, outbox: { deadLetters: 0 } });
+    // A load balancer's probe may carry a query string.
+    expect((await fetch(`http://127.0.0.1:${app.port}/ready?probe=lb`)).status).toBe(200);
     // Two entries in the dead letters of a partition (as the write-behind puts them there).
     for (let i = 0; i < 2; i++) await app.app.redis.xadd(app.app.keys.deadLetters(0), '*', 'entry', `broken-${i}`);
     const full = await eventually(async () => {

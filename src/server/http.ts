@@ -59,7 +59,7 @@ export function createHttpServer(graphql: RequestHandler, options: { maxBodyByte
     res.on('close', () => {
       inFlight -= 1;
     });
-    if (req.url === '/ready' && (req.method === 'GET' || req.method === 'HEAD')) {
+    if ((req.url ?? '').split('?', 1)[0] === '/ready' && (req.method === 'GET' || req.method === 'HEAD')) {
       options.readiness().then(
         (r) => {
           res.writeHead(r.ready && !draining ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
