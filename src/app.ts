@@ -17,12 +17,12 @@ import { createLogger, redactUrl, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
-import { queryLimitPlugins } from './schema/limits';
+import { introspectionDisabled, queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
 import { createHttpServer, type Route } from './server/http';
-import { DEFAULT_QUERY } from './server/graphiql';
+import { graphiqlAssets, graphiqlPage, renderGraphiQL } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { readinessCheck } from './server/readiness';
@@ -252,12 +252,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // The body cap is enforced before yoga (server/body-limit.ts) for every way a body is sent;
     // yoga's own limiter would pipe every body through a stream (a fifth of a small request's CPU).
     maxRequestBodySize: false,
-    graphiql: {
-      title: 'Learning progress API',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- alice@example.com>' }, null, 2),
-    },
+    // Served from this server (offline); off in production unless GRAPHIQL=true.
+    graphiql: graphiqlPage(config),
+    renderGraphiQL,
     // What yoga masks itself (an error outside execution: a parser or validation failure the
     // code did not expect) is logged too, never only hidden behind "Unexpected error.".
     maskedErrors: {
@@ -286,6 +283,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // Subscribers of one event share its result, per viewer only where a field depends on who asks.
       useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
       ...queryLimitPlugins(config.limits),
+      ...(config.introspection ? [] : [introspectionDisabled]),
     ],
   });
 
@@ -294,6 +292,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const connections = new ClientConnections(limits.maxConnectionsPerClient);
   // Pages and endpoints besides GraphQL, looked at in order before it.
   const routes: Route[] = [];
+  if (config.graphiql) routes.push(graphiqlAssets());
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,

@@ -101,4 +101,15 @@ describe('config', () => {
     expect(() => loadConfig({ PORT: 'abc', MEMBER_TTL_MS: '5' })).toThrow(/^Invalid configuration: PORT: must be a decimal number; MEMBER_TTL_MS: /);
     expect(loadConfig({ MEMBER_TTL_MS: ' 5000 ', ROLLBACK_WATCH_MS: '0' })).toMatchObject({ memberTtlMs: 5000, rollbackWatchMs: 0 });
   });
+
+  it('serves GraphiQL and answers introspection in development and test, neither in production, unless told', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
+    expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig(prod)).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ ...prod, GRAPHIQL: 'true', INTROSPECTION: '1' })).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'no' })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ GRAPHIQL: '' })).toMatchObject({ graphiql: true });
+    expect(() => loadConfig({ INTROSPECTION: 'off' })).toThrow(/^Invalid configuration: INTROSPECTION: /);
+  });
 });

@@ -129,6 +129,10 @@ export const configSchema = z
     DEMO_CATALOG: bool.default(true),
     /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
     GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
+    /** Serve GraphiQL at GET /graphql (default: on in development and test, off in production). */
+    GRAPHIQL: bool.optional(),
+    /** Answer introspection queries (__schema, __type) (default: on in development and test, off in production). */
+    INTROSPECTION: bool.optional(),
     /** pino level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Deepest selection a query may have. */
@@ -216,6 +220,10 @@ export const configSchema = z
       /** Late events still count in a finished period this long after it ends. */
       boardPeriodGraceMs: env.BOARD_PERIOD_GRACE_MS,
       demoCatalog: env.DEMO_CATALOG,
+      /** GraphiQL at GET /graphql. */
+      graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+      /** Introspection queries answered (off: refused with INTROSPECTION_DISABLED). */
+      introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
       logLevel: env.LOG_LEVEL,
       limits: { maxDepth: env.MAX_QUERY_DEPTH, maxCost: env.MAX_QUERY_COST },
       rateLimits: {
