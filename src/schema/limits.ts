@@ -146,7 +146,10 @@ function NoIntrospectionRule(context: ValidationContext): ASTVisitor {
             extensions: { code: INTROSPECTION_DISABLED },
           }),
         );
+        // One error per introspection field, not one more for each field under it.
+        return false;
       }
+      return undefined;
     },
   };
 }

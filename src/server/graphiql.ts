@@ -36,25 +36,28 @@ interface Asset {
 }
 
 let assets: Map<string, Asset> | null = null;
-let assetUrls: Record<'js' | 'css' | 'editorWorkerService' | 'json' | 'graphql', string> | null = null;
+let assetUrls: Record<'js' | 'css' | 'editorWorkerService' | 'json' | 'graphql' | 'favicon', string> | null = null;
 
-/** GraphiQL's files, named by their content (made once, on first use). */
+const TYPES = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', ico: 'image/x-icon' } as const;
+
+/** GraphiQL's files (its favicon too, a data: URI of 80 KB in the bundle), named by their content; made once, on first use. */
 function assetsOnce(): NonNullable<typeof assetUrls> {
   if (assetUrls) return assetUrls;
   const made = new Map<string, Asset>();
-  const add = (base: string, ext: 'js' | 'css', text: string): string => {
-    const body = Buffer.from(text, 'utf8');
+  const add = (base: string, ext: 'js' | 'css' | 'ico', body: Buffer): string => {
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
     const name = `${base}.${hash}.${ext}`;
-    made.set(name, { name, type: ext === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8', body });
+    made.set(name, { name, type: TYPES[ext], body });
     return ASSET_PATH + name;
   };
+  const text = (t: string) => Buffer.from(t, 'utf8');
   assetUrls = {
-    js: add('graphiql', 'js', bundle.js),
-    css: add('graphiql', 'css', bundle.css),
-    editorWorkerService: add('editor.worker', 'js', bundle.editorWorkerService),
-    json: add('json.worker', 'js', bundle.jsonWorker),
-    graphql: add('graphql.worker', 'js', bundle.graphqlWorker),
+    js: add('graphiql', 'js', text(bundle.js)),
+    css: add('graphiql', 'css', text(bundle.css)),
+    editorWorkerService: add('editor.worker', 'js', text(bundle.editorWorkerService)),
+    json: add('json.worker', 'js', text(bundle.jsonWorker)),
+    graphql: add('graphql.worker', 'js', text(bundle.graphqlWorker)),
+    favicon: add('favicon', 'ico', Buffer.from(bundle.favicon.slice(bundle.favicon.indexOf(',') + 1), 'base64')),
   };
   assets = made;
   return assetUrls;
@@ -78,7 +81,7 @@ export function renderGraphiQL(options: GraphiQLOptions): string {
   <head>
     <meta charset="utf-8" />
     <title>${escapeHtml(options.title ?? 'GraphiQL')}</title>
-    <link rel="icon" href="${escapeHtml(options.favicon ?? bundle.favicon)}" />
+    <link rel="icon" href="${escapeHtml(options.favicon ?? urls.favicon)}" />
     <link rel="stylesheet" href="${urls.css}" />
   </head>
   <body id="body" class="no-focus-outline">
