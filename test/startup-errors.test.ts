@@ -132,4 +132,11 @@ describe('npm run -s token', () => {
     expect(viewer.id).toBe('bob@example.com');
     expect([...viewer.roles]).toEqual(['admin']);
   });
+
+  it('says what is wrong with its arguments in one line', async () => {
+    const result = await run('npm', ['run', '-s', 'token', '--', 'carol@example.com', '--expires', 'soon'], {});
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'))).toEqual(['"soon" is not a lifetime: write it like 90s, 15m, 12h or 7d.']);
+  });
 });

@@ -162,12 +162,8 @@ query Catalog {
 }
 `;
 
-const COMPLETE_LESSON = `# Enroll first (once), then complete lessons: each pays its XP once. Run "Enroll", then "CompleteLesson".
+const COMPLETE_LESSON = `# Complete a lesson: it pays its XP once. Enroll in the course first: run "Enroll" once (the run button asks which).
 # Keep a subscription tab open to watch XP, badges and rank change live.
-mutation Enroll($courseId: ID!) {
-  enroll(courseId: $courseId) { id enrolledAt course { title } }
-}
-
 mutation CompleteLesson($lessonId: ID!, $eventId: ID) {
   completeLesson(lessonId: $lessonId, eventId: $eventId) {
     xpAwarded
@@ -178,6 +174,10 @@ mutation CompleteLesson($lessonId: ID!, $eventId: ID) {
     streak { current }
     enrollment { progress { percentage } }
   }
+}
+
+mutation Enroll($courseId: ID!) {
+  enroll(courseId: $courseId) { id enrolledAt course { title } }
 }
 `;
 
