@@ -17,7 +17,7 @@ import { createLogger, redactUrl, type Logger } from './logger';
 import { buildSchema } from './schema';
 import type { Context, Services } from './schema/context';
 import { useErrorCodes } from './schema/errors';
-import { queryLimitPlugins } from './schema/limits';
+import { introspectionDisabled, queryLimitPlugins } from './schema/limits';
 import { boardProjector, postgresWriter, type ConsumerDeps } from './server/consumers';
 import { clientOf, ClientConnections } from './server/connections';
 import { contextFactory } from './server/context';
@@ -27,7 +27,7 @@ import { createHttpServer, type Route } from './server/http';
 import { cardRoute } from './server/cards';
 import { dashboardRoute } from './server/dashboard';
 import { createMetrics } from './server/metrics';
-import { DEFAULT_QUERY } from './server/graphiql';
+import { graphiqlAssets, graphiqlPage, renderGraphiQL } from './server/graphiql';
 import { listen, quiet, StartupError, stopAccepting } from './server/lifecycle';
 import { checkRedis, mayEvict, preparePostgres } from './server/startup';
 import { healthRoute, readinessCheck } from './server/readiness';
@@ -263,12 +263,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // yoga's own limiter would pipe every body through a stream (a fifth of a small request's CPU).
     maxRequestBodySize: false,
     cors: corsOption(config.cors),
-    graphiql: {
-      title: 'Learning progress API',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- alice@example.com>' }, null, 2),
-    },
+    // Served from this server (offline); off in production unless GRAPHIQL=true.
+    graphiql: graphiqlPage(config),
+    renderGraphiQL,
     // What yoga masks itself (an error outside execution: a parser or validation failure the
     // code did not expect) is logged too, never only hidden behind "Unexpected error.".
     maskedErrors: {
@@ -297,6 +294,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // Subscribers of one event share its result, per viewer only where a field depends on who asks.
       useSharedSubscriptionResults({ viewerFields: ['Leaderboard.me', 'Leaderboard.aroundMe'] }),
       ...queryLimitPlugins(config.limits),
+      ...(config.introspection ? [] : [introspectionDisabled]),
       useAccessLogOperation(),
       // Last: it counts errors by the codes the plugins above gave them.
       ...(metrics ? [metrics.plugin] : []),
@@ -311,6 +309,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (metrics) routes.push(metrics.route);
   routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
   routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
+  if (config.graphiql) routes.push(graphiqlAssets());
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {
     maxBodyBytes: MAX_BODY_BYTES,
     routes,

@@ -147,4 +147,15 @@ describe('config', () => {
     expect(loadConfig({ READY_MAX_DEAD_LETTERS: '10' }).outbox.readyMaxDeadLetters).toBe(10);
     expect(() => loadConfig({ READY_MAX_DEAD_LETTERS: '-1' })).toThrow(/READY_MAX_DEAD_LETTERS/);
   });
+
+  it('serves GraphiQL and answers introspection in development and test, neither in production, unless told', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
+    expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig(prod)).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ ...prod, GRAPHIQL: 'true', INTROSPECTION: '1' })).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'no' })).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ GRAPHIQL: '' })).toMatchObject({ graphiql: true });
+    expect(() => loadConfig({ INTROSPECTION: 'off' })).toThrow(/^Invalid configuration: INTROSPECTION: /);
+  });
 });

@@ -160,6 +160,10 @@ export const configSchema = z
     DEMO_SIGN_IN: bool.optional(),
     /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
     GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
+    /** Serve GraphiQL at GET /graphql (default: on in development and test, off in production). */
+    GRAPHIQL: bool.optional(),
+    /** Answer introspection queries (__schema, __type) (default: on in development and test, off in production). */
+    INTROSPECTION: bool.optional(),
     /** pino level. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
@@ -285,6 +289,10 @@ export const configSchema = z
       demoCatalog: env.DEMO_CATALOG,
       /** Whether POST /demo/token signs in demo learners (the dashboard's one-click sign-in). */
       demoSignIn: env.DEMO_SIGN_IN ?? env.NODE_ENV === 'development',
+      /** GraphiQL at GET /graphql. */
+      graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+      /** Introspection queries answered (off: refused with INTROSPECTION_DISABLED). */
+      introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
       logLevel: env.LOG_LEVEL,
       logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' && process.stdout.isTTY ? 'pretty' : 'json'),
       metrics: { enabled: env.METRICS, token: env.METRICS_TOKEN ?? null },

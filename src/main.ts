@@ -18,12 +18,11 @@ async function main(): Promise<void> {
     app = await buildApp(config);
     await app.start();
   } catch (err) {
-    if (err instanceof StartupError) {
-      console.error(err.message);
-      await app?.stop().catch(() => undefined);
-      process.exit(1);
-    }
-    throw err;
+    // One line, naming what was set; a stack only for an error nobody foresaw, and only when asked.
+    const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+    console.error(err instanceof StartupError ? err.message : `Could not start: ${(err as Error).message ?? String(err)}${debug ? `\n${(err as Error).stack}` : ' (LOG_LEVEL=debug shows where)'}`);
+    await app?.stop().catch(() => undefined);
+    process.exit(1);
   }
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,8 @@
 /**
  * Development helper: print a bearer token for a learner.
- *   npm run token -- alice@example.com [--admin] [--service] [--expires 12h]
+ *   npm run -s token -- alice@example.com [--admin] [--service] [--expires 12h]
+ * Piped or captured (`TOKEN=$(npm run -s token -- alice@example.com)`), it prints the token
+ * alone; `-s` keeps npm's own banner out. On a terminal it prints GraphiQL's headers.
  * Signs with JWT_SECRET (or the development default the server also uses), and sets `aud` and
  * `iss` to JWT_AUDIENCE and JWT_ISSUER when they are set.
  */
@@ -8,7 +10,7 @@ import { loadConfig } from '../config';
 import { signToken } from '../domain/auth/tokens';
 import { learnerId, type Role } from '../domain/auth/viewer';
 
-const USAGE = 'Usage: npm run token -- <learnerId> [--admin] [--service] [--expires 12h]';
+const USAGE = 'Usage: npm run -s token -- <learnerId> [--admin] [--service] [--expires 12h]';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(USAGE);
@@ -32,8 +34,15 @@ if (!sub || !learnerId.safeParse(sub).success) {
   console.error(USAGE);
   process.exit(2);
 }
-const config = loadConfig();
-const token = await signToken(sub, { secret: config.jwtSecret, roles, expiresIn, audience: config.jwtAudience, issuer: config.jwtIssuer });
+let token: string;
+try {
+  const config = loadConfig();
+  token = await signToken(sub, { secret: config.jwtSecret, roles, expiresIn, audience: config.jwtAudience, issuer: config.jwtIssuer });
+} catch (err) {
+  // A bad --expires or configuration: one line, no stack.
+  console.error((err as Error).message);
+  process.exit(2);
+}
 if (process.stdout.isTTY) {
   console.error(`Token for ${sub}${roles.length ? ` (${roles.join(', ')})` : ''}, valid ${expiresIn}. GraphiQL headers:`);
   console.log(JSON.stringify({ Authorization: `Bearer ${token}` }));

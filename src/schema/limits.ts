@@ -2,7 +2,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import { getNamedType, GraphQLError, isIntrospectionType, type ASTVisitor, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** Most aliases in one operation. */
@@ -128,5 +128,38 @@ const parserStackGuard: Plugin = {
         throw err;
       }
     });
+  },
+};
+
+/** The code an introspection query is refused with when INTROSPECTION is off. */
+export const INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED';
+
+/** A validation rule refusing `__schema` and `__type` (`__typename` stays: clients need it). */
+function NoIntrospectionRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      const type = getNamedType(context.getType());
+      if (type && isIntrospectionType(type)) {
+        context.reportError(
+          new GraphQLError(`Introspection is turned off on this server (the query asks for "${node.name.value}"); use the published schema.graphql instead.`, {
+            nodes: node,
+            extensions: { code: INTROSPECTION_DISABLED },
+          }),
+        );
+        // One error per introspection field, not one more for each field under it.
+        return false;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * Refuse introspection queries, over HTTP and WebSocket alike (a validation rule, so it runs
+ * wherever yoga validates; envelop's useDisableIntrospection keys on the HTTP request only).
+ */
+export const introspectionDisabled: Plugin = {
+  onValidate({ addValidationRule }) {
+    addValidationRule(NoIntrospectionRule);
   },
 };

@@ -23,6 +23,17 @@ export function connectionAuthorization(params: Record<string, unknown>, upgrade
   return params.authorization ?? params.Authorization ?? upgradeRequest?.headers.authorization;
 }
 
+/**
+ * The Authorization header (any case) among the headers an operation carries in its
+ * `extensions.headers`, as GraphiQL sends them over WebSocket; undefined when there is none.
+ */
+export function headersAuthorization(extensions: unknown): unknown {
+  const headers = (extensions as { headers?: unknown } | null | undefined)?.headers;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return undefined;
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'authorization') return value;
+  return undefined;
+}
+
 /** The authorization header of an HTTP request or of a WebSocket operation. */
 export function authorizationOf(initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeRequest?: IncomingMessage }): unknown {
   const params = initial.connectionParams;

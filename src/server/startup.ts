@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createDatabaseIfMissing, migrate, openOrm, type Orm } from '../store/pg/orm';
@@ -8,23 +9,63 @@ import { StartupError } from './lifecycle';
 
 /** The dependencies a server checks before it wires anything: each missing one is one clear line. */
 
-/** @throws StartupError naming Redis (or the cluster) and how to start it */
+/** @throws StartupError naming Redis (or the cluster) as configured, why it failed and what to do */
 export async function checkRedis(target: RedisTarget): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await probeRedis(target);
+    // ioredis over TLS may never settle against a port that refuses: bound the whole probe.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_DEADLINE_MS / 1000} s`)), PROBE_DEADLINE_MS);
+    });
+    await Promise.race([probeRedis(target), deadline]);
   } catch (err) {
     if (typeof target !== 'string') {
       throw new StartupError(
-        `The Redis Cluster at ${describeTarget(target)} is not reachable (${(err as Error).message}). ` +
+        `The Redis Cluster at ${describeTarget(target)} (REDIS_CLUSTER_NODES) is not reachable (${(err as Error).message}). ` +
           'Start it (e.g. `npm run redis:cluster -- start`), or fix REDIS_CLUSTER_NODES.',
       );
     }
-    const port = new URL(target).port || '6379';
-    throw new StartupError(
-      `Redis is not reachable at ${describeTarget(target)} (${(err as Error).message}). Start it with ` +
-        `\`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`,
-    );
+    throw new StartupError(await redisUnreachable(target, err as Error));
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Longest the start-up check of Redis may take. */
+const PROBE_DEADLINE_MS = 5000;
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1', '0.0.0.0']);
+
+/** The line saying that the Redis at `url` could not be reached: why (as TCP saw it), and how to start it when it is a local one. */
+export async function redisUnreachable(url: string, err: Error): Promise<string> {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === 'rediss:';
+  const host = parsed.hostname || '127.0.0.1';
+  const port = Number(parsed.port || 6379);
+  const why = (await tcpFailure(host, port)) ?? err.message.replace(/\.+$/, '');
+  const where = `Redis is not reachable at ${describeTarget(url)} (REDIS_URL): ${why}.`;
+  if (LOCAL_HOSTS.has(host) && !tls) {
+    return `${where} Start one with \`redis-server --daemonize yes --port ${port}\` (or \`docker compose up -d redis\`), or point REDIS_URL at one.`;
+  }
+  return `${where} Check that it runs and takes connections from this machine${tls ? ' over TLS' : ''}, or point REDIS_URL at another.`;
+}
+
+/** Why a TCP connection to host:port fails (refused, no such host, no answer), or null when it opens. */
+async function tcpFailure(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: host.replace(/^\[|\]$/g, ''), port });
+    const done = (why: string | null) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`));
+    socket.once('connect', () => done(null));
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') done(`nothing listens on ${host}:${port} (connection refused)`);
+      else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') done(`the host ${host} is not known`);
+      else done(`${e.code ?? e.message} connecting to ${host}:${port}`);
+    });
+  });
 }
 
 /** Whether Redis may evict keys (any maxmemory-policy but noeviction on any master); true when it cannot tell. */

@@ -1,6 +1,8 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../domain/auth/tokens';
@@ -8,12 +10,14 @@ import { DomainError } from '../domain/errors';
 import type { Logger } from '../logger';
 import type { Context } from '../schema/context';
 import { ClientConnections, clientOf, SLOW_CONSUMER_CLOSE, TOO_MANY_CONNECTIONS_CLOSE, tooManyConnectionsMessage } from './connections';
-import { connectionAuthorization, viewerOf } from './context';
+import { connectionAuthorization, headersAuthorization, viewerOf } from './context';
 
 export interface GraphqlWs {
   wss: WebSocketServer;
   /** Close every socket with `code` and stop the graphql-ws server. */
   close(code: number, reason: string): Promise<void>;
+  /** Operations (subscriptions, and queries or mutations sent over a socket) running on all sockets now. */
+  activeSubscriptions(): number;
 }
 
 export interface GraphqlWsOptions {
@@ -51,20 +55,27 @@ function refusal(err: unknown, fallbackCode: string): GraphQLError {
  * past the client's connection bound with 4429. Operations go through yoga's envelop, so they
  * get the same plugins as HTTP; an operation refused there (syntax, validation, query limits,
  * auth, the subscription bound) gets an `error` message for its id and nothing else is
- * touched. A socket that stops reading is closed with 4008 before its unsent bytes pass the
+ * touched. A connection opened without a token (GraphiQL's) may name one per operation, in the
+ * subscribe message's `payload.extensions.headers.Authorization`: it is verified like the
+ * connection's, and a bad one refuses that operation (UNAUTHENTICATED), not the connection.
+ * A socket that stops reading is closed with 4008 before its unsent bytes pass the
  * bound, instead of being buffered without limit.
  */
 export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, tokens: TokenVerifier, options: GraphqlWsOptions): GraphqlWs {
   const { log } = options;
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayload });
-  // The HTTP server's own errors (a port in use) are reported by listen(); the WebSocket server
-  // only repeats them.
-  wss.on('error', () => undefined);
+  // Upgrades are handed over here rather than letting ws listen on the HTTP server: so attached,
+  // ws repeats the server's own errors (a port in use) and graphql-ws prints each one with its
+  // stack, before listen() reports it in one line.
+  const wss = new WebSocketServer({ noServer: true, path: yoga.graphqlEndpoint, maxPayload: options.maxPayload });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  server.on('upgrade', upgrade);
   // Sockets that have not sent connection_init yet (graphql-ws closes them after 3 s) are
   // counted per address, with a bound of their own (several clients may share an address):
   // a flood of sockets that never say who they are cannot pile up.
   const pending = new ClientConnections(options.maxConnectionsPerClient * PENDING_PER_CLIENT_BOUND);
   const pendingRelease = new WeakMap<WebSocket, () => void>();
+  // The connections past connection_init, to count their operations.
+  const open = new Set<WsContext<Record<string, unknown>>>();
   // Registered before graphql-ws's own listener, so every message it sends goes through here.
   wss.on('connection', (socket, request) => {
     guardSendBuffer(socket, options.maxBufferedBytes, log);
@@ -98,6 +109,8 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
           return false;
         }
         socket.once('close', release);
+        open.add(ctx);
+        socket.once('close', () => open.delete(ctx));
         return true;
       },
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
@@ -118,12 +131,23 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
             }),
           ];
         }
+        let connectionParams = ctx.connectionParams ?? {};
+        // GraphiQL connects without connectionParams and sends its headers with each operation.
+        const perOperation = hasToken(connectionAuthorization(connectionParams, ctx.extra.request)) ? undefined : headersAuthorization(payload.extensions);
+        if (perOperation !== undefined) {
+          try {
+            viewerOf(perOperation, tokens);
+          } catch (err) {
+            return [refusal(err, 'UNAUTHENTICATED')];
+          }
+          connectionParams = { ...connectionParams, authorization: perOperation };
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          connectionParams: ctx.connectionParams ?? {},
+          connectionParams,
           upgradeRequest: ctx.extra.request,
         });
         // graphql-armor's limits throw from parse and validate; thrown here, graphql-ws would
@@ -160,9 +184,20 @@ export function attachGraphqlWs(server: Server, yoga: YogaServerInstance<Record<
     async close(code, reason) {
       for (const client of wss.clients) client.close(code, reason);
       await graphqlWs.dispose();
+      server.off('upgrade', upgrade);
       await new Promise<void>((r) => wss.close(() => r()));
     },
+    activeSubscriptions() {
+      let n = 0;
+      for (const ctx of open) n += Object.keys(ctx.subscriptions).length;
+      return n;
+    },
   };
+}
+
+/** Whether an authorization value holds anything to verify. */
+function hasToken(authorization: unknown): boolean {
+  return typeof authorization === 'string' && authorization.trim() !== '';
 }
 
 /**
