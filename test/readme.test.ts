@@ -141,7 +141,7 @@ describe('every operation shown in the docs runs', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestApp(env, { config: { DEMO_CATALOG: 'true' } });
+    server = await startTestApp(env, { config: { DEMO_CATALOG: 'true', DEMO_SIGN_IN: 'true' } });
   });
   afterAll(async () => {
     await server?.stop();
