@@ -138,6 +138,17 @@ describe('GraphiQL, offline', () => {
     }
   });
 
+  it('gives no token in development when demo sign-in is off (DEMO_SIGN_IN=false)', async () => {
+    const t = await startTestApp(env, { config: { NODE_ENV: 'development', DEMO_SIGN_IN: 'false' } });
+    try {
+      const options = optionsOf(await (await page(t)).text());
+      expect(jsonc(options.headers)).toEqual({});
+      expect(options.headers).not.toMatch(/eyJ/);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('has example tabs for the dashboard query, completeLesson, recordEvents and every subscription, each valid against the served schema', async () => {
     const { defaultTabs } = optionsOf(await (await page(dev)).text());
     const schema = buildSchema();

@@ -13,8 +13,8 @@ import type { Route } from './http';
  * `/graphiql/<name>.<hash>.<ext>`, cached for good by the browser. Nothing comes from a CDN.
  */
 
-/** The learner whose token GraphiQL opens with in development. */
-export const DEMO_LEARNER = 'demo-alice';
+/** The learner whose token GraphiQL opens with where demo sign-in is on (the dashboard's first demo learner). */
+export const DEMO_LEARNER = 'demo-ada';
 
 /** How to get a token, as a line of a comment. */
 export const TOKEN_HINT = 'Get a token with: npm run -s token -- alice@example.com';
@@ -269,15 +269,15 @@ export function graphiqlOptions(headers: string, nowMs: number): GraphiQLOptions
 
 /**
  * Yoga's `graphiql` option: false when GRAPHIQL is off; else options made for each page, with a
- * fresh token for {@link DEMO_LEARNER} in development (signed with the server's secret) and
- * `{}` plus how to get a token elsewhere.
+ * fresh token for {@link DEMO_LEARNER} where DEMO_SIGN_IN is on (development, by default;
+ * signed with the server's secret) and `{}` plus how to get a token elsewhere.
  */
 export function graphiqlPage(config: Config): false | (() => Promise<GraphiQLOptions>) {
   if (!config.graphiql) return false;
   return async () => {
     const nowMs = Date.now();
     const token =
-      config.env === 'development'
+      config.demoSignIn
         ? await signToken(DEMO_LEARNER, { secret: config.jwtSecret, expiresIn: '12h', nowMs, audience: config.jwtAudience, issuer: config.jwtIssuer })
         : null;
     return graphiqlOptions(graphiqlHeaders(token), nowMs);
