@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually, freePort } from './harness';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lms-review9-'));
+  chmodSync(dir, 0o755);
+  dirs.push(dir);
+  return dir;
+}
+const children: ChildProcess[] = [];
+const pids: number[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function redisAnswers(port: number): Promise<boolean> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A process that starts the development services as `npm start` does (before the server handles signals), then idles. */
+function startServicesProcess(dataDir: string, redisUrl: string, redisServer?: string): { child: ChildProcess; out: () => string } {
+  const script = join(dataDir, 'start.mts');
+  writeFileSync(
+    script,
+    [
+      `import { startDevServices } from ${JSON.stringify(resolve('src/server/devServices.ts'))};`,
+      `const s = await startDevServices({ postgresUrl: null, redisUrl: ${JSON.stringify(redisUrl)}, dataDir: ${JSON.stringify(dataDir)}, log: (m) => console.log(m), readyTimeoutMs: 30000${redisServer ? `, redisServer: ${JSON.stringify(redisServer)}` : ''} });`,
+      `console.log('started ' + s.started.join(','));`,
+      'setInterval(() => undefined, 1000);',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  return { child, out: () => out };
+}
+
+describe('development services and signals', () => {
+  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
+    it(`stops the Redis it started when the process gets ${signal} and has no handler of its own`, async () => {
+      const dir = tempDir();
+      const port = await freePort();
+      const { child, out } = startServicesProcess(dir, `redis://127.0.0.1:${port}`);
+      await eventually(() => out().includes('started redis'), 20_000, `services started: ${out()}`);
+      expect(await redisAnswers(port)).toBe(true);
+      const exited = new Promise((r) => child.once('exit', (code, sig) => r(sig ?? code)));
+      child.kill(signal);
+      expect(await exited).toBe(signal);
+      await eventually(async () => !(await redisAnswers(port)), 10_000, 'the Redis to stop');
+    }, 40_000);
+  }
+
+  it('stops a service still starting when Ctrl-C comes before it answers', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, 'fake.pid');
+    const fake = join(dir, 'fake-redis-server');
+    // Never answers: the start waits for it until the signal.
+    writeFileSync(fake, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 600\n`);
+    chmodSync(fake, 0o755);
+    const { child, out } = startServicesProcess(dir, `redis://127.0.0.1:${await freePort()}`, fake);
+    const pid = await eventually(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || null : null), 20_000, `the service to spawn: ${out()}`);
+    pids.push(pid);
+    expect(alive(pid)).toBe(true);
+    child.kill('SIGINT');
+    await eventually(() => !alive(pid), 10_000, 'the starting service to stop');
+  }, 40_000);
+});
