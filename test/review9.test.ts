@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, freePort } from './harness';
+import { MAX_OPERATION_LABEL_SETS } from '../src/server/metrics';
+import { destroyTestEnv, eventually, freePort, newTestEnv, startTestApp } from './harness';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -98,4 +99,42 @@ describe('development services and signals', () => {
     child.kill('SIGINT');
     await eventually(() => !alive(pid), 10_000, 'the starting service to stop');
   }, 40_000);
+});
+
+describe('/metrics under clients that choose their operation names', () => {
+  it('keeps each metric labelled by operation to a bounded number of label sets, however names, types, methods and statuses combine', async () => {
+    const env = newTestEnv();
+    const t = await startTestApp(env);
+    try {
+      const url = t.url;
+      const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      // A name a real client uses, seen first: it keeps its own label.
+      await fetch(url, json({ query: 'query RealDashboard { __typename }' })).then((r) => r.text());
+      const requests: [string, RequestInit][] = [];
+      for (let i = 0; i < 220; i += 1) {
+        const q = `query Op${i} { __typename }`;
+        requests.push([`${url}?query=${encodeURIComponent(q)}`, { method: 'GET' }]);
+        requests.push([url, json({ query: q })]);
+        requests.push([url, json({ query: `query Op${i} { nope }` })]);
+        requests.push([url, json({ query: `mutation Op${i} { nope }` })]);
+        requests.push([`${url}?query=${encodeURIComponent(`mutation Op${i} { nope }`)}`, { method: 'GET' }]);
+        requests.push([url, json({ query: q }, { accept: 'application/xml' })]);
+      }
+      for (let i = 0; i < requests.length; i += 50) await Promise.all(requests.slice(i, i + 50).map(([u, init]) => fetch(u, init).then((r) => r.text())));
+      await fetch(url, json({ query: 'query RealDashboard { __typename }' })).then((r) => r.text());
+      const text = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text();
+      const sets = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`)).length;
+      // Label sets that share `other`: a few per type, method, status (and code, phase).
+      const slack = 60;
+      for (const name of ['graphql_yoga_http_duration_count', 'graphql_envelop_request_duration_count', 'graphql_envelop_error_result']) {
+        expect(sets(name), name).toBeGreaterThan(50);
+        expect(sets(name), name).toBeLessThanOrEqual(MAX_OPERATION_LABEL_SETS + slack);
+      }
+      expect(text).toMatch(/^graphql_yoga_http_duration_count\{operationName="RealDashboard",operationType="query",method="POST",statusCode="200"\} 2$/m);
+      expect(text).toMatch(/operationName="other"/);
+    } finally {
+      await t.stop();
+      await destroyTestEnv(env);
+    }
+  }, 60_000);
 });
