@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_OPERATION_LABEL_SETS } from '../src/server/metrics';
@@ -137,4 +138,29 @@ describe('/metrics under clients that choose their operation names', () => {
       await destroyTestEnv(env);
     }
   }, 60_000);
+});
+
+describe('npm start after an edit', () => {
+  it('builds again when a source was saved while the last build ran', async () => {
+    const { build, staleReason } = (await import(pathToFileURL(resolve('scripts/build.mjs')).href)) as {
+      build: (o: { outDir: string; check: boolean }) => Promise<number>;
+      staleReason: (root: string, outDir: string) => string | null;
+    };
+    const outDir = join(tempDir(), 'dist');
+    const source = resolve('src/dashboard/style.css');
+    const { atime, mtime } = statSync(source);
+    const before = Date.now();
+    await build({ outDir, check: false });
+    const after = Date.now();
+    expect(after - before).toBeGreaterThan(200);
+    try {
+      expect(staleReason(resolve('.'), outDir)).toBeNull();
+      // Saved halfway through the build: what dist/ holds may be the file before the save.
+      const during = new Date((before + after) / 2);
+      utimesSync(source, during, during);
+      expect(staleReason(resolve('.'), outDir)).toBe('src/dashboard/style.css changed since the last build');
+    } finally {
+      utimesSync(source, atime, mtime);
+    }
+  }, 120_000);
 });
