@@ -48,6 +48,8 @@ function isAsset(path) {
 export function staleReason(root = ROOT, outDir = join(root, 'dist')) {
   const stamp = statSync(join(outDir, STAMP), { throwIfNoEntry: false });
   if (!stamp) return `${relative(root, outDir) || outDir}/ has not been built`;
+  // A tree cut short by hand (or by a disk that filled) would fail at import with a stack trace.
+  if (!existsSync(join(outDir, 'main.js'))) return `${relative(root, outDir) || outDir}/main.js is missing`;
   for (const source of SOURCES) {
     for (const { path, stat } of walk(join(root, source))) {
       if (/\.(test|spec)\.[cm]?tsx?$/.test(path)) continue;

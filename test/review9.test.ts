@@ -141,7 +141,7 @@ describe('/metrics under clients that choose their operation names', () => {
 });
 
 describe('npm start after an edit', () => {
-  it('builds again when a source was saved while the last build ran', async () => {
+  it('builds again when a source was saved while the last build ran, or when dist/main.js is gone', async () => {
     const { build, staleReason } = (await import(pathToFileURL(resolve('scripts/build.mjs')).href)) as {
       build: (o: { outDir: string; check: boolean }) => Promise<number>;
       staleReason: (root: string, outDir: string) => string | null;
@@ -159,6 +159,11 @@ describe('npm start after an edit', () => {
       const during = new Date((before + after) / 2);
       utimesSync(source, during, during);
       expect(staleReason(resolve('.'), outDir)).toBe('src/dashboard/style.css changed since the last build');
+      utimesSync(source, atime, mtime);
+      // A dist/ with its stamp but without its entry point is built again, not run.
+      expect(staleReason(resolve('.'), outDir)).toBeNull();
+      rmSync(join(outDir, 'main.js'));
+      expect(staleReason(resolve('.'), outDir)).toMatch(/main\.js is missing$/);
     } finally {
       utimesSync(source, atime, mtime);
     }
