@@ -11,11 +11,11 @@
  *
  * The new tree is written beside the old one and swapped in at the end: a failed build leaves
  * the last good dist/ in place. dist/.build-stamp marks when it was built (scripts/start.mjs
- * rebuilds when a source is newer).
+ * rebuilds when a source is newer than the build's start).
  *
  * Usage: node scripts/build.mjs [--out DIR] [--no-check]
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -48,6 +48,8 @@ function isAsset(path) {
 export function staleReason(root = ROOT, outDir = join(root, 'dist')) {
   const stamp = statSync(join(outDir, STAMP), { throwIfNoEntry: false });
   if (!stamp) return `${relative(root, outDir) || outDir}/ has not been built`;
+  // A tree cut short by hand (or by a disk that filled) would fail at import with a stack trace.
+  if (!existsSync(join(outDir, 'main.js'))) return `${relative(root, outDir) || outDir}/main.js is missing`;
   for (const source of SOURCES) {
     for (const { path, stat } of walk(join(root, source))) {
       if (/\.(test|spec)\.[cm]?tsx?$/.test(path)) continue;
@@ -87,6 +89,9 @@ function resolveSource(fromFile, specifier) {
  * @throws Error with the compiler's diagnostics when the code does not type-check
  */
 export async function build({ root = ROOT, outDir = join(root, 'dist'), check = true } = {}) {
+  // The stamp bears the time the build began: a source saved while it runs is newer, so the
+  // next start builds again instead of running what was compiled before the save.
+  const startedAt = new Date();
   let ts;
   try {
     ts = (await import('typescript')).default;
@@ -197,7 +202,8 @@ export async function build({ root = ROOT, outDir = join(root, 'dist'), check = 
   }
   // dist/ stays ESM when it is copied somewhere without the project's package.json.
   writeFileSync(join(tmp, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
-  writeFileSync(join(tmp, STAMP), `${new Date().toISOString()}\n`);
+  writeFileSync(join(tmp, STAMP), `${startedAt.toISOString()}\n`);
+  utimesSync(join(tmp, STAMP), startedAt, startedAt);
 
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);

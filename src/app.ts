@@ -127,7 +127,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const log = options.logger ?? createLogger(config.logLevel, 'lms', undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
   if (config.jwtSecretIsDefault) {
-    log.warn('JWT_SECRET is not set: using the development secret. Never do this in production.');
+    log.warn(
+      { host: config.host },
+      `JWT_SECRET is not set: using the development secret. Never do this in production.${config.host === '127.0.0.1' ? ' Listening on this machine only (set JWT_SECRET, or HOST, to listen on others).' : ''}`,
+    );
   }
 
   const target = redisTargetOf(config);

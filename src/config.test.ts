@@ -17,6 +17,15 @@ describe('config', () => {
     });
   });
 
+  it('listens on this machine only while tokens are signed with the published development secret', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ JWT_SECRET: '' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ JWT_SECRET: 'x'.repeat(40) }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '::', JWT_SECRET: 'x'.repeat(40) }).host).toBe('::');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-0123456789-abcdefghij' }).host).toBe('0.0.0.0');
+  });
+
   it('reads JWT_AUDIENCE and JWT_ISSUER, an empty one as unset', () => {
     expect(loadConfig({ JWT_AUDIENCE: 'lms-progress', JWT_ISSUER: 'https://id.example.com' })).toMatchObject({
       jwtAudience: 'lms-progress',

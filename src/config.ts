@@ -54,8 +54,12 @@ export const configSchema = z
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     /** HTTP and WebSocket port (GraphQL at /graphql on both). */
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-    /** Interface to listen on. */
-    HOST: z.string().default('0.0.0.0'),
+    /**
+     * Interface to listen on. Default: `0.0.0.0` (every interface); `127.0.0.1` (this machine
+     * only) while JWT_SECRET is unset, as anyone who can reach the server could sign tokens,
+     * admin ones too, with the development secret, which is published in this repository.
+     */
+    HOST: z.string().optional(),
     /** Redis holding all hot state. */
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
     /**
@@ -246,7 +250,7 @@ export const configSchema = z
     return {
       env: env.NODE_ENV,
       port: env.PORT,
-      host: env.HOST,
+      host: env.HOST ?? (env.JWT_SECRET ? '0.0.0.0' : '127.0.0.1'),
       redisUrl: env.REDIS_URL,
       /** Cluster seed nodes, or null for the single Redis at `redisUrl`. */
       redisClusterNodes: env.REDIS_CLUSTER_NODES ?? null,

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A closed terminal: stop as gracefully as on Ctrl-C (and the development services with it).
+  process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
 void main();

@@ -205,10 +205,14 @@ describe('configured by the operator', () => {
     expect(none.status).toBe(401);
     expect(await none.text()).not.toMatch(/lms_/);
     expect((await fetch(`http://127.0.0.1:${other.port}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    // Near misses too: the token cut short, one character more, without "Bearer ".
+    for (const authorization of [`Bearer ${METRICS_TOKEN.slice(0, -1)}`, `Bearer ${METRICS_TOKEN}x`, METRICS_TOKEN]) {
+      expect((await fetch(`http://127.0.0.1:${other.port}/metrics`, { headers: { authorization } })).status).toBe(401);
+    }
     // Each instance has its own registry: two in one process both count.
     const text = await scrape(other, { authorization: `Bearer ${METRICS_TOKEN}` });
     expect(text).toMatch(/^lms_redis_up 1$/m);
-    expect(sample(text, 'lms_http_responses_total', { status: '401' })).toBe(2);
+    expect(sample(text, 'lms_http_responses_total', { status: '401' })).toBe(5);
   });
 
   function preflight(app: TestApp, origin: string) {

@@ -158,7 +158,10 @@ async function postgresBinaries(): Promise<PostgresBinaries> {
   }
 }
 
-async function startPostgres(url: string, dataDir: string, options: Required<Pick<DevServiceOptions, 'readyTimeoutMs'>>): Promise<Started> {
+/** Told of a service as soon as its process exists, so a signal while it starts stops it too. */
+type Track = (s: Started) => void;
+
+async function startPostgres(url: string, dataDir: string, options: Required<Pick<DevServiceOptions, 'readyTimeoutMs'>>, track: Track): Promise<void> {
   const { host, port } = hostPort(url, 5432);
   const bins = await postgresBinaries();
   const user = postgresUser();
@@ -186,15 +189,15 @@ async function startPostgres(url: string, dataDir: string, options: Required<Pic
       stdio: ['ignore', logFd, logFd],
     });
     child.unref();
+    track({ name: 'postgres', child, stopSignal: 'SIGINT' });
     // The postmaster answers the probe while it is still starting: wait for a query instead.
     await waitUntil(() => answersQuery(host, port), child, options.readyTimeoutMs, `The embedded PostgreSQL did not start on port ${port}; see ${logFile}`);
-    return { name: 'postgres', child, stopSignal: 'SIGINT' };
   } finally {
     closeSync(logFd);
   }
 }
 
-async function startRedis(url: string, dataDir: string, redisServer: string, options: Required<Pick<DevServiceOptions, 'readyTimeoutMs'>>): Promise<Started> {
+async function startRedis(url: string, dataDir: string, redisServer: string, options: Required<Pick<DevServiceOptions, 'readyTimeoutMs'>>, track: Track): Promise<void> {
   const { host, port } = hostPort(url, 6379);
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -205,12 +208,15 @@ async function startRedis(url: string, dataDir: string, redisServer: string, opt
     const args = ['--port', String(port), '--bind', host.replace(/^\[|\]$/g, ''), '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
     const child = spawn(redisServer, args, { detached: true, stdio: ['ignore', logFd, logFd] });
     child.unref();
+    track({ name: 'redis', child, stopSignal: 'SIGTERM' });
     await waitUntil(async () => (await probeRedis(host, port)) === 'expected', child, options.readyTimeoutMs, `The development Redis did not start on port ${port}; see ${logFile}`);
-    return { name: 'redis', child, stopSignal: 'SIGTERM' };
   } finally {
     closeSync(logFd);
   }
 }
+
+/** Signals that end the process by default, and so must end the services it started. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
@@ -229,10 +235,23 @@ export async function startDevServices(options: DevServiceOptions): Promise<DevS
   };
   // On any exit (process.exit after a graceful stop, or a crash), the services go too.
   process.on('exit', stopNow);
+  // They run in their own process group (a Ctrl-C reaches the server first), so a signal that
+  // ends this process without an exit (Ctrl-C while they start, a closed terminal's SIGHUP,
+  // a plain kill) must stop them here: else they outlive it. When the server handles the
+  // signal itself (its graceful stop), it exits through process.exit and the exit hook.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    stopNow();
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    // What the signal would have done: end this process, by that signal.
+    process.kill(process.pid, signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       process.off('exit', stopNow);
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
       await Promise.all(
         started.map(async (s) => {
           if (exited(s.child)) return;
@@ -250,7 +269,7 @@ export async function startDevServices(options: DevServiceOptions): Promise<DevS
       const found = LOOPBACK.has(host) ? await probePostgres(host, port) : 'expected';
       if (found === 'other') throw new StartupError(`Something that is not PostgreSQL answers at ${host}:${port} (the default DATABASE_URL): stop it, or set DATABASE_URL.`);
       if (found === 'nothing') {
-        started.push(await startPostgres(options.postgresUrl, options.dataDir, { readyTimeoutMs }));
+        await startPostgres(options.postgresUrl, options.dataDir, { readyTimeoutMs }, (s) => started.push(s));
         options.log('started an embedded PostgreSQL for development (stopped with the server)', { url: redactUrl(options.postgresUrl), data: resolve(options.dataDir, 'postgres') });
       }
     }
@@ -263,7 +282,7 @@ export async function startDevServices(options: DevServiceOptions): Promise<DevS
         if (server === null) {
           throw new StartupError(`Nothing answers at ${redactUrl(options.redisUrl)} and redis-server is not on the PATH: install Redis (e.g. apt install redis-server) or set REDIS_URL.`);
         }
-        started.push(await startRedis(options.redisUrl, options.dataDir, server, { readyTimeoutMs }));
+        await startRedis(options.redisUrl, options.dataDir, server, { readyTimeoutMs }, (s) => started.push(s));
         options.log('started a Redis for development (AOF on; stopped with the server)', { url: redactUrl(options.redisUrl), data: resolve(options.dataDir, 'redis') });
       }
     }

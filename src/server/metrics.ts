@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createCounter, createHistogram, usePrometheus, type PrometheusTracingPluginConfig } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
@@ -42,6 +42,26 @@ export function boundedLabel(max: number): (value: string | undefined) => string
   };
 }
 
+/**
+ * Label sets a metric labelled by operation name may hold. The operation name is bounded, but
+ * it multiplies with the type, method and status, which clients choose too: past this many
+ * sets, a new one gets operation name `other` (a few sets at most), so a client cannot make a
+ * scrape megabytes long.
+ */
+export const MAX_OPERATION_LABEL_SETS = 500;
+
+/** `labels` as they are while fewer than `max` sets are known, else with operationName `other`. */
+export function boundedLabelSets(max = MAX_OPERATION_LABEL_SETS): <L extends { operationName: string }>(labels: L) => L {
+  const seen = new Set<string>();
+  return <L extends { operationName: string }>(labels: L): L => {
+    const key = JSON.stringify(labels);
+    if (seen.has(key)) return labels;
+    if (seen.size >= max) return { ...labels, operationName: 'other' };
+    seen.add(key);
+    return labels;
+  };
+}
+
 /** The code of an error a result carries (extensions.code), or what its phase implies. */
 function codeOf(error: unknown, phase: string | undefined): string {
   const code = (error as { extensions?: { code?: unknown } } | undefined)?.extensions?.code;
@@ -78,17 +98,18 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
         labelNames: ['operationName', 'operationType'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       },
-      fillLabelsFn: labelsOf,
+      fillLabelsFn: ((bound) => (params: { operationName?: string; operationType?: string }) => bound(labelsOf(params)))(boundedLabelSets()),
       phases: ['execute'],
     }),
     graphql_envelop_error_result: createCounter({
       registry,
       counter: { name: 'graphql_envelop_error_result', help: 'Errors in GraphQL results, by code (extensions.code), phase and operation', labelNames: ['code', 'phase', 'operationName', 'operationType'] },
-      fillLabelsFn: (params: { error?: unknown; errorPhase?: string; operationName?: string; operationType?: string }) => ({
-        code: codeOf(params.error, params.errorPhase),
-        phase: params.errorPhase ?? 'subscribe',
-        ...labelsOf(params),
-      }),
+      fillLabelsFn: ((bound) => (params: { error?: unknown; errorPhase?: string; operationName?: string; operationType?: string }) =>
+        bound({
+          code: codeOf(params.error, params.errorPhase),
+          phase: params.errorPhase ?? 'subscribe',
+          ...labelsOf(params),
+        }))(boundedLabelSets()),
     }),
     graphql_yoga_http_duration: createHistogram({
       registry,
@@ -98,11 +119,12 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
         labelNames: ['operationName', 'operationType', 'method', 'statusCode'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       },
-      fillLabelsFn: (params: { operationName?: string; operationType?: string; request: Request; response: Response }) => ({
-        ...labelsOf(params),
-        method: params.request.method,
-        statusCode: params.response.status,
-      }),
+      fillLabelsFn: ((bound) => (params: { operationName?: string; operationType?: string; request: Request; response: Response }) =>
+        bound({
+          ...labelsOf(params),
+          method: params.request.method,
+          statusCode: params.response.status,
+        }))(boundedLabelSets()),
     }),
     // The request counter (the histogram's _count per operation says as much), the parse,
     // validate and context phases, the per-resolver timings and the summary cost
@@ -198,12 +220,11 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
     registers: [registry],
   });
 
-  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : null;
-  const authorized = (req: IncomingMessage) => {
-    if (!expected) return true;
-    const got = Buffer.from(req.headers.authorization ?? '');
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  // Digests compared, not the strings: equal lengths whatever was sent, so the time taken
+  // tells nothing of the token, its length included.
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const expected = options.token ? digest(`Bearer ${options.token}`) : null;
+  const authorized = (req: IncomingMessage) => expected === null || timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
   const route: Route = (req, res) => {
     if (!isMetricsPath(req.url)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
