@@ -310,7 +310,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Pages and endpoints besides GraphQL, looked at in order before it.
   const routes: Route[] = [healthRoute];
   if (metrics) routes.push(metrics.route);
-  routes.push(cardRoute({ services, reads: learnerStore, log: log.child({ component: 'cards' }) }));
+  routes.push(cardRoute({ services, reads: learnerStore, publicUrl: config.publicUrl, log: log.child({ component: 'cards' }) }));
   routes.push(dashboardRoute({ demoSignIn: config.demoSignIn, jwtSecret: config.jwtSecret, jwtAudience: config.jwtAudience, jwtIssuer: config.jwtIssuer, log: log.child({ component: 'dashboard' }) }));
   if (config.graphiql) routes.push(graphiqlAssets());
   const http = createHttpServer((req, res) => void yoga.handle(req, res), {

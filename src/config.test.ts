@@ -167,4 +167,9 @@ describe('config', () => {
     expect(loadConfig({ GRAPHIQL: '' })).toMatchObject({ graphiql: true });
     expect(() => loadConfig({ INTROSPECTION: 'off' })).toThrow(/^Invalid configuration: INTROSPECTION: /);
   });
+  it('reads PUBLIC_URL as an http(s) origin without its trailing slash', () => {
+    expect(loadConfig({}).publicUrl).toBeNull();
+    expect(loadConfig({ PUBLIC_URL: 'https://learn.example.com/' }).publicUrl).toBe('https://learn.example.com');
+    expect(() => loadConfig({ PUBLIC_URL: 'javascript:alert(1)' })).toThrow(/PUBLIC_URL/);
+  });
 });

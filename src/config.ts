@@ -162,6 +162,17 @@ export const configSchema = z
      * refused when NODE_ENV=production (anyone could sign in).
      */
     DEMO_SIGN_IN: bool.optional(),
+    /**
+     * The address users reach this server at (e.g. `https://learn.example.com`), for links the
+     * server writes itself (a certificate card's verify link). Unset: taken from the request's
+     * Host header.
+     */
+    PUBLIC_URL: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'PUBLIC_URL must be an http:// or https:// URL')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
     /** XP a completed daily goal pays (once per learner, goal kind and day); 0: none. */
     GOAL_BONUS_XP: z.coerce.number().int().min(0).max(100_000).default(20),
     /** Serve GraphiQL at GET /graphql (default: on in development and test, off in production). */
@@ -293,6 +304,8 @@ export const configSchema = z
       demoCatalog: env.DEMO_CATALOG,
       /** Whether POST /demo/token signs in demo learners (the dashboard's one-click sign-in). */
       demoSignIn: env.DEMO_SIGN_IN ?? env.NODE_ENV === 'development',
+      /** Where users reach the server, without a trailing slash; null: from each request's Host. */
+      publicUrl: env.PUBLIC_URL ?? null,
       /** GraphiQL at GET /graphql. */
       graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
       /** Introspection queries answered (off: refused with INTROSPECTION_DISABLED). */

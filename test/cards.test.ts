@@ -158,6 +158,15 @@ describe('/certificates/:code.svg', () => {
     expect(texts).toContain(code);
     expect(texts).toContain(`on ${new Date().toISOString().slice(0, 10)}`);
     expect(texts).toContain(`Verify: ${base}/certificates/${code}.svg`);
+    // A forged Host or X-Forwarded-Proto cannot put another site in the link where PUBLIC_URL is set.
+    const pinned = await startTestApp(env, { config: { PUBLIC_URL: 'https://learn.example.com/' } });
+    try {
+      const forged = await fetch(`${pinned.url.replace('/graphql', '')}/certificates/${code}.svg`, { headers: { host: 'evil.example', 'x-forwarded-proto': 'http' } });
+      expect(forged.status).toBe(200);
+      expect(parseSvg(await forged.text()).texts).toContain(`Verify: https://learn.example.com/certificates/${code}.svg`);
+    } finally {
+      await pinned.stop();
+    }
     // A code typed in lower case is the same certificate.
     expect((await get(`/certificates/${code.toLowerCase()}.svg`)).status).toBe(200);
   });

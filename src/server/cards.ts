@@ -155,6 +155,8 @@ export interface CardDeps {
   services: Services;
   reads: LearnerReads;
   log: Logger;
+  /** PUBLIC_URL: the origin of the links a card shows (else the request's Host). */
+  publicUrl?: string | null;
 }
 
 /** The learner's card facts, or NotFound. @throws BadInput, RateLimited, NotFound */
@@ -252,7 +254,7 @@ export function cardRoute(deps: CardDeps): Route {
     const client = `ip:${req.socket.remoteAddress ?? 'unknown'}`;
     const render = learner
       ? learnerCard(learner[1]!, client, deps).then(learnerCardSvg)
-      : certificateCard(certificate![1]!, originOf(req), deps).then(certificateSvg);
+      : certificateCard(certificate![1]!, deps.publicUrl ?? originOf(req), deps).then(certificateSvg);
     render.then(
       (svg) => sendSvg(req, res, svg),
       (err: unknown) => {
