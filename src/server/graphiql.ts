@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import * as bundle from '@graphql-yoga/render-graphiql/graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import type { Config } from '../config';
 import { signToken } from '../domain/auth/tokens';
@@ -40,9 +40,21 @@ let assetUrls: Record<'js' | 'css' | 'editorWorkerService' | 'json' | 'graphql' 
 
 const TYPES = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', ico: 'image/x-icon' } as const;
 
-/** GraphiQL's files (its favicon too, a data: URI of 80 KB in the bundle), named by their content; made once, on first use. */
+/** GraphiQL's bundle: script, styles, workers and favicon as strings. */
+type Bundle = typeof import('@graphql-yoga/render-graphiql/graphiql');
+
+/**
+ * GraphiQL's files (its favicon too, a data: URI of 80 KB in the bundle), named by their content;
+ * made once, on first use. The bundle is loaded then too, and dropped from the module cache once
+ * copied: it is 9 MB of source held as strings (about 90 MB of a process's memory), which a server
+ * with GraphiQL off (production) never pays.
+ */
 function assetsOnce(): NonNullable<typeof assetUrls> {
   if (assetUrls) return assetUrls;
+  const require = createRequire(import.meta.url);
+  const path = require.resolve('@graphql-yoga/render-graphiql/graphiql');
+  const bundle = require(path) as Bundle;
+  delete require.cache[path];
   const made = new Map<string, Asset>();
   const add = (base: string, ext: 'js' | 'css' | 'ico', body: Buffer): string => {
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
