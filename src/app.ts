@@ -388,7 +388,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await monitor.start();
       const actual = await listen(http.server, port, config.host);
       started = true;
-      log.info({ port: actual, graphiql: `http://localhost:${actual}/graphql` }, 'listening');
+      log.info({ port: actual, dashboard: `http://localhost:${actual}/`, graphiql: config.graphiql ? `http://localhost:${actual}/graphql` : undefined }, 'listening');
       return actual;
     },
     async settle(waitMs) {
