@@ -277,7 +277,6 @@ describe('switches and limits', () => {
 
   it('answers too many aliases with TOO_MANY_ALIASES over HTTP and WebSocket', async () => {
     const query = `{ ${Array.from({ length: MAX_ALIASES + 1 }, (_, i) => `a${i}: levels { level }`).join(' ')} }`;
-    const frag = `query Q { ...F } fragment F on Query { ${Array.from({ length: MAX_ALIASES + 1 }, (_, i) => `a${i}: levels { level }`).join(' ')} }`;
     const fragment = `query Q { ...F } fragment F on Query { ${Array.from({ length: MAX_ALIASES + 1 }, (_, i) => `a${i}: levels { level }`).join(' ')} }`;
     // Every way an HTTP client may ask: JSON, the GraphQL response type, event streams, multipart; POST and GET.
     for (const accept of ['application/json', 'application/graphql-response+json', 'text/event-stream', 'multipart/mixed']) {

@@ -87,7 +87,7 @@ export function connect({ url, getToken, onEvent, onStatus = () => {}, onError =
           if (result.data) onEvent(/** @type {Record<string, any>} */ (Object.values(result.data)[0]));
         },
         error: (err) => {
-          const code = /** @type {{ code?: number }} */ (err ?? {}).code;
+          const code = err?.code;
           if (!closed && code === UNAUTHORIZED && reauths < maxReauth) {
             reauths += 1;
             refresh = true;

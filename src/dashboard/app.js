@@ -110,9 +110,9 @@ async function gql(query, variables = {}) {
   }
   const body = await res.json().catch(() => null);
   if (!body) throw new ApiError(`The server answered ${res.status}.`, 'HTTP');
-  if (body.errors && body.errors.length) {
+  if (body.errors?.length) {
     const e = body.errors[0];
-    const code = e.extensions && e.extensions.code;
+    const code = e.extensions?.code;
     if (code === 'UNAUTHENTICATED') signOut('Your token is not valid (or has expired): sign in again.');
     throw new ApiError(e.message, code);
   }
@@ -474,7 +474,7 @@ function choosePeriod(period) {
 
 function renderBoard(lb) {
   const body = $('board').tBodies[0];
-  const myId = state.me && state.me.id;
+  const myId = state.me?.id;
   const row = (e) => h('tr', { class: !e.learner || e.learner.id === myId ? 'me' : null, 'data-testid': 'board-row', 'data-learner': e.learner ? e.learner.id : myId },
     h('td', { class: 'num' }, `#${e.rank}`),
     h('td', {}, e.learner ? e.learner.displayName || e.learner.id : 'You'),

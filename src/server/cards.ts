@@ -230,7 +230,7 @@ function sendSvg(req: IncomingMessage, res: ServerResponse, svg: string): void {
     'x-content-type-options': 'nosniff',
   };
   const known = req.headers['if-none-match'];
-  if (known !== undefined && known.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+  if (known?.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
     res.writeHead(304, headers);
     res.end();
     return;

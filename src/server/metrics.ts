@@ -262,7 +262,7 @@ export function createMetrics(sources: MetricsSources, options: { token: string 
 }
 
 function isMetricsPath(url: string | undefined): boolean {
-  return url === '/metrics' || (url !== undefined && url.startsWith('/metrics?'));
+  return url === '/metrics' || url?.startsWith('/metrics?') === true;
 }
 
 function answer(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
