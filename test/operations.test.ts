@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createLogger } from '../src/logger';
 import { boundedLabel } from '../src/server/metrics';
 import { destroyTestEnv, eventually, freePort, makeCourse, newTestEnv, startTestApp, subscribe, tokenFor, type TestApp } from './harness';
@@ -156,6 +157,17 @@ describe('access log', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const readyLine = await eventually(() => logLines.find((l) => l.component === 'access' && l.requestId === id));
     expect(readyLine).toMatchObject({ method: 'GET', path: '/metrics', status: 200 });
+  });
+
+  it('writes one line per WebSocket when it closes, with its id and how long it was open', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${t.port}/graphql?token=secret-in-url`, 'graphql-transport-ws', { headers: { 'x-request-id': 'ws-trace-1' } });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.close();
+    const line = await eventually(() => logLines.find((l) => l.component === 'access' && l.requestId === 'ws-trace-1'));
+    expect(line).toMatchObject({ method: 'GET', path: '/graphql', upgrade: 'websocket', client: '127.0.0.1', msg: 'websocket closed' });
+    expect(line.ms).toBeGreaterThanOrEqual(40);
+    expect(JSON.stringify(line)).not.toContain('secret-in-url');
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getOperationAST, Kind, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger';
@@ -17,7 +18,7 @@ export function requestIdOf(header: string | string[] | undefined): string {
 
 /**
  * One access-log line per HTTP request (component `access`), written when its response ends
- * or its connection closes: method, path (never the query string), status, duration, request
+ * or its connection closes (a WebSocket's when it closes, with `upgrade: 'websocket'`): method, path (never the query string), status, duration, request
  * id, operation name when GraphQL ran one, client address. Never a header's value besides the
  * request id, never the variables.
  *
@@ -48,6 +49,28 @@ export function attachAccessLog(server: Server, log: Logger): void {
           client: req.socket.remoteAddress,
         },
         'request',
+      );
+    });
+  });
+  // A WebSocket (an upgrade, which the request listener never sees): one line when it closes,
+  // with how long it was open. Its id is echoed only in the line: a 101 answer is written by ws.
+  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const start = process.hrtime.bigint();
+    const id = requestIdOf(req.headers['x-request-id']);
+    req.headers['x-request-id'] = id;
+    socket.once('close', () => {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      log.info(
+        {
+          method: req.method,
+          path: (q === -1 ? url : url.slice(0, q)).slice(0, 200),
+          upgrade: 'websocket',
+          ms: Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100,
+          requestId: id,
+          client: req.socket.remoteAddress,
+        },
+        'websocket closed',
       );
     });
   });
