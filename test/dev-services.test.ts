@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { StartupError } from '../src/server/lifecycle';
 import { onPath, startDevServices, startDevServicesFor, type DevServices } from '../src/server/devServices';
-import { eventually, freePort, makeCourse, startTestApp, tokenFor, type TestApp } from './harness';
+import { eventually, freePort, makeCourse, redisAnswers, startTestApp, tokenFor, type TestApp } from './harness';
 
 const dirs: string[] = [];
 /** A fresh data directory (readable by the postgres user Postgres runs as when tests run as root). */
@@ -38,19 +38,6 @@ async function postgresAnswers(port: number): Promise<boolean> {
   }
 }
 
-async function redisAnswers(port: number): Promise<boolean> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe('development services', () => {
   it('starts PostgreSQL and Redis where nothing answers, the app runs on them, and they stop', async () => {
     const [pgPort, redisPort] = [await freePort(), await freePort()];
@@ -68,6 +55,9 @@ describe('development services', () => {
       expect(await postgresAnswers(pgPort)).toBe(true);
       expect(await redisAnswers(redisPort)).toBe(true);
       expect(existsSync(join(dir, 'postgres', 'PG_VERSION'))).toBe(true);
+      // Data and logs are the developer's alone.
+      for (const d of ['postgres', 'redis']) expect(statSync(join(dir, d)).mode & 0o777, d).toBe(0o700);
+      for (const f of ['postgres.log', 'redis.log']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
       const redis = new Redis(redisUrl);
       expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await redis.config('GET', 'dir')).toEqual(['dir', join(dir, 'redis')]);

@@ -131,6 +131,20 @@ export async function destroyTestEnv(env: TestEnv): Promise<void> {
 }
 
 /** A free TCP port on the loopback interface (for a server started outside startTestApp). */
+/** Whether a Redis answers PING on 127.0.0.1:`port` (a private redis-server a test started or stopped). */
+export async function redisAnswers(port: number): Promise<boolean> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer();

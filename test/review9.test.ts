@@ -3,10 +3,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, uti
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_OPERATION_LABEL_SETS } from '../src/server/metrics';
-import { destroyTestEnv, eventually, freePort, newTestEnv, startTestApp } from './harness';
+import { destroyTestEnv, eventually, freePort, newTestEnv, redisAnswers, startTestApp } from './harness';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -35,19 +34,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function redisAnswers(port: number): Promise<boolean> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
   }
 }
 

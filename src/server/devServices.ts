@@ -171,7 +171,8 @@ async function startPostgres(url: string, dataDir: string, options: Required<Pic
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
   const logFile = join(resolve(dataDir), 'postgres.log');
-  const logFd = openSync(logFile, 'a', 0o644);
+  // Logs and data are for this machine's developer only.
+  const logFd = openSync(logFile, 'a', 0o600);
   if (user.uid !== undefined) chownSync(logFile, user.uid, user.gid!);
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) {
@@ -200,9 +201,9 @@ async function startPostgres(url: string, dataDir: string, options: Required<Pic
 async function startRedis(url: string, dataDir: string, redisServer: string, options: Required<Pick<DevServiceOptions, 'readyTimeoutMs'>>, track: Track): Promise<void> {
   const { host, port } = hostPort(url, 6379);
   const dir = resolve(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const logFile = join(resolve(dataDir), 'redis.log');
-  const logFd = openSync(logFile, 'a', 0o644);
+  const logFd = openSync(logFile, 'a', 0o600);
   try {
     // noeviction: Redis holds the write-behind's outbox, which must never be evicted.
     const args = ['--port', String(port), '--bind', host.replace(/^\[|\]$/g, ''), '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
