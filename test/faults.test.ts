@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { periodOf } from '../src/domain/boards/periods';
 import { boardIdOf } from '../src/domain/boards/rules';
-import { decodePeriodScores } from '../src/store/redis/learners';
+import { decodePeriodScores } from '../src/store/redis/learnerHash';
 import { destroyTestEnv, eventually, makeCourse, newTestEnv, startTestApp, tokenFor, type TestApp, type TestEnv } from './harness';
 
 const FAST = { MEMBER_TTL_MS: '800', OUTBOX_SWEEP_MS: '200' };

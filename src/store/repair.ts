@@ -8,7 +8,7 @@ import { parsePeriodKey } from '../domain/boards/periods';
 import { boardIdOf } from '../domain/boards/rules';
 import type { PeriodScores } from '../domain/learners/state';
 import type { ScoreUpdate } from './redis/boards';
-import { decodePeriodScores } from './redis/learners';
+import { decodePeriodScores } from './redis/learnerHash';
 
 export interface RepairDeps {
   keys: Keys;

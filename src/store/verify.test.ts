@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DurableAudit } from './pg/learners';
-import { quizCounterFields } from './redis/learners';
+import { quizCounterFields } from './redis/learnerHash';
 import { concludeUnsettled, exitCodeOf, type VerifyReport } from './verify';
 import { compareLearner, expectedScores } from './verifyLearner';
 

@@ -5,7 +5,7 @@ import { streakStateOf, type StreakState } from '../domain/engagement/streak';
 import { decodeDays } from './redis/dayBitmap';
 import { encodeGoalDays } from '../domain/engagement/goals';
 import type { DurableAudit } from './pg/learners';
-import { decodePeriodScores } from './redis/learners';
+import { decodePeriodScores } from './redis/learnerHash';
 
 /**
  * One learner's Redis hash against their durable record in Postgres (the rules are listed in

@@ -8,7 +8,7 @@ import type { Clock } from '../../domain/ports';
 import type { EnrollmentState, LearnerState, PeriodScore, PeriodScores, XpTransaction } from '../../domain/learners/state';
 import { PERIOD_FLAGS } from '../outbox/entry';
 import type { IssuedCertificate } from '../../domain/progress/certificates';
-import { RECENT_XP_ROWS } from '../redis/learners';
+import { RECENT_XP_ROWS } from '../redis/learnerHash';
 import type { Orm } from './orm';
 
 const ms = (v: string | number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(Number(v)));
