@@ -26,9 +26,7 @@ async function logins(learnerId: string, instants: string[]) {
   expect(res.data!.recordEvents.rejected).toEqual([]);
 }
 
-async function as<T = any>(learnerId: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: any[] }> {
-  return t.gql(query, { variables, token: await tokenFor(learnerId) }) as Promise<{ data?: T; errors?: any[] }>;
-}
+const as = <T = Record<string, any>>(learnerId: string, query: string, variables?: Record<string, unknown>) => t.as<T>(learnerId, query, variables);
 
 /** Run `f` with the server's clock at `iso`. */
 async function at<T>(iso: string, f: () => Promise<T>): Promise<T> {

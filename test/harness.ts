@@ -77,6 +77,8 @@ export interface TestApp {
   wsUrl: string;
   /** Run an operation in-process through yoga.fetch. */
   gql<T = Record<string, any>>(query: string, options?: { variables?: Record<string, unknown>; token?: string }): Promise<GqlResult<T>>;
+  /** Run an operation as a learner (with a fresh learner token). */
+  as<T = Record<string, any>>(learnerId: string, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,7 @@ export async function startTestApp(env: TestEnv, options: { config?: Record<stri
     await app.stop().catch(() => undefined);
     throw err;
   }
-  return {
+  const t: TestApp = {
     app,
     env,
     port,
@@ -107,8 +109,12 @@ export async function startTestApp(env: TestEnv, options: { config?: Record<stri
       });
       return (await res.json()) as GqlResult<any>;
     },
+    async as(learnerId, query, variables) {
+      return t.gql(query, { variables, token: await tokenFor(learnerId) });
+    },
     stop: () => app.stop(),
   };
+  return t;
 }
 
 /** Remove a test env's keys (on the cluster too, when there is one) and database. */

@@ -16,9 +16,7 @@ const PROFILE = `mutation($i: ProfileInput!) { updateProfile(input: $i) { id dis
 const STREAK = `{ me { timeZone streak { current longest lastActiveDate activeToday freezesAvailable } } }`;
 
 let seq = 0;
-async function as(learnerId: string, query: string, variables?: Record<string, unknown>) {
-  return t.gql(query, { variables, token: await tokenFor(learnerId) });
-}
+const as = <T = Record<string, any>>(learnerId: string, query: string, variables?: Record<string, unknown>) => t.as<T>(learnerId, query, variables);
 async function logins(learnerId: string, instants: string[]) {
   const res = await t.gql(RECORD, {
     variables: { e: instants.map((at) => ({ id: `r8-login-${(seq += 1)}`, type: 'DAILY_LOGIN', occurredAt: at, learnerId })) },

@@ -23,9 +23,7 @@ async function record(events: Record<string, unknown>[]) {
   return res.data!.recordEvents;
 }
 
-async function as<T = any>(learnerId: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: any[] }> {
-  return t.gql(query, { variables, token: await tokenFor(learnerId) }) as Promise<{ data?: T; errors?: any[] }>;
-}
+const as = <T = Record<string, any>>(learnerId: string, query: string, variables?: Record<string, unknown>) => t.as<T>(learnerId, query, variables);
 
 async function enroll(learnerId: string) {
   const res = await t.gql(`mutation { enroll(courseId: "rq", learnerId: "${learnerId}") { id } }`, { token: service });
