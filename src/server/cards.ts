@@ -81,6 +81,15 @@ const t = (s: string, max = MAX_NAME_CHARS) => xmlEscape(truncate(s, max));
 const FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\"";
 const number = (n: number) => n.toLocaleString('en-US');
 
+/** The XML declaration, the `<svg>` start tag and its title (also its accessible name), escaped. */
+function svgOpen(width: number, height: number, title: string): string[] {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${xmlEscape(title)}">`,
+    `<title>${xmlEscape(title)}</title>`,
+  ];
+}
+
 /** The SVG of a learner's public card (480x200). Pure. */
 export function learnerCardSvg(c: LearnerCard): string {
   const name = c.displayName ?? c.id;
@@ -89,9 +98,7 @@ export function learnerCardSvg(c: LearnerCard): string {
   const badges = c.badges.length === 0 ? 'No badges yet' : c.badges.map((b) => truncate(b.name, 18)).join(' · ');
   const title = `${truncate(name)}: level ${c.level}, ${number(c.totalXp)} XP, ${c.streak}-day streak`;
   return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="480" height="200" viewBox="0 0 480 200" role="img" aria-label="${xmlEscape(title)}">`,
-    `<title>${xmlEscape(title)}</title>`,
+    ...svgOpen(480, 200, title),
     // A name of wide characters may be longer than the card: it is clipped at the margin.
     '<defs><clipPath id="name"><rect x="0" y="0" width="456" height="60"/></clipPath></defs>',
     '<rect width="480" height="200" rx="14" fill="#111827"/>',
@@ -114,9 +121,7 @@ export function certificateSvg(c: CertificateCard): string {
   const date = new Date(c.issuedAt).toISOString().slice(0, 10);
   const title = `Certificate: ${truncate(who)} completed ${truncate(c.courseTitle, 48)} on ${date}`;
   return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="340" viewBox="0 0 600 340" role="img" aria-label="${xmlEscape(title)}">`,
-    `<title>${xmlEscape(title)}</title>`,
+    ...svgOpen(600, 340, title),
     '<rect width="600" height="340" rx="16" fill="#fffbeb"/>',
     '<rect x="12" y="12" width="576" height="316" rx="10" fill="none" stroke="#b45309" stroke-width="2"/>',
     `<text x="300" y="64" ${FONT} font-size="26" font-weight="700" fill="#78350f" text-anchor="middle">Certificate of completion</text>`,
